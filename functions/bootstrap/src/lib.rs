@@ -1,0 +1,107 @@
+//! Creates a tenant's first administrator. No HTTP route: pipelines call it with
+//! `aws lambda invoke` / `sam remote invoke` and a JSON event (events/bootstrap.json).
+
+use serde::{Deserialize, Serialize};
+use shared::ops::{self, BootstrapRequest};
+use shared::{ApiError, App, Dialect, password};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapEvent {
+    pub tenant_id: String,
+    #[serde(default = "default_admin")]
+    pub user_id: String,
+    /// When absent, a random password is generated and returned once in the answer.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+fn default_admin() -> String {
+    "admin".into()
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct BootstrapAnswer {
+    pub tenant_id: String,
+    pub user_id: String,
+    /// `false` when the tenant existed already; nothing was changed then.
+    pub created: bool,
+    pub message: String,
+    /// Only a password this call generated, so that the caller can hand it over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_password: Option<String>,
+}
+
+/// The error shape of the HTTP functions, for an invocation that fails.
+#[derive(Debug, Serialize)]
+pub struct BootstrapError {
+    pub error_code: String,
+    pub error_msg: String,
+}
+
+impl From<ApiError> for BootstrapError {
+    fn from(error: ApiError) -> Self {
+        BootstrapError {
+            error_code: error.code(Dialect::Iam).into(),
+            error_msg: error.message(Dialect::Iam),
+        }
+    }
+}
+
+impl std::fmt::Display for BootstrapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error_code, self.error_msg)
+    }
+}
+
+impl std::error::Error for BootstrapError {}
+
+pub async fn handle(app: &App, event: BootstrapEvent) -> Result<BootstrapAnswer, BootstrapError> {
+    let generated = event
+        .password
+        .is_none()
+        .then(|| password::random_password(20));
+    let request = BootstrapRequest {
+        tenant_id: event.tenant_id.clone(),
+        user_id: event.user_id.clone(),
+        password: event
+            .password
+            .or_else(|| generated.clone())
+            .unwrap_or_default(),
+        email: event.email,
+        display_name: event.name,
+    };
+    let created = ops::bootstrap(app, request).await?;
+    let message = if created {
+        format!(
+            "tenant {} created with administrator {}",
+            event.tenant_id, event.user_id
+        )
+    } else {
+        format!(
+            "tenant {} already exists; nothing was changed",
+            event.tenant_id
+        )
+    };
+    Ok(BootstrapAnswer {
+        tenant_id: event.tenant_id,
+        user_id: event.user_id,
+        created,
+        message,
+        generated_password: if created { generated } else { None },
+    })
+}
+
+/// How a failed invocation reports itself to the Lambda runtime (`errorType`, `errorMessage`).
+impl From<BootstrapError> for lambda_runtime::Diagnostic {
+    fn from(error: BootstrapError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_code,
+            error_message: error.error_msg,
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! `POST /identity/v1/user/create` (seed 004): a new user, answered as `UserInfo`.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let token = http::token(&req);
+            app.tokens
+                .verify(token.ok_or(shared::ApiError::AuthenticationRequired)?)?;
+            let request = spaceone::parse_create(http::body_bytes(&req))?;
+            let user = ops::create_user(app, token, request.user).await?;
+            Ok(json_response(200, &spaceone::user_info(&user, None)))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,24 @@
+//! `POST /identity/v1/user/get` (seed 004): one user as `UserInfo`, optionally cut to `only`.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let token = http::token(&req);
+            app.tokens
+                .verify(token.ok_or(shared::ApiError::AuthenticationRequired)?)?;
+            let request = spaceone::parse_get(http::body_bytes(&req))?;
+            let user = ops::get_user(app, token, &request.domain_id, &request.user_id).await?;
+            let user = spaceone::visible(user)?;
+            Ok(json_response(
+                200,
+                &spaceone::user_info(&user, request.only.as_deref()),
+            ))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Lints template.yaml with cfn-lint and `sam validate --lint`, each from its own virtualenv under
+# .local/ (aws-sam-cli pins an older boto3). Works offline once installed; installs on first use.
+set -euo pipefail
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+readonly CFN_LINT_VERSION="1.58.0"
+readonly SAM_VERSION="1.170.0"
+
+venv() { # venv NAME PACKAGE==VERSION -> prints the venv's bin dir
+  local dir="$ROOT/.local/venv-$1"
+  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/pip" show "${2%%==*}" 2>/dev/null | grep -qx "Version: ${2##*==}"; then
+    echo "installing $2 into .local/venv-$1" >&2
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$2" >&2
+  fi
+  echo "$dir/bin"
+}
+
+cfn_bin="$(venv cfn-lint "cfn-lint==$CFN_LINT_VERSION")"
+sam_bin="$(venv sam "aws-sam-cli==$SAM_VERSION")"
+cd "$ROOT"
+echo "cfn-lint template.yaml" >&2
+"$cfn_bin/cfn-lint" template.yaml
+echo "sam validate --lint" >&2
+AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0 "$sam_bin/sam" validate --lint --template template.yaml >&2
+echo "template.yaml: cfn-lint and sam validate --lint passed" >&2

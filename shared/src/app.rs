@@ -1,0 +1,132 @@
+//! Configuration from the environment and the state every handler shares, built once in `main`.
+
+use std::env;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+
+use crate::dynamo::DynamoStore;
+use crate::token::TokenService;
+use crate::validate::PasswordPolicy;
+
+/// The login policy (Huawei's defaults: 5 failures within 15 minutes lock for 15 minutes).
+#[derive(Debug, Clone)]
+pub struct LockoutPolicy {
+    pub threshold: u32,
+    pub window_ms: i64,
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub token_key_id: String,
+    pub token_lifetime_seconds: i64,
+    pub lockout: LockoutPolicy,
+    pub password_policy: PasswordPolicy,
+    /// Users per tenant (Huawei's default quota is 50).
+    pub tenant_user_quota: u64,
+    /// Set only for DynamoDB Local.
+    pub dynamodb_endpoint: Option<String>,
+}
+
+fn var(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name} must be a number, got {raw:?}")),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, String> {
+        let min_classes: usize = number("PASSWORD_MIN_CHAR_CLASSES", 2)?;
+        if !(2..=4).contains(&min_classes) {
+            return Err("PASSWORD_MIN_CHAR_CLASSES must be 2, 3 or 4".into());
+        }
+        Ok(Config {
+            table_name: var("TABLE_NAME").ok_or("TABLE_NAME is not set")?,
+            token_key_id: var("TOKEN_KEY_ID").unwrap_or_else(|| "k1".into()),
+            token_lifetime_seconds: number("TOKEN_LIFETIME_SECONDS", 86_400)?,
+            lockout: LockoutPolicy {
+                threshold: number("LOCKOUT_THRESHOLD", 5)?,
+                window_ms: number::<i64>("LOCKOUT_WINDOW_SECONDS", 900)? * 1000,
+                duration_ms: number::<i64>("LOCKOUT_DURATION_SECONDS", 900)? * 1000,
+            },
+            password_policy: PasswordPolicy {
+                min_classes,
+                ..PasswordPolicy::default()
+            },
+            tenant_user_quota: number("TENANT_USER_QUOTA", 50)?,
+            dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
+        })
+    }
+}
+
+/// Everything a handler needs; built once per process, outside the handler.
+pub struct App {
+    pub config: Config,
+    pub store: DynamoStore,
+    pub tokens: TokenService,
+}
+
+impl App {
+    /// Reads the configuration and the signing key (`TOKEN_SIGNING_KEY`) from the environment and
+    /// builds the DynamoDB client.
+    pub async fn from_env() -> Result<App, String> {
+        let config = Config::from_env()?;
+        let key = var("TOKEN_SIGNING_KEY").ok_or("TOKEN_SIGNING_KEY is not set")?;
+        let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+        App::new(config, client, key.as_bytes())
+    }
+
+    pub fn new(
+        config: Config,
+        client: aws_sdk_dynamodb::Client,
+        signing_key: &[u8],
+    ) -> Result<App, String> {
+        let tokens = TokenService::new(
+            &config.token_key_id,
+            signing_key,
+            config.token_lifetime_seconds,
+        )?;
+        let store = DynamoStore::new(client, config.table_name.clone());
+        Ok(App {
+            config,
+            store,
+            tokens,
+        })
+    }
+}
+
+/// The DynamoDB client: AWS's default chain when deployed; with an endpoint (DynamoDB Local) fixed
+/// credentials and region, so that nothing ever asks a metadata service off this machine.
+pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let shared = match endpoint {
+        Some(url) => {
+            loader
+                .endpoint_url(url)
+                .region(Region::new(
+                    var("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+                ))
+                .credentials_provider(Credentials::new(
+                    "local",
+                    "local",
+                    None,
+                    None,
+                    "dynamodb-local",
+                ))
+                .load()
+                .await
+        }
+        None => loader.load().await,
+    };
+    aws_sdk_dynamodb::Client::new(&shared)
+}

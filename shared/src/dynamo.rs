@@ -1,0 +1,631 @@
+//! The DynamoDB implementation of the store: one table, keys and layout in docs/store.md.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+
+use crate::error::{ApiError, ApiResult, UniqueField};
+use crate::model::{LockReason, Tenant, User, UserState};
+use crate::store::{LoginRecord, UserStore, unique_values};
+use crate::validate::uniqueness_key;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// Index of a tenant's users ordered by display name.
+pub const BY_NAME_INDEX: &str = "by_name";
+/// Index of a tenant's users by state.
+pub const BY_STATE_INDEX: &str = "by_state";
+
+pub fn tenant_pk(tenant_id: &str) -> String {
+    format!("T#{tenant_id}")
+}
+pub fn user_sk(user_id: &str) -> String {
+    format!("U#{user_id}")
+}
+pub const TENANT_SK: &str = "TENANT";
+pub fn unique_sk(field: UniqueField, value: &str) -> String {
+    let kind = match field {
+        UniqueField::UserId => "USER_ID",
+        UniqueField::LoginName => "LOGIN",
+        UniqueField::Email => "EMAIL",
+        UniqueField::Phone => "PHONE",
+        UniqueField::ExternalId => "EXTERNAL",
+    };
+    format!("UNIQUE#{kind}#{value}")
+}
+fn state_counter(state: UserState) -> String {
+    format!("count_{}", state.as_str())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: String, sk: String) -> Item {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+fn user_key(tenant_id: &str, user_id: &str) -> Item {
+    key(tenant_pk(tenant_id), user_sk(user_id))
+}
+
+/// The user as stored: its fields plus the table and index keys.
+pub fn user_item(user: &User) -> ApiResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(user)
+        .map_err(|e| ApiError::Internal(format!("user serialisation: {e}")))?;
+    item.extend(user_key(&user.tenant_id, &user.user_id));
+    let name = uniqueness_key(user.display_name.as_deref().unwrap_or_default());
+    item.insert("gsi1pk".into(), s(tenant_pk(&user.tenant_id)));
+    item.insert("gsi1sk".into(), s(format!("{name}#{}", user.user_id)));
+    item.insert(
+        "gsi2pk".into(),
+        s(format!(
+            "{}#{}",
+            tenant_pk(&user.tenant_id),
+            user.state.as_str()
+        )),
+    );
+    item.insert("gsi2sk".into(), s(user.user_id.clone()));
+    Ok(item)
+}
+
+pub fn user_from_item(item: Item) -> ApiResult<User> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| ApiError::Internal(format!("stored user unreadable: {e}")))
+}
+
+/// Maps an SDK failure to the API's answer: what a retry may fix is 503, the rest 500.
+fn store_error<E, R>(err: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: Debug,
+{
+    const TRANSIENT: [&str; 6] = [
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    ];
+    let transient = match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| TRANSIENT.contains(&code)),
+        _ => false,
+    };
+    let detail = DisplayErrorContext(&err).to_string();
+    if transient {
+        ApiError::Unavailable(detail)
+    } else {
+        ApiError::Internal(detail)
+    }
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+/// Builds the TransactWriteItems of one change and remembers what each one guards, so that a
+/// cancelled transaction answers with the right error.
+#[derive(Default)]
+struct Transaction {
+    items: Vec<TransactWriteItem>,
+    guards: Vec<Guard>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Guard {
+    NewUser,
+    UserVersion,
+    Unique(UniqueField),
+    ReleaseUnique,
+    TenantQuota,
+    TenantExists,
+    NewTenant,
+}
+
+impl Transaction {
+    fn push(&mut self, item: TransactWriteItem, guard: Guard) {
+        self.items.push(item);
+        self.guards.push(guard);
+    }
+
+    fn put_unique(
+        &mut self,
+        table: &str,
+        user: &User,
+        field: UniqueField,
+        value: &str,
+    ) -> ApiResult<()> {
+        let mut item = key(tenant_pk(&user.tenant_id), unique_sk(field, value));
+        item.insert("user_id".into(), s(user.user_id.clone()));
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        self.push(
+            TransactWriteItem::builder().put(put).build(),
+            Guard::Unique(field),
+        );
+        Ok(())
+    }
+
+    fn release_unique(
+        &mut self,
+        table: &str,
+        user: &User,
+        field: UniqueField,
+        value: &str,
+    ) -> ApiResult<()> {
+        let delete = Delete::builder()
+            .table_name(table)
+            .set_key(Some(key(
+                tenant_pk(&user.tenant_id),
+                unique_sk(field, value),
+            )))
+            .condition_expression("user_id = :me")
+            .expression_attribute_values(":me", s(user.user_id.clone()))
+            .build()
+            .map_err(build_error)?;
+        self.push(
+            TransactWriteItem::builder().delete(delete).build(),
+            Guard::ReleaseUnique,
+        );
+        Ok(())
+    }
+
+    fn update_tenant_counters(
+        &mut self,
+        table: &str,
+        tenant_id: &str,
+        deltas: &[(String, i64)],
+        quota: Option<u64>,
+    ) -> ApiResult<()> {
+        let mut update = Update::builder()
+            .table_name(table)
+            .set_key(Some(key(tenant_pk(tenant_id), TENANT_SK.into())))
+            .update_expression(format!(
+                "ADD {}",
+                (0..deltas.len())
+                    .map(|i| format!("#c{i} :c{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        for (i, (counter, delta)) in deltas.iter().enumerate() {
+            update = update
+                .expression_attribute_names(format!("#c{i}"), counter)
+                .expression_attribute_values(format!(":c{i}"), n(delta));
+        }
+        let guard = match quota {
+            Some(quota) => {
+                update = update
+                    .condition_expression("attribute_exists(pk) AND (attribute_not_exists(user_count) OR user_count < :quota)")
+                    .expression_attribute_values(":quota", n(quota));
+                Guard::TenantQuota
+            }
+            None => {
+                update = update.condition_expression("attribute_exists(pk)");
+                Guard::TenantExists
+            }
+        };
+        self.push(
+            TransactWriteItem::builder()
+                .update(update.build().map_err(build_error)?)
+                .build(),
+            guard,
+        );
+        Ok(())
+    }
+
+    async fn commit(self, client: &Client) -> Result<(), TxFailure> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        let guards = self.guards;
+        match client
+            .transact_write_items()
+            .set_transact_items(Some(self.items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(service)) => match service.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    let lost = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|reason| reason.code() == Some("ConditionalCheckFailed"))
+                        .and_then(|index| guards.get(index).copied());
+                    // Cancelled without a failed condition: another transaction held an item.
+                    Err(lost.map_or(
+                        TxFailure::Store(ApiError::ConcurrentModification),
+                        TxFailure::Lost,
+                    ))
+                }
+                _ => Err(TxFailure::Store(store_error(SdkError::ServiceError(
+                    service,
+                )))),
+            },
+            Err(other) => Err(TxFailure::Store(store_error(other))),
+        }
+    }
+}
+
+enum TxFailure {
+    /// The guard whose condition failed.
+    Lost(Guard),
+    Store(ApiError),
+}
+
+/// Turns a failed commit into the API error: a lost guard names its cause.
+fn failure(failed: TxFailure, user: &User) -> ApiError {
+    match failed {
+        TxFailure::Lost(Guard::NewUser) => ApiError::AlreadyExists(UniqueField::UserId),
+        TxFailure::Lost(Guard::Unique(field)) => ApiError::AlreadyExists(field),
+        TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique) => {
+            ApiError::ConcurrentModification
+        }
+        TxFailure::Lost(Guard::TenantQuota) => ApiError::QuotaExceeded,
+        TxFailure::Lost(Guard::TenantExists | Guard::NewTenant) => ApiError::NotFound {
+            key: "domain_id".into(),
+            value: user.tenant_id.clone(),
+        },
+        TxFailure::Store(error) => error,
+    }
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> ApiError {
+    ApiError::Internal(format!("request build: {e}"))
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get_item(&self, item_key: Item) -> ApiResult<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.item)
+    }
+
+    fn put_new_user(&self, tx: &mut Transaction, user: &User) -> ApiResult<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(user_item(user)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        tx.push(
+            TransactWriteItem::builder().put(put).build(),
+            Guard::NewUser,
+        );
+        for (field, value) in unique_values(user) {
+            tx.put_unique(&self.table, user, field, &value)?;
+        }
+        Ok(())
+    }
+}
+
+/// How a user changes the tenant's counters: its state counter, and the live-user count unless
+/// it is pending deletion.
+fn counter_deltas(user: &User, sign: i64) -> Vec<(String, i64)> {
+    let mut deltas = vec![(state_counter(user.state), sign)];
+    if user.state != UserState::PendingDelete {
+        deltas.push(("user_count".into(), sign));
+    }
+    deltas
+}
+
+impl UserStore for DynamoStore {
+    async fn get_user(&self, tenant_id: &str, user_id: &str) -> ApiResult<Option<User>> {
+        self.get_item(user_key(tenant_id, user_id))
+            .await?
+            .map(user_from_item)
+            .transpose()
+    }
+
+    async fn get_user_pair(
+        &self,
+        tenant_id: &str,
+        first: &str,
+        second: &str,
+    ) -> ApiResult<(Option<User>, Option<User>)> {
+        if first == second {
+            let user = self.get_user(tenant_id, first).await?;
+            return Ok((user.clone(), user));
+        }
+        let mut request = KeysAndAttributes::builder()
+            .keys(user_key(tenant_id, first))
+            .keys(user_key(tenant_id, second))
+            .consistent_read(true)
+            .build()
+            .map_err(build_error)?;
+        let mut found: Vec<User> = Vec::with_capacity(2);
+        // BatchGetItem may leave keys unprocessed under load; ask again for those only.
+        for _ in 0..5 {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request.clone())
+                .send()
+                .await
+                .map_err(store_error)?;
+            if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
+                for item in items {
+                    found.push(user_from_item(item)?);
+                }
+            }
+            match output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+            {
+                Some(rest) if !rest.keys.is_empty() => request = rest,
+                _ => {
+                    let pick = |id: &str| found.iter().find(|u| u.user_id == id).cloned();
+                    return Ok((pick(first), pick(second)));
+                }
+            }
+        }
+        Err(ApiError::Unavailable(
+            "the store left keys unprocessed".into(),
+        ))
+    }
+
+    async fn find_user_id_by_login(
+        &self,
+        tenant_id: &str,
+        login_name: &str,
+    ) -> ApiResult<Option<String>> {
+        let item_key = key(
+            tenant_pk(tenant_id),
+            unique_sk(UniqueField::LoginName, &uniqueness_key(login_name)),
+        );
+        Ok(self
+            .get_item(item_key)
+            .await?
+            .and_then(|mut item| item.remove("user_id"))
+            .and_then(|value| value.as_s().ok().cloned()))
+    }
+
+    async fn get_tenant(&self, tenant_id: &str) -> ApiResult<Option<Tenant>> {
+        self.get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
+            .await?
+            .map(|item| {
+                serde_dynamo::from_item(item)
+                    .map_err(|e| ApiError::Internal(format!("stored tenant unreadable: {e}")))
+            })
+            .transpose()
+    }
+
+    async fn create_tenant(&self, tenant: &Tenant, admin: &User) -> ApiResult<bool> {
+        let mut item: Item = serde_dynamo::to_item(tenant)
+            .map_err(|e| ApiError::Internal(format!("tenant serialisation: {e}")))?;
+        item.extend(key(tenant_pk(&tenant.tenant_id), TENANT_SK.into()));
+        for (counter, delta) in counter_deltas(admin, 1) {
+            item.insert(counter, n(delta));
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
+            .build()
+            .map_err(build_error)?;
+        let mut tx = Transaction::default();
+        tx.push(
+            TransactWriteItem::builder().put(put).build(),
+            Guard::NewTenant,
+        );
+        self.put_new_user(&mut tx, admin)?;
+        match tx.commit(&self.client).await {
+            Ok(()) => Ok(true),
+            Err(TxFailure::Lost(Guard::NewTenant)) => Ok(false),
+            Err(failed) => Err(failure(failed, admin)),
+        }
+    }
+
+    async fn create_user(&self, user: &User, quota: u64) -> ApiResult<()> {
+        let mut tx = Transaction::default();
+        self.put_new_user(&mut tx, user)?;
+        tx.update_tenant_counters(
+            &self.table,
+            &user.tenant_id,
+            &counter_deltas(user, 1),
+            Some(quota),
+        )?;
+        tx.commit(&self.client)
+            .await
+            .map_err(|failed| failure(failed, user))
+    }
+
+    async fn update_user(&self, before: &User, after: &User) -> ApiResult<()> {
+        let old_item = user_item(before)?;
+        let new_item = user_item(after)?;
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        let mut removes = Vec::new();
+        for (i, (attribute, value)) in new_item.iter().enumerate() {
+            if old_item.get(attribute) != Some(value) {
+                names.insert(format!("#s{i}"), attribute.clone());
+                values.insert(format!(":s{i}"), value.clone());
+                sets.push(format!("#s{i} = :s{i}"));
+            }
+        }
+        for (i, attribute) in old_item
+            .keys()
+            .filter(|a| !new_item.contains_key(*a))
+            .enumerate()
+        {
+            names.insert(format!("#r{i}"), attribute.clone());
+            removes.push(format!("#r{i}"));
+        }
+        names.insert("#version".into(), "version".into());
+        values.insert(":expected".into(), n(before.version));
+        let mut expression = String::new();
+        if !sets.is_empty() {
+            expression.push_str(&format!("SET {}", sets.join(", ")));
+        }
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        if expression.is_empty() {
+            return Ok(());
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(user_key(&before.tenant_id, &before.user_id)))
+            .update_expression(expression)
+            .condition_expression("#version = :expected")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(build_error)?;
+        let mut tx = Transaction::default();
+        tx.push(
+            TransactWriteItem::builder().update(update).build(),
+            Guard::UserVersion,
+        );
+
+        let old_unique = unique_values(before);
+        let new_unique = unique_values(after);
+        for (field, value) in &old_unique {
+            if !new_unique.contains(&(*field, value.clone())) {
+                tx.release_unique(&self.table, before, *field, value)?;
+            }
+        }
+        for (field, value) in &new_unique {
+            if !old_unique.contains(&(*field, value.clone())) {
+                tx.put_unique(&self.table, after, *field, value)?;
+            }
+        }
+        if before.state != after.state {
+            let mut deltas: HashMap<String, i64> = HashMap::new();
+            for (counter, delta) in counter_deltas(before, -1)
+                .into_iter()
+                .chain(counter_deltas(after, 1))
+            {
+                *deltas.entry(counter).or_default() += delta;
+            }
+            let deltas: Vec<(String, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
+            tx.update_tenant_counters(&self.table, &before.tenant_id, &deltas, None)?;
+        }
+        tx.commit(&self.client)
+            .await
+            .map_err(|failed| failure(failed, before))
+    }
+
+    async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(&user.tenant_id, &user.user_id)))
+            .expression_attribute_names("#failed", "failed_logins");
+        match record {
+            LoginRecord::Success { at, rehashed } => {
+                let mut set = vec!["last_accessed_at = :at", "#failed = :zero"];
+                let mut remove = vec!["failed_window_start", "locked_until"];
+                let mut condition = vec!["attribute_exists(pk)"];
+                request = request
+                    .expression_attribute_values(":at", n(at))
+                    .expression_attribute_values(":zero", n(0));
+                if user.lock == Some(LockReason::TooManyFailures) {
+                    remove.push("#lock");
+                    condition.push("#lock = :too_many");
+                    request = request
+                        .expression_attribute_names("#lock", "lock")
+                        .expression_attribute_values(":too_many", s("TOO_MANY_FAILURES"));
+                }
+                if let (Some(fresh), Some(old)) = (rehashed, &user.password_hash) {
+                    set.push("password_hash = :fresh");
+                    condition.push("password_hash = :old");
+                    request = request
+                        .expression_attribute_values(":fresh", s(fresh.clone()))
+                        .expression_attribute_values(":old", s(old.clone()));
+                }
+                request = request
+                    .update_expression(format!(
+                        "SET {} REMOVE {}",
+                        set.join(", "),
+                        remove.join(", ")
+                    ))
+                    .condition_expression(condition.join(" AND "));
+            }
+            LoginRecord::Failure {
+                failed_logins,
+                window_start,
+                locked_until,
+            } => {
+                let mut set = vec!["#failed = :count", "failed_window_start = :window"];
+                request = request
+                    .expression_attribute_values(":count", n(failed_logins))
+                    .expression_attribute_values(":window", n(window_start))
+                    .expression_attribute_values(":previous", n(user.failed_logins));
+                let mut condition =
+                    "attribute_exists(pk) AND (attribute_not_exists(#failed) OR #failed = :previous)".to_owned();
+                if let Some(until) = locked_until {
+                    set.push("#lock = :too_many");
+                    set.push("locked_until = :until");
+                    condition.push_str(" AND (attribute_not_exists(#lock) OR #lock = :too_many)");
+                    request = request
+                        .expression_attribute_names("#lock", "lock")
+                        .expression_attribute_values(":too_many", s("TOO_MANY_FAILURES"))
+                        .expression_attribute_values(":until", n(until));
+                }
+                request = request
+                    .update_expression(format!("SET {}", set.join(", ")))
+                    .condition_expression(condition);
+            }
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Err(ApiError::ConcurrentModification)
+            }
+            Err(other) => Err(store_error(other)),
+        }
+    }
+}

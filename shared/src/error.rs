@@ -1,0 +1,325 @@
+//! The error catalogue: every failure the API can answer, mapped once to its HTTP status and to the
+//! `error_code` / `error_msg` of each dialect. Handlers never build error bodies by hand.
+
+use std::fmt;
+
+/// Which vendor vocabulary an endpoint speaks; it decides the `error_code` of an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Huawei IAM: the token API and seed 001.
+    Iam,
+    /// Huawei Workspace: seeds 000 and 002 (no public code table: the project's own codes).
+    Workspace,
+    /// RSA SecurID Cloud Administration: seed 003 (no documented error body: the project's own codes).
+    Rsa,
+    /// SpaceONE identity v1: seed 004.
+    SpaceOne,
+}
+
+/// Which unique attribute a write collided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    UserId,
+    LoginName,
+    Email,
+    Phone,
+    ExternalId,
+}
+
+impl UniqueField {
+    pub fn key(self) -> &'static str {
+        match self {
+            UniqueField::UserId => "user_id",
+            UniqueField::LoginName => "name",
+            UniqueField::Email => "email",
+            UniqueField::Phone => "phone",
+            UniqueField::ExternalId => "xuser_id",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// The body is not JSON, not an object, or truncated.
+    MalformedBody(String),
+    RequiredParameter(String),
+    InvalidParameter {
+        key: String,
+        reason: String,
+    },
+    UnknownField(String),
+    InvalidUserIdFormat {
+        rule: String,
+    },
+    InvalidPasswordFormat {
+        rule: String,
+    },
+    InvalidEmail(String),
+    /// SpaceONE: an API_USER cannot come from an external directory.
+    ExternalApiUser,
+    ResetPasswordWithoutEmail,
+    ResetPasswordExternal,
+    /// No token, or a token that is not ours (bad signature, wrong algorithm, unknown key, tampered).
+    AuthenticationRequired,
+    TokenInvalid,
+    TokenExpired,
+    /// The one answer to every failed login, whatever the cause.
+    LoginFailed,
+    PermissionDenied(String),
+    NotFound {
+        key: String,
+        value: String,
+    },
+    AlreadyExists(UniqueField),
+    QuotaExceeded,
+    /// A conditional write lost against a concurrent writer.
+    ConcurrentModification,
+    PayloadTooLarge {
+        limit: usize,
+    },
+    MethodNotAllowed,
+    TooManyRequests,
+    Unavailable(String),
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn invalid(key: &str, reason: impl Into<String>) -> Self {
+        ApiError::InvalidParameter {
+            key: key.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn user_not_found(user_id: &str) -> Self {
+        ApiError::NotFound {
+            key: "user_id".into(),
+            value: user_id.to_owned(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::MalformedBody(_)
+            | ApiError::RequiredParameter(_)
+            | ApiError::InvalidParameter { .. }
+            | ApiError::UnknownField(_)
+            | ApiError::InvalidUserIdFormat { .. }
+            | ApiError::InvalidPasswordFormat { .. }
+            | ApiError::InvalidEmail(_)
+            | ApiError::ExternalApiUser
+            | ApiError::ResetPasswordWithoutEmail
+            | ApiError::ResetPasswordExternal
+            | ApiError::QuotaExceeded => 400,
+            ApiError::AuthenticationRequired
+            | ApiError::TokenInvalid
+            | ApiError::TokenExpired
+            | ApiError::LoginFailed => 401,
+            ApiError::PermissionDenied(_) => 403,
+            ApiError::NotFound { .. } => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::AlreadyExists(_) | ApiError::ConcurrentModification => 409,
+            ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::TooManyRequests => 429,
+            ApiError::Internal(_) => 500,
+            ApiError::Unavailable(_) => 503,
+        }
+    }
+
+    /// The `error_code` in the given dialect.
+    pub fn code(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::SpaceOne => self.spaceone_code(),
+            Dialect::Iam => self.iam_code(),
+            Dialect::Workspace | Dialect::Rsa => self.own_code(),
+        }
+    }
+
+    /// The `error_msg` in the given dialect.
+    pub fn message(&self, dialect: Dialect) -> String {
+        if dialect == Dialect::SpaceOne {
+            return self.spaceone_message();
+        }
+        match self {
+            ApiError::MalformedBody(reason) => {
+                format!("The request body is not valid JSON: {reason}.")
+            }
+            ApiError::RequiredParameter(key) => format!("Mandatory parameter is missing: {key}."),
+            ApiError::InvalidParameter { key, reason } => {
+                format!("Invalid parameter {key}: {reason}.")
+            }
+            ApiError::UnknownField(key) => format!("Unknown parameter: {key}."),
+            ApiError::InvalidUserIdFormat { rule } => format!("Invalid user ID: {rule}."),
+            ApiError::InvalidPasswordFormat { rule } => {
+                format!("The password does not meet the password policy: {rule}.")
+            }
+            ApiError::InvalidEmail(_) => "Invalid email address.".into(),
+            ApiError::ExternalApiUser => {
+                "An API user cannot come from an external directory.".into()
+            }
+            ApiError::ResetPasswordWithoutEmail => {
+                "A password reset needs an email address to send the temporary password to.".into()
+            }
+            ApiError::ResetPasswordExternal => {
+                "The password of a user from an external directory cannot be reset here.".into()
+            }
+            ApiError::AuthenticationRequired => {
+                "Authentication required: send a valid token.".into()
+            }
+            ApiError::TokenInvalid => "The token is invalid or has been revoked.".into(),
+            ApiError::TokenExpired => "The token has expired.".into(),
+            ApiError::LoginFailed => "The username or password is wrong.".into(),
+            ApiError::PermissionDenied(reason) => {
+                format!("You do not have required permissions: {reason}.")
+            }
+            ApiError::NotFound { key, value } => format!("No resource found ({key} = {value})."),
+            ApiError::AlreadyExists(field) => format!("The {} is already in use.", field.key()),
+            ApiError::QuotaExceeded => {
+                "The number of users has reached the maximum allowed limit.".into()
+            }
+            ApiError::ConcurrentModification => {
+                "The user was modified by another request; read it again and retry.".into()
+            }
+            ApiError::PayloadTooLarge { limit } => {
+                format!("The request body is larger than {limit} bytes.")
+            }
+            ApiError::MethodNotAllowed => "The request method is not allowed.".into(),
+            ApiError::TooManyRequests => "Too many requests; retry later.".into(),
+            ApiError::Unavailable(_) => "The service is unavailable; retry later.".into(),
+            ApiError::Internal(_) => "An internal error occurred.".into(),
+        }
+    }
+
+    /// The project's own catalogue, used where a vendor documents no code.
+    fn own_code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedBody(_) => "MALFORMED_REQUEST",
+            ApiError::RequiredParameter(_) => "MISSING_PARAMETER",
+            ApiError::InvalidParameter { .. } | ApiError::InvalidEmail(_) => "INVALID_PARAMETER",
+            ApiError::UnknownField(_) => "UNKNOWN_PARAMETER",
+            ApiError::InvalidUserIdFormat { .. } => "INVALID_USER_ID",
+            ApiError::InvalidPasswordFormat { .. } => "PASSWORD_POLICY",
+            ApiError::ExternalApiUser => "EXTERNAL_API_USER",
+            ApiError::ResetPasswordWithoutEmail => "NO_NOTIFICATION_CHANNEL",
+            ApiError::ResetPasswordExternal => "EXTERNAL_USER",
+            ApiError::AuthenticationRequired => "AUTHENTICATION_REQUIRED",
+            ApiError::TokenInvalid => "TOKEN_INVALID",
+            ApiError::TokenExpired => "TOKEN_EXPIRED",
+            ApiError::LoginFailed => "LOGIN_FAILED",
+            ApiError::PermissionDenied(_) => "PERMISSION_DENIED",
+            ApiError::NotFound { .. } => "NOT_FOUND",
+            ApiError::AlreadyExists(_) => "ALREADY_EXISTS",
+            ApiError::QuotaExceeded => "QUOTA_EXCEEDED",
+            ApiError::ConcurrentModification => "CONCURRENT_MODIFICATION",
+            ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::TooManyRequests => "TOO_MANY_REQUESTS",
+            ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// Huawei IAM documents codes for token failures; everything else uses the project's codes
+    /// until seed 001's numbered codes are served on its own endpoint.
+    fn iam_code(&self) -> &'static str {
+        match self {
+            ApiError::AuthenticationRequired => "IAM.0001",
+            ApiError::TokenExpired => "IAM.0066",
+            ApiError::TokenInvalid => "IAM.0067",
+            ApiError::TooManyRequests => "IAM.0012",
+            _ => self.own_code(),
+        }
+    }
+
+    fn spaceone_code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedBody(_)
+            | ApiError::InvalidParameter { .. }
+            | ApiError::UnknownField(_)
+            | ApiError::InvalidEmail(_) => "ERROR_INVALID_PARAMETER",
+            ApiError::RequiredParameter(_) => "ERROR_REQUIRED_PARAMETER",
+            ApiError::InvalidUserIdFormat { .. } => "ERROR_INCORRECT_USER_ID_FORMAT",
+            ApiError::InvalidPasswordFormat { .. } => "ERROR_INCORRECT_PASSWORD_FORMAT",
+            ApiError::ExternalApiUser => "ERROR_EXTERNAL_USER_NOT_ALLOWED_API_USER",
+            ApiError::ResetPasswordWithoutEmail => "ERROR_UNABLE_TO_RESET_PASSWORD_WITHOUT_EMAIL",
+            ApiError::ResetPasswordExternal => "ERROR_UNABLE_TO_RESET_PASSWORD_IN_EXTERNAL_AUTH",
+            ApiError::AuthenticationRequired
+            | ApiError::TokenInvalid
+            | ApiError::TokenExpired
+            | ApiError::LoginFailed => "ERROR_AUTHENTICATE_FAILURE",
+            ApiError::PermissionDenied(_) => "ERROR_PERMISSION_DENIED",
+            ApiError::NotFound { .. } => "ERROR_NOT_FOUND",
+            ApiError::AlreadyExists(_) => "ERROR_SAVE_UNIQUE_VALUES",
+            ApiError::Unavailable(_) => "ERROR_UNAVAILABLE",
+            ApiError::Internal(_) => "ERROR_INTERNAL",
+            ApiError::QuotaExceeded
+            | ApiError::ConcurrentModification
+            | ApiError::PayloadTooLarge { .. }
+            | ApiError::MethodNotAllowed
+            | ApiError::TooManyRequests => self.own_code(),
+        }
+    }
+
+    /// SpaceONE's message templates, e.g. `Required parameter. (key = user_id)`.
+    fn spaceone_message(&self) -> String {
+        match self {
+            ApiError::MalformedBody(reason) => {
+                format!("Invalid parameter. (key = body, reason = {reason})")
+            }
+            ApiError::RequiredParameter(key) => format!("Required parameter. (key = {key})"),
+            ApiError::InvalidParameter { key, reason } => {
+                format!("Invalid parameter. (key = {key}, reason = {reason})")
+            }
+            ApiError::UnknownField(key) => {
+                format!("Invalid parameter. (key = {key}, reason = unknown field)")
+            }
+            ApiError::InvalidEmail(key) => {
+                format!("Invalid parameter. (key = {key}, reason = not a valid email address)")
+            }
+            ApiError::InvalidUserIdFormat { rule } => {
+                format!("Incorrect format of user_id. (rule = {rule})")
+            }
+            ApiError::InvalidPasswordFormat { rule } => {
+                format!("The password format is incorrect. (rule = {rule})")
+            }
+            ApiError::ExternalApiUser => "External user cannot be an API user.".into(),
+            ApiError::ResetPasswordWithoutEmail => "Unable to reset password without email.".into(),
+            ApiError::ResetPasswordExternal => {
+                "Unable to reset password in external authentication system.".into()
+            }
+            ApiError::AuthenticationRequired => {
+                "Authenticate failure. (message = token is missing)".into()
+            }
+            ApiError::TokenInvalid => {
+                "Authenticate failure. (message = token is invalid or revoked)".into()
+            }
+            ApiError::TokenExpired => "Authenticate failure. (message = token expired)".into(),
+            ApiError::LoginFailed => {
+                "Authenticate failure. (message = the username or password is wrong)".into()
+            }
+            ApiError::PermissionDenied(_) => "Permission denied.".into(),
+            ApiError::NotFound { key, value } => format!("Value not found. ({key} = {value})"),
+            ApiError::AlreadyExists(field) => {
+                format!("Duplicated value. (keys = ['{}'])", field.key())
+            }
+            ApiError::Unavailable(_) => "Service unavailable.".into(),
+            ApiError::Internal(_) => "Internal error.".into(),
+            other => other.message(Dialect::Workspace),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}",
+            self.own_code(),
+            self.message(Dialect::Workspace)
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,255 @@
+//! Request and response helpers for `lambda_http`: body limits, typed field access with precise
+//! errors, tokens from headers, and the one error shape.
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ApiResult, Dialect};
+
+/// Bodies above this are refused with 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+/// The caller's token from `X-Auth-Token` or `Authorization: Bearer`.
+pub fn token(req: &Request) -> Option<&str> {
+    let headers = req.headers();
+    if let Some(value) = headers.get("x-auth-token").and_then(|v| v.to_str().ok()) {
+        return Some(value.trim()).filter(|t| !t.is_empty());
+    }
+    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, credentials) = authorization.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// A query-string flag such as `?nocatalog=true` (present without a value counts as true).
+pub fn query_flag(req: &Request, name: &str) -> bool {
+    use lambda_http::RequestExt;
+    req.query_string_parameters_ref()
+        .and_then(|params| {
+            params
+                .first(name)
+                .map(|v| v.is_empty() || v.eq_ignore_ascii_case("true"))
+        })
+        .unwrap_or(false)
+}
+
+/// The fields of a JSON object, taken one by one; what is left at the end is an unknown field.
+pub struct Fields {
+    map: Map<String, Value>,
+    prefix: String,
+}
+
+/// Whether `""`, `false`, `[]` and `{}` count as absent (SpaceONE drops empty values before its
+/// checks); `null` is always absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Empty {
+    IsMissing,
+    IsValue,
+}
+
+fn drop_empty(map: &mut Map<String, Value>, empty: Empty) {
+    map.retain(|_, value| match value {
+        Value::Null => false,
+        Value::String(s) => empty == Empty::IsValue || !s.is_empty(),
+        Value::Bool(b) => empty == Empty::IsValue || *b,
+        Value::Array(a) => empty == Empty::IsValue || !a.is_empty(),
+        Value::Object(o) => empty == Empty::IsValue || !o.is_empty(),
+        Value::Number(_) => true,
+    });
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl Fields {
+    /// Parses a request body that must be one JSON object of at most `MAX_BODY_BYTES`.
+    pub fn from_body(body: &[u8], empty: Empty) -> ApiResult<Fields> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::MalformedBody("the body is empty".into()));
+        }
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+        match value {
+            Value::Object(map) => Ok(Fields::new(map, String::new(), empty)),
+            other => Err(ApiError::MalformedBody(format!(
+                "expected an object, got {}",
+                describe(&other)
+            ))),
+        }
+    }
+
+    pub fn from_request(req: &Request, empty: Empty) -> ApiResult<Fields> {
+        Fields::from_body(body_bytes(req), empty)
+    }
+
+    fn new(mut map: Map<String, Value>, prefix: String, empty: Empty) -> Fields {
+        drop_empty(&mut map, empty);
+        Fields { map, prefix }
+    }
+
+    fn path(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn wrong_type(&self, key: &str, expected: &str, got: &Value) -> ApiError {
+        ApiError::invalid(
+            &self.path(key),
+            format!("must be {expected}, not {}", describe(got)),
+        )
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    pub fn string(&mut self, key: &str) -> ApiResult<Option<String>> {
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.wrong_type(key, "a string", &other)),
+        }
+    }
+
+    pub fn required_string(&mut self, key: &str) -> ApiResult<String> {
+        self.string(key)?
+            .ok_or_else(|| ApiError::RequiredParameter(self.path(key)))
+    }
+
+    pub fn boolean(&mut self, key: &str) -> ApiResult<Option<bool>> {
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(self.wrong_type(key, "a boolean", &other)),
+        }
+    }
+
+    /// A free-form JSON object (a protobuf `Struct`).
+    pub fn object(&mut self, key: &str) -> ApiResult<Option<Map<String, Value>>> {
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(map)),
+            Some(other) => Err(self.wrong_type(key, "an object", &other)),
+        }
+    }
+
+    /// A nested object whose own fields are checked the same way.
+    pub fn nested(&mut self, key: &str, empty: Empty) -> ApiResult<Option<Fields>> {
+        let prefix = format!("{}{key}.", self.prefix);
+        Ok(self.object(key)?.map(|map| Fields::new(map, prefix, empty)))
+    }
+
+    pub fn required_nested(&mut self, key: &str, empty: Empty) -> ApiResult<Fields> {
+        self.nested(key, empty)?
+            .ok_or_else(|| ApiError::RequiredParameter(self.path(key)))
+    }
+
+    pub fn string_list(&mut self, key: &str) -> ApiResult<Option<Vec<String>>> {
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s),
+                    other => Err(self.wrong_type(key, "a list of strings", &other)),
+                })
+                .collect::<ApiResult<Vec<_>>>()
+                .map(Some),
+            Some(other) => Err(self.wrong_type(key, "a list of strings", &other)),
+        }
+    }
+
+    /// Refuses whatever field was not taken.
+    pub fn finish(self) -> ApiResult<()> {
+        match self.map.keys().next() {
+            Some(unknown) => Err(ApiError::UnknownField(format!("{}{unknown}", self.prefix))),
+            None => Ok(()),
+        }
+    }
+}
+
+pub fn json_response(status: u16, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub fn empty_response(status: u16) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response
+}
+
+/// The error shape `{"error_code", "error_msg"}` with the dialect's code and the catalogue's status.
+pub fn error_response(error: &ApiError, dialect: Dialect) -> Response<Body> {
+    match error {
+        ApiError::Internal(detail) => {
+            tracing::error!(error_code = error.code(dialect), %detail, "internal error")
+        }
+        ApiError::Unavailable(detail) => {
+            tracing::warn!(error_code = error.code(dialect), %detail, "store unavailable")
+        }
+        _ => tracing::info!(
+            error_code = error.code(dialect),
+            status = error.status(),
+            "request refused"
+        ),
+    }
+    let mut response = json_response(
+        error.status(),
+        &json!({"error_code": error.code(dialect), "error_msg": error.message(dialect)}),
+    );
+    if matches!(error, ApiError::Unavailable(_) | ApiError::TooManyRequests) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// Renders a handler's outcome: the response, or the error in the endpoint's dialect.
+pub fn respond(dialect: Dialect, outcome: ApiResult<Response<Body>>) -> Response<Body> {
+    outcome.unwrap_or_else(|error| error_response(&error, dialect))
+}
+
+/// `https://<host>` of the request (API Gateway's `Host`, or the local server's), for links.
+pub fn base_url(req: &Request) -> String {
+    let headers = req.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("https");
+    format!("{proto}://{host}")
+}

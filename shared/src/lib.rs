@@ -1,0 +1,20 @@
+//! Everything the functions share: the canonical user, validation, passwords, tokens, the error
+//! catalogue, the dialects, the operations and the DynamoDB store. Functions stay thin: parse the
+//! request, call one operation here, render the response.
+
+pub mod app;
+pub mod dynamo;
+pub mod error;
+pub mod http;
+pub mod iam;
+pub mod model;
+pub mod ops;
+pub mod password;
+pub mod spaceone;
+pub mod store;
+pub mod telemetry;
+pub mod token;
+pub mod validate;
+
+pub use app::App;
+pub use error::{ApiError, ApiResult, Dialect};

@@ -1,0 +1,284 @@
+//! The one canonical user every dialect translates to and from (docs/model.md).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserState {
+    Enabled,
+    Disabled,
+    /// An external user not confirmed yet.
+    Pending,
+    /// Deleted, kept until housekeeping purges it.
+    PendingDelete,
+}
+
+impl UserState {
+    pub const ALL: [UserState; 4] = [
+        UserState::Enabled,
+        UserState::Disabled,
+        UserState::Pending,
+        UserState::PendingDelete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserState::Enabled => "ENABLED",
+            UserState::Disabled => "DISABLED",
+            UserState::Pending => "PENDING",
+            UserState::PendingDelete => "PENDING_DELETE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DisabledBy {
+    Admin,
+    Sync,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LockReason {
+    /// Locked by an administrator (seed 000 LOCK) until unlocked.
+    Admin,
+    /// Locked by the login policy until `locked_until`.
+    TooManyFailures,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserType {
+    User,
+    ApiUser,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Backend {
+    Local,
+    External,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequiredAction {
+    UpdatePassword,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "ADMIN",
+            Role::Member => "MEMBER",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActiveType {
+    #[default]
+    UserActivate,
+    AdminActivate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessMode {
+    #[default]
+    Default,
+    Programmatic,
+    Console,
+}
+
+/// A user of one tenant, in every dialect's terms at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub tenant_id: String,
+    /// Unique in the tenant; every dialect's path id.
+    pub user_id: String,
+    /// Unique in the tenant (Huawei `name`, RSA `username`); defaults to `user_id`.
+    pub login_name: String,
+    /// Not unique (SpaceONE `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub areacode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub state: UserState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_by: Option<DisabledBy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<LockReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<Millis>,
+    #[serde(default)]
+    pub failed_logins: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_window_start: Option<Millis>,
+    #[serde(default)]
+    pub required_actions: BTreeSet<RequiredAction>,
+    #[serde(default = "default_true")]
+    pub enable_change_password: bool,
+    #[serde(default)]
+    pub password_never_expired: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_expires_at: Option<Millis>,
+    /// `None` means the account never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_expires: Option<Millis>,
+    #[serde(default)]
+    pub active_type: ActiveType,
+    pub user_type: UserType,
+    pub backend: Backend,
+    /// Seed 001 `xuser_type` / `xuser_id`: set together or not at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub access_mode: AccessMode,
+    pub language: String,
+    pub timezone: String,
+    #[serde(default)]
+    pub tags: Map<String, Value>,
+    pub role: Role,
+    /// An argon2id PHC string; `None` for users that cannot log in with a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_changed_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// Set by login only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_accessed_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Millis>,
+    /// Bumped by every change; writes are conditional on it.
+    pub version: u64,
+    /// Bumped whenever existing tokens must stop working (lock, disable, delete, new password).
+    pub token_version: u64,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl User {
+    /// A new user with the defaults every dialect shares.
+    pub fn new(
+        tenant_id: &str,
+        user_id: &str,
+        user_type: UserType,
+        backend: Backend,
+        now: Millis,
+    ) -> User {
+        User {
+            tenant_id: tenant_id.to_owned(),
+            user_id: user_id.to_owned(),
+            login_name: user_id.to_owned(),
+            display_name: None,
+            email: None,
+            email_verified: false,
+            areacode: None,
+            phone: None,
+            state: UserState::Enabled,
+            disabled_by: None,
+            lock: None,
+            locked_until: None,
+            failed_logins: 0,
+            failed_window_start: None,
+            required_actions: BTreeSet::new(),
+            enable_change_password: true,
+            password_never_expired: false,
+            password_expires_at: None,
+            account_expires: None,
+            active_type: ActiveType::UserActivate,
+            user_type,
+            backend,
+            external_type: None,
+            external_id: None,
+            description: None,
+            access_mode: AccessMode::Default,
+            language: "en".into(),
+            timezone: "UTC".into(),
+            tags: Map::new(),
+            role: Role::Member,
+            password_hash: None,
+            password_changed_at: None,
+            created_at: now,
+            updated_at: now,
+            last_accessed_at: None,
+            deleted_at: None,
+            version: 1,
+            token_version: 1,
+        }
+    }
+
+    /// Whether the login policy's lock is in force at `now`.
+    pub fn is_locked(&self, now: Millis) -> bool {
+        match self.lock {
+            Some(LockReason::Admin) => true,
+            Some(LockReason::TooManyFailures) => self.locked_until.is_some_and(|until| now < until),
+            None => false,
+        }
+    }
+
+    pub fn is_account_expired(&self, now: Millis) -> bool {
+        self.account_expires.is_some_and(|expires| expires <= now)
+    }
+
+    /// Whether the user may hold a token at all: enabled, not locked by an administrator, not expired.
+    /// A lockout from failed logins stops new logins but leaves existing tokens alone, as Keycloak's
+    /// temporary lockout does: the attacker guessing the password holds no token.
+    pub fn may_use_tokens(&self, now: Millis) -> bool {
+        self.state == UserState::Enabled
+            && self.lock != Some(LockReason::Admin)
+            && !self.is_account_expired(now)
+    }
+
+    /// Whether the user may get a new token by password at `now`.
+    pub fn may_log_in(&self, now: Millis) -> bool {
+        self.may_use_tokens(now) && !self.is_locked(now) && self.password_hash.is_some()
+    }
+
+    /// Makes every token issued so far stop working.
+    pub fn revoke_tokens(&mut self) {
+        self.token_version += 1;
+    }
+}
+
+/// A tenant's own record: its first administrator and its user counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub tenant_id: String,
+    /// Seed 001 code 1107: this user can be neither disabled nor deleted.
+    pub first_admin: String,
+    pub created_at: Millis,
+    /// Users that are not pending deletion.
+    #[serde(default)]
+    pub user_count: u64,
+}

@@ -1,0 +1,310 @@
+//! The operations every dialect calls: who may act, and what a change does to the canonical user.
+
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Backend, Millis, Role, Tenant, User, UserState, UserType};
+use crate::password::{self, Verified};
+use crate::store::{LoginRecord, UserStore};
+use crate::token::{Caller, IssuedToken};
+use crate::validate::{self, PasswordContext};
+
+pub fn now() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Checks the token alone (signature, expiry, tenant, role); the store check follows with the
+/// caller's record, read together with the request's own data where possible.
+pub fn authenticate_admin(app: &App, token: Option<&str>, tenant_id: &str) -> ApiResult<Caller> {
+    let caller = app
+        .tokens
+        .verify(token.ok_or(ApiError::AuthenticationRequired)?)?;
+    if caller.claims.ten != tenant_id {
+        return Err(ApiError::PermissionDenied(
+            "the token belongs to another tenant".into(),
+        ));
+    }
+    if caller.claims.role != Role::Admin {
+        return Err(ApiError::PermissionDenied(
+            "an administrator token is required".into(),
+        ));
+    }
+    Ok(caller)
+}
+
+/// A token is live while its user exists, may hold tokens, and has not revoked it since.
+pub fn ensure_live(caller: &Caller, record: Option<&User>, now: Millis) -> ApiResult<()> {
+    match record {
+        Some(user)
+            if user.token_version == caller.claims.tv
+                && user.role == caller.claims.role
+                && user.may_use_tokens(now) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::TokenInvalid),
+    }
+}
+
+/// Hashing is CPU-bound for tens of milliseconds: keep it off the async workers.
+async fn hash_password(password: &str) -> ApiResult<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
+}
+
+async fn verify_password(password: &str, stored: Option<&str>) -> Verified {
+    let password = password.to_owned();
+    let stored = stored.map(str::to_owned);
+    tokio::task::spawn_blocking(move || match stored {
+        Some(stored) => password::verify(&password, &stored),
+        None => {
+            password::verify_against_nothing(&password);
+            Verified::No
+        }
+    })
+    .await
+    .unwrap_or(Verified::No)
+}
+
+/// A user to create, already in canonical terms and checked by its dialect for the dialect's own
+/// limits; the canonical rules are checked here.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub login_name: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub user_type: UserType,
+    pub backend: Backend,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub tags: Map<String, Value>,
+    pub role: Role,
+}
+
+impl NewUser {
+    async fn into_user(self, app: &App, now: Millis) -> ApiResult<User> {
+        validate::user_id(&self.user_id)?;
+        let mut user = User::new(
+            &self.tenant_id,
+            &self.user_id,
+            self.user_type,
+            self.backend,
+            now,
+        );
+        if let Some(login_name) = self.login_name {
+            user.login_name = login_name;
+        }
+        user.display_name = self.display_name;
+        user.email = self.email;
+        user.role = self.role;
+        user.tags = self.tags;
+        if let Some(language) = self.language {
+            user.language = language;
+        }
+        if let Some(timezone) = self.timezone {
+            user.timezone = validate::timezone(&timezone)?;
+        }
+        if self.backend == Backend::External {
+            // An external user is confirmed by its directory at first sign-in.
+            user.state = UserState::Pending;
+        }
+        if let Some(password) = self.password {
+            let context = PasswordContext {
+                login_name: &user.login_name,
+                email: user.email.as_deref(),
+                phone: user.phone.as_deref(),
+            };
+            app.config.password_policy.check(&password, &context)?;
+            user.password_hash = Some(hash_password(&password).await?);
+            user.password_changed_at = Some(now);
+        }
+        Ok(user)
+    }
+}
+
+/// Creates a user in the caller's tenant.
+pub async fn create_user(app: &App, token: Option<&str>, new_user: NewUser) -> ApiResult<User> {
+    let caller = authenticate_admin(app, token, &new_user.tenant_id)?;
+    let now = now();
+    let record = app
+        .store
+        .get_user(&caller.claims.ten, &caller.claims.sub)
+        .await?;
+    ensure_live(&caller, record.as_ref(), now)?;
+    let user = new_user.into_user(app, now).await?;
+    app.store
+        .create_user(&user, app.config.tenant_user_quota)
+        .await?;
+    Ok(user)
+}
+
+/// Reads a user of the caller's tenant: the caller's record and the target in one round trip.
+pub async fn get_user(
+    app: &App,
+    token: Option<&str>,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<User> {
+    let caller = authenticate_admin(app, token, tenant_id)?;
+    let (record, target) = app
+        .store
+        .get_user_pair(tenant_id, &caller.claims.sub, user_id)
+        .await?;
+    ensure_live(&caller, record.as_ref(), now())?;
+    target.ok_or_else(|| ApiError::user_not_found(user_id))
+}
+
+/// Who is logging in: a login name or a user id, in a tenant.
+#[derive(Debug, Clone)]
+pub enum LoginIdentity {
+    Name(String),
+    Id(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginRequest {
+    pub tenant_id: String,
+    pub identity: LoginIdentity,
+    pub password: String,
+}
+
+/// Checks a password and issues a token. Every failure is the same `LoginFailed`, reached after the
+/// same password work, whether the user exists, is locked, or typed a wrong password.
+pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedToken)> {
+    let tenant = request.tenant_id.as_str();
+    let user_id = match &request.identity {
+        LoginIdentity::Id(id) => Some(id.clone()),
+        LoginIdentity::Name(name) => app.store.find_user_id_by_login(tenant, name).await?,
+    };
+    let mut user = match &user_id {
+        Some(id) => app.store.get_user(tenant, id).await?,
+        None => None,
+    };
+    // The lock answers like a wrong password, but after the same work.
+    for _attempt in 0..3 {
+        let now = now();
+        let candidate = user.as_ref().filter(|u| u.may_log_in(now));
+        let verified = verify_password(
+            &request.password,
+            candidate.and_then(|u| u.password_hash.as_deref()),
+        )
+        .await;
+        let Some(found) = candidate else {
+            return Err(ApiError::LoginFailed);
+        };
+        let record = match verified {
+            Verified::No => failure_record(app, found, now),
+            Verified::Yes => LoginRecord::Success {
+                at: now,
+                rehashed: None,
+            },
+            Verified::YesRehash => LoginRecord::Success {
+                at: now,
+                rehashed: Some(hash_password(&request.password).await?),
+            },
+        };
+        match app.store.record_login(found, &record).await {
+            Ok(()) => {}
+            // Another login of the same user wrote first: read again and count once more.
+            Err(ApiError::ConcurrentModification) if verified == Verified::No => {
+                user = app.store.get_user(tenant, &found.user_id).await?;
+                continue;
+            }
+            // A concurrent password change or lock won; that change decides the next login.
+            Err(ApiError::ConcurrentModification) => {}
+            Err(other) => return Err(other),
+        }
+        if verified == Verified::No {
+            return Err(ApiError::LoginFailed);
+        }
+        let mut found = found.clone();
+        found.last_accessed_at = Some(now);
+        let issued = app.tokens.issue(&found, now)?;
+        return Ok((found, issued));
+    }
+    Err(ApiError::LoginFailed)
+}
+
+fn failure_record(app: &App, user: &User, now: Millis) -> LoginRecord {
+    let policy = &app.config.lockout;
+    let in_window = user
+        .failed_window_start
+        .is_some_and(|start| now - start < policy.window_ms);
+    let (failed_logins, window_start) = if in_window {
+        (
+            user.failed_logins + 1,
+            user.failed_window_start.unwrap_or(now),
+        )
+    } else {
+        (1, now)
+    };
+    if failed_logins >= policy.threshold {
+        // The count starts afresh once the lock is served.
+        LoginRecord::Failure {
+            failed_logins: 0,
+            window_start: now,
+            locked_until: Some(now + policy.duration_ms),
+        }
+    } else {
+        LoginRecord::Failure {
+            failed_logins,
+            window_start,
+            locked_until: None,
+        }
+    }
+}
+
+/// The first administrator of a new tenant.
+#[derive(Debug, Clone)]
+pub struct BootstrapRequest {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub password: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// Creates a tenant with its first administrator; `Ok(false)` when the tenant exists already, in
+/// which case nothing changes.
+pub async fn bootstrap(app: &App, request: BootstrapRequest) -> ApiResult<bool> {
+    validate::tenant_id("tenant_id", &request.tenant_id)?;
+    if let Some(email) = &request.email {
+        validate::email("email", email, 255)?;
+    }
+    if let Some(name) = &request.display_name {
+        validate::display_name("name", name, 128)?;
+    }
+    if app.store.get_tenant(&request.tenant_id).await?.is_some() {
+        return Ok(false);
+    }
+    let now = now();
+    let admin = NewUser {
+        tenant_id: request.tenant_id.clone(),
+        user_id: request.user_id.clone(),
+        login_name: None,
+        display_name: request.display_name,
+        email: request.email,
+        password: Some(request.password),
+        user_type: UserType::User,
+        backend: Backend::Local,
+        language: None,
+        timezone: None,
+        tags: Map::new(),
+        role: Role::Admin,
+    }
+    .into_user(app, now)
+    .await?;
+    let tenant = Tenant {
+        tenant_id: request.tenant_id,
+        first_admin: request.user_id,
+        created_at: now,
+        user_count: 1,
+    };
+    app.store.create_tenant(&tenant, &admin).await
+}

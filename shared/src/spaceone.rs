@@ -1,0 +1,272 @@
+//! Seed 004: SpaceONE identity v1 `User` messages to and from the canonical user.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Empty, Fields};
+use crate::model::{Backend, Millis, RequiredAction, Role, User, UserState, UserType};
+use crate::ops::NewUser;
+use crate::validate;
+
+pub const USER_ID_MAX: usize = 40;
+pub const NAME_MAX: usize = 128;
+pub const EMAIL_MAX: usize = 255;
+pub const LANGUAGE_MAX: usize = 7;
+
+/// SpaceONE renders times as `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC.
+pub fn time(millis: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+fn parse_enum<T>(
+    key: &str,
+    value: Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> ApiResult<Option<T>> {
+    value
+        .map(|raw| {
+            parse(&raw).ok_or_else(|| ApiError::invalid(key, format!("unknown value {raw:?}")))
+        })
+        .transpose()
+}
+
+fn user_type(raw: &str) -> Option<UserType> {
+    match raw {
+        "USER" => Some(UserType::User),
+        "API_USER" => Some(UserType::ApiUser),
+        _ => None,
+    }
+}
+
+fn backend(raw: &str) -> Option<Backend> {
+    match raw {
+        "LOCAL" => Some(Backend::Local),
+        "EXTERNAL" => Some(Backend::External),
+        _ => None,
+    }
+}
+
+fn state_name(state: UserState) -> &'static str {
+    // PENDING_DELETE never reaches this dialect: such a user is gone (404).
+    state.as_str()
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Local => "LOCAL",
+        Backend::External => "EXTERNAL",
+    }
+}
+
+fn user_type_name(user_type: UserType) -> &'static str {
+    match user_type {
+        UserType::User => "USER",
+        UserType::ApiUser => "API_USER",
+    }
+}
+
+/// `domain_id` of a request, checked as a tenant id.
+fn domain_id(fields: &mut Fields) -> ApiResult<String> {
+    let domain_id = fields.required_string("domain_id")?;
+    validate::tenant_id("domain_id", &domain_id)?;
+    Ok(domain_id)
+}
+
+fn user_id(fields: &mut Fields) -> ApiResult<String> {
+    let user_id = fields.required_string("user_id")?;
+    validate::max_chars("user_id", &user_id, USER_ID_MAX)?;
+    validate::user_id(&user_id)?;
+    Ok(user_id)
+}
+
+/// `CreateUserRequest`.
+pub struct CreateRequest {
+    pub user: NewUser,
+    pub reset_password: bool,
+}
+
+pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let user_id = user_id(&mut fields)?;
+    let backend = parse_enum("backend", fields.string("backend")?, backend)?
+        .ok_or_else(|| ApiError::RequiredParameter("backend".into()))?;
+    let domain_id = domain_id(&mut fields)?;
+    let password = fields.string("password")?;
+    let name = fields
+        .string("name")?
+        .map(|n| validate::display_name("name", &n, NAME_MAX))
+        .transpose()?;
+    let email = fields
+        .string("email")?
+        .map(|e| validate::email("email", &e, EMAIL_MAX))
+        .transpose()?;
+    let user_type =
+        parse_enum("user_type", fields.string("user_type")?, user_type)?.unwrap_or(UserType::User);
+    let language = fields
+        .string("language")?
+        .map(|l| validate::language(&l, LANGUAGE_MAX))
+        .transpose()?;
+    let timezone = fields
+        .string("timezone")?
+        .map(|t| validate::timezone(&t))
+        .transpose()?;
+    let tags = fields.object("tags")?.unwrap_or_default();
+    let reset_password = fields.boolean("reset_password")?.unwrap_or(false);
+    fields.finish()?;
+
+    if user_type == UserType::ApiUser && backend == Backend::External {
+        return Err(ApiError::ExternalApiUser);
+    }
+    if user_type == UserType::User && backend == Backend::Local && !validate::is_email(&user_id) {
+        return Err(ApiError::InvalidUserIdFormat {
+            rule: "a LOCAL USER's user_id is an email address".into(),
+        });
+    }
+    if reset_password {
+        if backend == Backend::External {
+            return Err(ApiError::ResetPasswordExternal);
+        }
+        if email.is_none() {
+            return Err(ApiError::ResetPasswordWithoutEmail);
+        }
+        return Err(ApiError::invalid(
+            "reset_password",
+            "temporary passwords are sent through the notification outbox, which this deployment does not have yet",
+        ));
+    }
+    let needs_password = backend == Backend::Local && user_type == UserType::User;
+    match (&password, needs_password) {
+        (None, true) => return Err(ApiError::RequiredParameter("password".into())),
+        (Some(_), false) => {
+            return Err(ApiError::invalid(
+                "password",
+                "only a LOCAL USER signs in with a password",
+            ));
+        }
+        _ => {}
+    }
+    Ok(CreateRequest {
+        user: NewUser {
+            tenant_id: domain_id,
+            user_id,
+            login_name: None,
+            display_name: name,
+            email,
+            password,
+            user_type,
+            backend,
+            language,
+            timezone,
+            tags,
+            role: Role::Member,
+        },
+        reset_password,
+    })
+}
+
+/// The fields of `UserInfo`, in the order the seed lists them.
+pub const USER_INFO_FIELDS: [&str; 14] = [
+    "user_id",
+    "name",
+    "state",
+    "email",
+    "user_type",
+    "backend",
+    "language",
+    "timezone",
+    "required_actions",
+    "tags",
+    "last_accessed_at",
+    "created_at",
+    "domain_id",
+    "email_verified",
+];
+
+/// `GetUserRequest`.
+pub struct GetRequest {
+    pub domain_id: String,
+    pub user_id: String,
+    pub only: Option<Vec<String>>,
+}
+
+pub fn parse_get(body: &[u8]) -> ApiResult<GetRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let user_id = user_id(&mut fields)?;
+    let domain_id = domain_id(&mut fields)?;
+    let only = fields.string_list("only")?;
+    fields.finish()?;
+    if let Some(unknown) = only
+        .iter()
+        .flatten()
+        .find(|key| !USER_INFO_FIELDS.contains(&key.as_str()))
+    {
+        return Err(ApiError::invalid(
+            "only",
+            format!("{unknown:?} is not a field of UserInfo"),
+        ));
+    }
+    Ok(GetRequest {
+        domain_id,
+        user_id,
+        only,
+    })
+}
+
+/// A user as this dialect sees it: one pending deletion is gone.
+pub fn visible(user: User) -> ApiResult<User> {
+    if user.state == UserState::PendingDelete {
+        return Err(ApiError::user_not_found(&user.user_id));
+    }
+    Ok(user)
+}
+
+/// `UserInfo`, optionally cut down to the `only` fields.
+pub fn user_info(user: &User, only: Option<&[String]>) -> Value {
+    let mut info = Map::new();
+    let required_actions: Vec<&str> = user
+        .required_actions
+        .iter()
+        .map(|action| match action {
+            RequiredAction::UpdatePassword => "UPDATE_PASSWORD",
+        })
+        .collect();
+    info.insert("user_id".into(), json!(user.user_id));
+    info.insert(
+        "name".into(),
+        json!(user.display_name.as_deref().unwrap_or_default()),
+    );
+    info.insert("state".into(), json!(state_name(user.state)));
+    info.insert(
+        "email".into(),
+        json!(user.email.as_deref().unwrap_or_default()),
+    );
+    info.insert("user_type".into(), json!(user_type_name(user.user_type)));
+    info.insert("backend".into(), json!(backend_name(user.backend)));
+    info.insert("language".into(), json!(user.language));
+    info.insert("timezone".into(), json!(user.timezone));
+    info.insert("required_actions".into(), json!(required_actions));
+    info.insert("tags".into(), Value::Object(user.tags.clone()));
+    if let Some(at) = user.last_accessed_at {
+        info.insert("last_accessed_at".into(), json!(time(at)));
+    }
+    info.insert("created_at".into(), json!(time(user.created_at)));
+    info.insert("domain_id".into(), json!(user.tenant_id));
+    info.insert("email_verified".into(), json!(user.email_verified));
+    if let Some(only) = only {
+        info.retain(|key, _| only.iter().any(|wanted| wanted == key));
+    }
+    Value::Object(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_render_with_milliseconds_in_utc() {
+        assert_eq!(time(1_593_161_630_079), "2020-06-26T08:53:50.079Z");
+    }
+}

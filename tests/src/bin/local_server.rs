@@ -1,0 +1,88 @@
+//! `scripts/local.sh` starts DynamoDB Local and then this: it creates the table from
+//! `template.yaml`, bootstraps tenant `local` with administrator `admin`, and serves the template's
+//! routes on http://127.0.0.1:$PORT (3000) until Ctrl-C.
+
+use std::path::PathBuf;
+
+use local_stack::{Router, bind_loopback, template};
+use shared::App;
+
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// A signing key kept beside DynamoDB Local's data, so that tokens survive a restart of the stack.
+fn local_signing_key() -> Result<String, String> {
+    if let Ok(key) = std::env::var("TOKEN_SIGNING_KEY") {
+        return Ok(key);
+    }
+    let path = PathBuf::from(setting("LOCAL_STATE_DIR", ".local")).join("token-signing-key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_owned());
+    }
+    let key = shared::password::random_password(48);
+    std::fs::create_dir_all(path.parent().unwrap_or(&path)).map_err(|e| e.to_string())?;
+    std::fs::write(&path, &key).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(key)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    shared::telemetry::init();
+    // SAFETY: set before any other thread reads the environment.
+    unsafe {
+        std::env::set_var("TABLE_NAME", setting("TABLE_NAME", "useradmin-local"));
+        std::env::set_var(
+            "DYNAMODB_ENDPOINT",
+            setting("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+        );
+        std::env::set_var("TOKEN_SIGNING_KEY", local_signing_key()?);
+    }
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let table = app.config.table_name.clone();
+    if template::create_table(app.store.client(), &table).await? {
+        eprintln!("created table {table} from template.yaml");
+    }
+
+    let password = std::env::var("ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let event = bootstrap::BootstrapEvent {
+        tenant_id: "local".into(),
+        user_id: "admin".into(),
+        password,
+        email: None,
+        name: Some("Local administrator".into()),
+    };
+    let answer = bootstrap::handle(app, event)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!("{}", answer.message);
+    if let Some(generated) = answer.generated_password {
+        // The one time a password is shown: the operator asked for a generated one.
+        eprintln!("generated password for admin (set ADMIN_PASSWORD to choose one): {generated}");
+    }
+
+    let router: &'static Router = Box::leak(Box::new(Router::from_template(app)?));
+    let port: u16 = setting("PORT", "3000")
+        .parse()
+        .map_err(|_| "PORT must be a number")?;
+    let (listener, address) = bind_loopback(port)
+        .await
+        .map_err(|e| format!("binding port {port}: {e}"))?;
+    for route in router.routes() {
+        eprintln!(
+            "  {:6} http://{address}{}  -> functions/{}",
+            route.method, route.path, route.function
+        );
+    }
+    eprintln!("serving on http://{address} (Ctrl-C stops)");
+    tokio::select! {
+        _ = local_stack::serve(router, listener) => {}
+        _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
+    }
+    Ok(())
+}

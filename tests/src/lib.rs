@@ -1,0 +1,193 @@
+//! The local stack: DynamoDB Local's table from `template.yaml`, and an HTTP server that serves
+//! exactly the template's routes by calling the same handlers the Lambda binaries run.
+
+pub mod template;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use lambda_http::{Body, Request, RequestExt, Response};
+use shared::http::error_response;
+use shared::{ApiError, App, Dialect};
+use tokio::net::TcpListener;
+
+use template::Route;
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+pub type Handler = fn(&'static App, Request) -> HandlerFuture;
+
+/// The handler of each HTTP function, by its directory under `functions/`.
+pub fn handler(function: &str) -> Option<Handler> {
+    let handler: Handler = match function {
+        "auth_tokens" => |app, req| Box::pin(auth_tokens::handle(app, req)),
+        "user_create" => |app, req| Box::pin(user_create::handle(app, req)),
+        "user_get" => |app, req| Box::pin(user_get::handle(app, req)),
+        _ => return None,
+    };
+    Some(handler)
+}
+
+/// The directories of every function that serves HTTP, for the drift test against the template.
+pub const HTTP_FUNCTIONS: [&str; 3] = ["auth_tokens", "user_create", "user_get"];
+
+/// API Gateway's own payload limit.
+const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
+
+/// Matches a path against a route template, returning the path parameters.
+pub fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let wanted: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let given: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if wanted.len() != given.len() {
+        return None;
+    }
+    let mut params = HashMap::new();
+    for (w, g) in wanted.iter().zip(&given) {
+        if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            if g.is_empty() {
+                return None;
+            }
+            let decoded = percent_encoding::percent_decode_str(g)
+                .decode_utf8_lossy()
+                .into_owned();
+            params.insert(name.to_owned(), decoded);
+        } else if w != g {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+/// The routes and the app they run against.
+pub struct Router {
+    pub app: &'static App,
+    routes: Vec<(Route, Handler)>,
+}
+
+impl Router {
+    /// Every route of `template.yaml`; fails if one names a function without a handler here.
+    pub fn from_template(app: &'static App) -> Result<Router, String> {
+        let template = template::load()?;
+        let mut routes = Vec::new();
+        for route in template::routes(&template) {
+            let handler = handler(&route.function).ok_or_else(|| {
+                format!(
+                    "template route {} {} has no local handler",
+                    route.method, route.path
+                )
+            })?;
+            routes.push((route, handler));
+        }
+        Ok(Router { app, routes })
+    }
+
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter().map(|(route, _)| route)
+    }
+
+    /// Answers one request as API Gateway would: 404 for an unknown path, 405 for a known path with
+    /// another method, else the route's handler with path and query parameters filled in.
+    pub async fn dispatch(&self, req: Request) -> Response<Body> {
+        let path = req.uri().path().to_owned();
+        let mut path_known = false;
+        for (route, handler) in &self.routes {
+            let Some(params) = match_path(&route.path, &path) else {
+                continue;
+            };
+            path_known = true;
+            if route.method != req.method().as_str() {
+                continue;
+            }
+            let query: HashMap<String, Vec<String>> =
+                form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+                    .into_owned()
+                    .fold(HashMap::new(), |mut map, (k, v)| {
+                        map.entry(k).or_default().push(v);
+                        map
+                    });
+            let req = req
+                .with_path_parameters(params)
+                .with_query_string_parameters(query);
+            return handler(self.app, req).await;
+        }
+        let error = if path_known {
+            ApiError::MethodNotAllowed
+        } else {
+            ApiError::NotFound {
+                key: "path".into(),
+                value: path,
+            }
+        };
+        error_response(&error, Dialect::Workspace)
+    }
+}
+
+async fn serve_one(
+    router: &'static Router,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let (mut parts, body) = req.into_parts();
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
+    // API Gateway tells the function the client's scheme; here it is plain HTTP.
+    parts
+        .headers
+        .entry("x-forwarded-proto")
+        .or_insert(hyper::header::HeaderValue::from_static("http"));
+    let response = match Limited::new(body, MAX_GATEWAY_BODY).collect().await {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            let body = match String::from_utf8(bytes.to_vec()) {
+                Ok(text) if text.is_empty() => Body::Empty,
+                Ok(text) => Body::Text(text),
+                Err(e) => Body::Binary(e.into_bytes()),
+            };
+            router.dispatch(Request::from_parts(parts, body)).await
+        }
+        Err(_) => error_response(
+            &ApiError::PayloadTooLarge {
+                limit: MAX_GATEWAY_BODY,
+            },
+            Dialect::Workspace,
+        ),
+    };
+    tracing::info!(%method, %path, status = response.status().as_u16(), latency_ms = started.elapsed().as_millis() as u64, "request");
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(data) => Bytes::from(data),
+        _ => Bytes::new(),
+    };
+    Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
+}
+
+/// Serves the router on the listener until the task is dropped.
+pub async fn serve(router: &'static Router, listener: TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| serve_one(router, req));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Binds 127.0.0.1 only: the local stack is never reachable from another machine.
+pub async fn bind_loopback(port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let address = listener.local_addr()?;
+    Ok((listener, address))
+}

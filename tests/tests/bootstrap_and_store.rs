@@ -1,0 +1,210 @@
+//! The bootstrap function and the store's transactions against DynamoDB Local.
+
+mod common;
+
+use common::{TestEnv, app_with, config, unique_tenant};
+use serde_json::json;
+use shared::ApiError;
+use shared::error::UniqueField;
+use shared::model::UserState;
+use shared::store::UserStore;
+
+#[tokio::test]
+async fn bootstrap_creates_the_first_admin_once_and_says_so_the_second_time() {
+    let (app, router) = app_with(config()).await;
+    let tenant = unique_tenant("boot");
+    let event = || bootstrap::BootstrapEvent {
+        tenant_id: tenant.clone(),
+        user_id: "root".into(),
+        password: None,
+        email: None,
+        name: None,
+    };
+    let first = bootstrap::handle(app, event()).await.unwrap();
+    assert!(first.created);
+    let password = first
+        .generated_password
+        .clone()
+        .expect("a generated password is handed over once");
+    let second = bootstrap::handle(app, event()).await.unwrap();
+    assert!(!second.created);
+    assert!(second.message.contains("already exists"));
+    assert_eq!(second.generated_password, None);
+
+    let stored = app.store.get_tenant(&tenant).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.first_admin.as_str(), stored.user_count),
+        ("root", 1)
+    );
+    let env = common::TestEnv {
+        app,
+        router,
+        tenant: tenant.clone(),
+        admin_token: String::new(),
+    };
+    env.login("root", &password).await;
+}
+
+#[tokio::test]
+async fn bootstrap_refuses_bad_events_with_the_error_shape() {
+    let (app, _) = app_with(config()).await;
+    let bad_tenant = bootstrap::BootstrapEvent {
+        tenant_id: "../etc".into(),
+        user_id: "admin".into(),
+        password: Some("Admin-Passw0rd!".into()),
+        email: None,
+        name: None,
+    };
+    let error = bootstrap::handle(app, bad_tenant).await.unwrap_err();
+    assert_eq!(error.error_code, "INVALID_PARAMETER");
+    let weak = bootstrap::BootstrapEvent {
+        tenant_id: unique_tenant("weak"),
+        user_id: "admin".into(),
+        password: Some("short".into()),
+        email: None,
+        name: None,
+    };
+    assert_eq!(
+        bootstrap::handle(app, weak).await.unwrap_err().error_code,
+        "PASSWORD_POLICY"
+    );
+    let unknown: Result<bootstrap::BootstrapEvent, _> =
+        serde_json::from_value(json!({"tenant_id": "x", "role": "ADMIN"}));
+    assert!(unknown.is_err(), "unknown event fields are refused");
+}
+
+#[tokio::test]
+async fn updates_are_conditional_on_the_version() {
+    let env = TestEnv::new().await;
+    env.create_user("v@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let read = env
+        .app
+        .store
+        .get_user(&env.tenant, "v@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut first = read.clone();
+    first.display_name = Some("first".into());
+    first.version += 1;
+    let mut second = read.clone();
+    second.display_name = Some("second".into());
+    second.version += 1;
+    env.app.store.update_user(&read, &first).await.unwrap();
+    assert_eq!(
+        env.app.store.update_user(&read, &second).await.unwrap_err(),
+        ApiError::ConcurrentModification
+    );
+    let stored = env
+        .app
+        .store
+        .get_user(&env.tenant, "v@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.display_name.as_deref(), Some("first"));
+}
+
+#[tokio::test]
+async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
+    let env = TestEnv::new().await;
+    env.create_user(
+        "a@example.com",
+        "User-Passw0rd",
+        json!({"email": "old@example.com"}),
+    )
+    .await;
+    env.create_user(
+        "b@example.com",
+        "User-Passw0rd",
+        json!({"email": "taken@example.com"}),
+    )
+    .await;
+    let read = env
+        .app
+        .store
+        .get_user(&env.tenant, "a@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut clash = read.clone();
+    clash.email = Some("TAKEN@example.com".into());
+    clash.version += 1;
+    let before = env.partition().await;
+    assert_eq!(
+        env.app.store.update_user(&read, &clash).await.unwrap_err(),
+        ApiError::AlreadyExists(UniqueField::Email)
+    );
+    assert_eq!(env.partition().await, before, "nothing partial");
+
+    let mut moved = read.clone();
+    moved.email = Some("new@example.com".into());
+    moved.version += 1;
+    env.app.store.update_user(&read, &moved).await.unwrap();
+    // The old address is free again, the new one is taken.
+    env.create_user(
+        "c@example.com",
+        "User-Passw0rd",
+        json!({"email": "old@example.com"}),
+    )
+    .await;
+    let reply = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            json!({"user_id": "d@example.com", "email": "new@example.com",
+        "backend": "LOCAL", "domain_id": env.tenant, "password": "User-Passw0rd"}),
+        )
+        .await;
+    assert_eq!(reply.expect_error(409), "ERROR_SAVE_UNIQUE_VALUES");
+}
+
+#[tokio::test]
+async fn counters_follow_creates_and_state_changes() {
+    let env = TestEnv::new().await;
+    env.create_user("one@example.com", "User-Passw0rd", json!({}))
+        .await;
+    env.create_user("two@example.com", "User-Passw0rd", json!({}))
+        .await;
+    assert_eq!(
+        env.app
+            .store
+            .get_tenant(&env.tenant)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_count,
+        3
+    );
+    let read = env
+        .app
+        .store
+        .get_user(&env.tenant, "two@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut deleted = read.clone();
+    deleted.state = UserState::PendingDelete;
+    deleted.version += 1;
+    env.app.store.update_user(&read, &deleted).await.unwrap();
+    assert_eq!(
+        env.app
+            .store
+            .get_tenant(&env.tenant)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_count,
+        2
+    );
+    let tenant_item = env
+        .partition()
+        .await
+        .into_iter()
+        .find(|item| item["sk"].as_s().unwrap() == "TENANT")
+        .unwrap();
+    assert_eq!(tenant_item["count_ENABLED"].as_n().unwrap(), "2");
+    assert_eq!(tenant_item["count_PENDING_DELETE"].as_n().unwrap(), "1");
+}

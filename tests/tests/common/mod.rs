@@ -1,0 +1,245 @@
+//! The integration tests' harness: a real DynamoDB Local (started by scripts/test.sh), the table
+//! from template.yaml, a fresh tenant per test, and requests through the same router as the local
+//! server.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lambda_http::Body;
+use lambda_http::http::{HeaderMap, Request};
+use local_stack::{Router, template};
+use serde_json::{Value, json};
+use shared::App;
+use shared::app::{Config, LockoutPolicy, dynamodb_client};
+use shared::validate::PasswordPolicy;
+use tokio::sync::OnceCell;
+
+pub const SIGNING_KEY: &[u8] = b"integration-test-signing-key-0123456789";
+pub const ADMIN_PASSWORD: &str = "Admin-Passw0rd!";
+pub const TABLE: &str = "useradmin-test";
+
+pub fn endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into())
+}
+
+pub fn config() -> Config {
+    Config {
+        table_name: TABLE.into(),
+        token_key_id: "k1".into(),
+        token_lifetime_seconds: 3600,
+        lockout: LockoutPolicy {
+            threshold: 5,
+            window_ms: 900_000,
+            duration_ms: 900_000,
+        },
+        password_policy: PasswordPolicy::default(),
+        tenant_user_quota: 50,
+        dynamodb_endpoint: Some(endpoint()),
+    }
+}
+
+static TABLE_READY: OnceCell<()> = OnceCell::const_new();
+
+/// Builds an app (and its router) against DynamoDB Local with the given configuration.
+pub async fn app_with(config: Config) -> (&'static App, &'static Router) {
+    let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+    TABLE_READY
+        .get_or_init(|| async {
+            template::create_table(&client, TABLE)
+                .await
+                .expect("DynamoDB Local is running (scripts/test.sh starts it)");
+        })
+        .await;
+    let app: &'static App = Box::leak(Box::new(App::new(config, client, SIGNING_KEY).unwrap()));
+    let router: &'static Router = Box::leak(Box::new(Router::from_template(app).unwrap()));
+    (app, router)
+}
+
+pub fn unique_tenant(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{nanos:x}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl Reply {
+    pub fn error_code(&self) -> &str {
+        self.body["error_code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error_code in {}", self.raw))
+    }
+
+    /// Asserts the error shape and returns the code.
+    pub fn expect_error(&self, status: u16) -> &str {
+        assert_eq!(self.status, status, "unexpected answer: {}", self.raw);
+        let object = self
+            .body
+            .as_object()
+            .unwrap_or_else(|| panic!("not an object: {}", self.raw));
+        assert_eq!(
+            object.len(),
+            2,
+            "error shape has exactly error_code and error_msg: {}",
+            self.raw
+        );
+        assert!(object["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
+        self.error_code()
+    }
+}
+
+pub struct TestEnv {
+    pub app: &'static App,
+    pub router: &'static Router,
+    pub tenant: String,
+    pub admin_token: String,
+}
+
+impl TestEnv {
+    pub async fn new() -> TestEnv {
+        TestEnv::with_config(config()).await
+    }
+
+    /// A fresh tenant with administrator `admin` / `ADMIN_PASSWORD`, logged in.
+    pub async fn with_config(config: Config) -> TestEnv {
+        let (app, router) = app_with(config).await;
+        let tenant = unique_tenant("t");
+        let mut env = TestEnv {
+            app,
+            router,
+            tenant,
+            admin_token: String::new(),
+        };
+        env.bootstrap_tenant().await;
+        env.admin_token = env.login("admin", ADMIN_PASSWORD).await;
+        env
+    }
+
+    pub async fn bootstrap_tenant(&self) {
+        let event = bootstrap::BootstrapEvent {
+            tenant_id: self.tenant.clone(),
+            user_id: "admin".into(),
+            password: Some(ADMIN_PASSWORD.into()),
+            email: Some(format!("admin@{}.example.com", self.tenant)),
+            name: None,
+        };
+        assert!(bootstrap::handle(self.app, event).await.unwrap().created);
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<String>,
+    ) -> Reply {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let body: String = body.into();
+        let body = if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::Text(body)
+        };
+        let response = self.router.dispatch(builder.body(body).unwrap()).await;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let raw = match response.body() {
+            Body::Text(text) => text.clone(),
+            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    /// A seed 004 call with a token.
+    pub async fn spaceone(&self, verb: &str, token: &str, body: Value) -> Reply {
+        self.request(
+            "POST",
+            &format!("/identity/v1/user/{verb}"),
+            &[("x-auth-token", token)],
+            body.to_string(),
+        )
+        .await
+    }
+
+    pub fn login_body(&self, name: &str, password: &str) -> Value {
+        json!({"auth": {"identity": {"methods": ["password"],
+            "password": {"user": {"name": name, "password": password, "domain": {"name": self.tenant}}}}}})
+    }
+
+    pub async fn try_login(&self, name: &str, password: &str) -> Reply {
+        self.request(
+            "POST",
+            "/v3/auth/tokens",
+            &[],
+            self.login_body(name, password).to_string(),
+        )
+        .await
+    }
+
+    pub async fn login(&self, name: &str, password: &str) -> String {
+        let reply = self.try_login(name, password).await;
+        assert_eq!(reply.status, 201, "login of {name} failed: {}", reply.raw);
+        reply.headers["x-subject-token"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a LOCAL USER through seed 004 and returns its UserInfo.
+    pub async fn create_user(&self, user_id: &str, password: &str, extra: Value) -> Value {
+        let mut body = json!({"user_id": user_id, "backend": "LOCAL", "domain_id": self.tenant, "password": password});
+        if let Value::Object(extra) = extra {
+            body.as_object_mut().unwrap().extend(extra);
+        }
+        let reply = self.spaceone("create", &self.admin_token, body).await;
+        assert_eq!(reply.status, 200, "create {user_id}: {}", reply.raw);
+        reply.body
+    }
+
+    /// Every item of the tenant's partition, for checks that nothing partial was written.
+    pub async fn partition(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let output = self
+            .app
+            .store
+            .client()
+            .query()
+            .table_name(TABLE)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(shared::dynamo::tenant_pk(&self.tenant)),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        output.items.unwrap_or_default()
+    }
+}

@@ -1,0 +1,193 @@
+//! Every file in events/ runs through its handler; the route table cannot drift from template.yaml;
+//! the local server answers over real HTTP on 127.0.0.1.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{ADMIN_PASSWORD, TestEnv, unique_tenant};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use local_stack::{HTTP_FUNCTIONS, handler, template};
+use serde_json::{Value, json};
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("events")
+}
+
+fn fill(text: &str, tenant: &str, token: &str) -> String {
+    text.replace("{{DOMAIN_ID}}", tenant)
+        .replace("{{PASSWORD}}", ADMIN_PASSWORD)
+        .replace("{{TOKEN}}", token)
+}
+
+#[tokio::test]
+async fn every_event_file_runs_through_its_handler_with_the_documented_status() {
+    let env = TestEnv::new().await;
+    // Order matters: the token from the login event serves the others.
+    let expected = [
+        ("auth_tokens", 201),
+        ("user_create", 200),
+        ("user_get", 200),
+    ];
+    let mut files: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let mut covered = vec!["bootstrap.json".to_owned()];
+    covered.extend(expected.iter().map(|(f, _)| format!("{f}.json")));
+    covered.sort();
+    assert_eq!(
+        files, covered,
+        "every event file has an expected status here"
+    );
+
+    let mut token = String::new();
+    for (function, status) in expected {
+        let text = std::fs::read_to_string(events_dir().join(format!("{function}.json"))).unwrap();
+        let request = lambda_http::request::from_str(&fill(&text, &env.tenant, &token))
+            .expect("an API Gateway event");
+        assert_eq!(request.headers()["content-type"], "application/json");
+        let response = handler(function).unwrap()(env.app, request).await;
+        let body = match response.body() {
+            lambda_http::Body::Text(t) => t.clone(),
+            _ => String::new(),
+        };
+        assert_eq!(
+            response.status().as_u16(),
+            status,
+            "events/{function}.json: {body}"
+        );
+        if function == "auth_tokens" {
+            token = response.headers()["x-subject-token"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+        }
+    }
+
+    let text = std::fs::read_to_string(events_dir().join("bootstrap.json")).unwrap();
+    let tenant = unique_tenant("events");
+    let event: bootstrap::BootstrapEvent = serde_json::from_str(&fill(&text, &tenant, "")).unwrap();
+    let answer = bootstrap::handle(env.app, event).await.unwrap();
+    assert!(answer.created);
+}
+
+#[test]
+fn the_local_routes_are_exactly_the_template_routes() {
+    let template = template::load().unwrap();
+    let routes = template::routes(&template);
+    let mut routed: Vec<&str> = routes.iter().map(|r| r.function.as_str()).collect();
+    routed.sort();
+    let mut served = HTTP_FUNCTIONS.to_vec();
+    served.sort();
+    assert_eq!(routed, served, "template routes and local handlers differ");
+    for function in HTTP_FUNCTIONS {
+        assert!(handler(function).is_some());
+    }
+    let mut directories: Vec<String> =
+        std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+    directories.sort();
+    let mut declared: Vec<String> = template::functions(&template)
+        .into_iter()
+        .map(|f| f.directory)
+        .collect();
+    declared.sort();
+    assert_eq!(
+        directories, declared,
+        "every function directory is a template function and back"
+    );
+}
+
+async fn http(
+    address: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, hyper::HeaderMap, Value) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://{address}{path}"))
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = client
+        .request(
+            request
+                .body(Full::new(bytes::Bytes::from(body.to_owned())))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_local_server_serves_login_create_and_get_over_http_on_loopback() {
+    let env = TestEnv::new().await;
+    let (listener, address) = local_stack::bind_loopback(0).await.unwrap();
+    assert!(address.ip().is_loopback());
+    let server = tokio::spawn(local_stack::serve(env.router, listener));
+
+    let login = env.login_body("admin", ADMIN_PASSWORD).to_string();
+    let (status, headers, body) = http(address, "POST", "/v3/auth/tokens", &[], &login).await;
+    assert_eq!(status, 201, "{body}");
+    let token = headers["x-subject-token"].to_str().unwrap().to_owned();
+    assert_eq!(
+        body["token"]["catalog"][0]["endpoints"][0]["url"],
+        format!("http://{address}")
+    );
+
+    let create = json!({"user_id": "http@example.com", "backend": "LOCAL", "domain_id": env.tenant, "password": "User-Passw0rd"});
+    let (status, _, body) = http(
+        address,
+        "POST",
+        "/identity/v1/user/create",
+        &[("x-auth-token", &token)],
+        &create.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let get = json!({"user_id": "http@example.com", "domain_id": env.tenant});
+    let (status, _, body) = http(
+        address,
+        "POST",
+        "/identity/v1/user/get",
+        &[("x-auth-token", &token)],
+        &get.to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["user_id"].as_str()),
+        (200, Some("http@example.com"))
+    );
+
+    let (status, _, body) = http(address, "GET", "/identity/v1/user/get", &[], "").await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
+    let (status, _, body) = http(address, "POST", "/identity/v1/user/nothing", &[], "{}").await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
+    server.abort();
+}

@@ -1,0 +1,514 @@
+//! Seed 004 `create` and `get` against DynamoDB Local.
+
+mod common;
+
+use common::{TestEnv, config};
+use serde_json::{Value, json};
+use shared::model::{LockReason, User, UserState};
+use shared::store::UserStore;
+
+fn create_body(env: &TestEnv, user_id: &str) -> Value {
+    json!({"user_id": user_id, "backend": "LOCAL", "domain_id": env.tenant, "password": "User-Passw0rd"})
+}
+
+fn is_spaceone_time(value: &Value) -> bool {
+    let text = value.as_str().unwrap_or_default();
+    // 2020-06-26T08:53:50.079Z
+    text.len() == 24 && text.ends_with('Z') && text.as_bytes()[19] == b'.'
+}
+
+#[tokio::test]
+async fn create_answers_user_info_and_get_reads_it_back() {
+    let env = TestEnv::new().await;
+    let body = json!({"user_id": "dkang@mz.co.kr", "name": "Dong Yoo kang", "email": "dkang@mz.co.kr",
+        "backend": "LOCAL", "domain_id": env.tenant, "password": "IAMPassword@", "language": "ko",
+        "timezone": "Asia/Seoul", "tags": {"user1": "Reuters", "user2": "Bloomberg"}});
+    let created = env.spaceone("create", &env.admin_token, body).await;
+    assert_eq!(created.status, 200, "{}", created.raw);
+    let info = &created.body;
+    assert_eq!(info["user_id"], "dkang@mz.co.kr");
+    assert_eq!(info["name"], "Dong Yoo kang");
+    assert_eq!(info["state"], "ENABLED");
+    assert_eq!(info["email"], "dkang@mz.co.kr");
+    assert_eq!(info["user_type"], "USER");
+    assert_eq!(info["backend"], "LOCAL");
+    assert_eq!(info["language"], "ko");
+    assert_eq!(info["timezone"], "Asia/Seoul");
+    assert_eq!(info["required_actions"], json!([]));
+    assert_eq!(
+        info["tags"],
+        json!({"user1": "Reuters", "user2": "Bloomberg"})
+    );
+    assert_eq!(info["domain_id"], env.tenant.as_str());
+    assert_eq!(info["email_verified"], false);
+    assert!(is_spaceone_time(&info["created_at"]), "{info}");
+    assert!(
+        info.get("last_accessed_at").is_none(),
+        "absent until the first login"
+    );
+    assert!(!created.raw.contains("argon2") && !created.raw.contains("IAMPassword@"));
+
+    let got = env
+        .spaceone(
+            "get",
+            &env.admin_token,
+            json!({"user_id": "dkang@mz.co.kr", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(got.status, 200, "{}", got.raw);
+    assert_eq!(&got.body, info);
+
+    env.login("dkang@mz.co.kr", "IAMPassword@").await;
+    let after_login = env
+        .spaceone(
+            "get",
+            &env.admin_token,
+            json!({"user_id": "dkang@mz.co.kr", "domain_id": env.tenant}),
+        )
+        .await;
+    assert!(
+        is_spaceone_time(&after_login.body["last_accessed_at"]),
+        "{}",
+        after_login.raw
+    );
+}
+
+#[tokio::test]
+async fn get_with_only_returns_just_those_fields() {
+    let env = TestEnv::new().await;
+    env.create_user("only@example.com", "User-Passw0rd", json!({"name": "Only"}))
+        .await;
+    let got = env.spaceone("get", &env.admin_token,
+        json!({"user_id": "only@example.com", "domain_id": env.tenant, "only": ["user_id", "state"]})).await;
+    assert_eq!(
+        got.body,
+        json!({"user_id": "only@example.com", "state": "ENABLED"})
+    );
+    let bad = env.spaceone("get", &env.admin_token,
+        json!({"user_id": "only@example.com", "domain_id": env.tenant, "only": ["password_hash"]})).await;
+    assert_eq!(bad.expect_error(400), "ERROR_INVALID_PARAMETER");
+}
+
+#[tokio::test]
+async fn api_users_and_external_users_follow_the_vendor_rules() {
+    let env = TestEnv::new().await;
+    let api = env.spaceone("create", &env.admin_token,
+        json!({"user_id": "robot-1", "backend": "LOCAL", "user_type": "API_USER", "domain_id": env.tenant})).await;
+    assert_eq!(api.status, 200, "{}", api.raw);
+    assert_eq!(api.body["user_type"], "API_USER");
+    env.try_login("robot-1", "anything-at-all")
+        .await
+        .expect_error(401);
+
+    let external = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            json!({"user_id": "ext@example.com", "backend": "EXTERNAL", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(external.status, 200, "{}", external.raw);
+    assert_eq!(external.body["state"], "PENDING");
+
+    let refused = env.spaceone("create", &env.admin_token,
+        json!({"user_id": "robot-2", "backend": "EXTERNAL", "user_type": "API_USER", "domain_id": env.tenant})).await;
+    assert_eq!(
+        refused.expect_error(400),
+        "ERROR_EXTERNAL_USER_NOT_ALLOWED_API_USER"
+    );
+}
+
+#[tokio::test]
+async fn invalid_create_requests_are_400_with_spaceone_codes_and_write_nothing() {
+    let env = TestEnv::new().await;
+    let before = env.partition().await;
+    let t = env.tenant.clone();
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            json!({"user_id": "", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd"}),
+            "ERROR_REQUIRED_PARAMETER",
+            "key = user_id",
+        ),
+        (
+            json!({"user_id": "a@example.com", "domain_id": t, "password": "User-Passw0rd"}),
+            "ERROR_REQUIRED_PARAMETER",
+            "key = backend",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t}),
+            "ERROR_REQUIRED_PARAMETER",
+            "key = password",
+        ),
+        (
+            json!({"user_id": "not-an-email", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd"}),
+            "ERROR_INCORRECT_USER_ID_FORMAT",
+            "rule",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t, "password": "short"}),
+            "ERROR_INCORRECT_PASSWORD_FORMAT",
+            "rule = at least 8",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd", "email": "nope"}),
+            "ERROR_INVALID_PARAMETER",
+            "email",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd", "timezone": "Mars/Base"}),
+            "ERROR_INVALID_PARAMETER",
+            "timezone",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd", "language": "english-uk"}),
+            "ERROR_INVALID_PARAMETER",
+            "language",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd", "name": "x".repeat(129)}),
+            "ERROR_INVALID_PARAMETER",
+            "name",
+        ),
+        (
+            json!({"user_id": format!("{}@example.com", "a".repeat(30)), "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd"}),
+            "ERROR_INVALID_PARAMETER",
+            "user_id",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd", "state": "ENABLED"}),
+            "ERROR_INVALID_PARAMETER",
+            "state",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "SAML", "domain_id": t, "password": "User-Passw0rd"}),
+            "ERROR_INVALID_PARAMETER",
+            "backend",
+        ),
+        (
+            json!({"user_id": ["a@example.com"], "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd"}),
+            "ERROR_INVALID_PARAMETER",
+            "user_id",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd", "tags": "x"}),
+            "ERROR_INVALID_PARAMETER",
+            "tags",
+        ),
+        (
+            json!({"user_id": "robot", "user_type": "API_USER", "backend": "LOCAL", "domain_id": t, "password": "User-Passw0rd"}),
+            "ERROR_INVALID_PARAMETER",
+            "password",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "EXTERNAL", "domain_id": t, "reset_password": true}),
+            "ERROR_UNABLE_TO_RESET_PASSWORD_IN_EXTERNAL_AUTH",
+            "",
+        ),
+        (
+            json!({"user_id": "a@example.com", "backend": "LOCAL", "domain_id": t, "reset_password": true}),
+            "ERROR_UNABLE_TO_RESET_PASSWORD_WITHOUT_EMAIL",
+            "",
+        ),
+    ];
+    for (body, code, message) in cases {
+        let reply = env.spaceone("create", &env.admin_token, body.clone()).await;
+        assert_eq!(reply.expect_error(400), code, "{body}: {}", reply.raw);
+        assert!(
+            reply.body["error_msg"].as_str().unwrap().contains(message),
+            "{body}: {}",
+            reply.raw
+        );
+    }
+    for raw in ["{\"user_id\": ", "null", "\"text\""] {
+        let reply = env
+            .request(
+                "POST",
+                "/identity/v1/user/create",
+                &[("x-auth-token", &env.admin_token)],
+                raw,
+            )
+            .await;
+        assert_eq!(reply.expect_error(400), "ERROR_INVALID_PARAMETER", "{raw}");
+    }
+    assert_eq!(
+        env.partition().await,
+        before,
+        "a refused request writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn duplicates_are_409_whatever_their_spelling_and_leave_no_partial_write() {
+    let env = TestEnv::new().await;
+    env.create_user(
+        "first@example.com",
+        "User-Passw0rd",
+        json!({"email": "Shared@Example.com"}),
+    )
+    .await;
+    let before = env.partition().await;
+
+    let same_id = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            json!({"user_id": "first@example.com",
+        "backend": "LOCAL", "domain_id": env.tenant, "password": "User-Passw0rd"}),
+        )
+        .await;
+    assert_eq!(same_id.expect_error(409), "ERROR_SAVE_UNIQUE_VALUES");
+    assert!(
+        same_id.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("user_id")
+    );
+
+    for email in ["shared@example.com", "ＳＨＡＲＥＤ@example.com"] {
+        let same_email = env.spaceone("create", &env.admin_token, json!({"user_id": "second@example.com",
+            "email": email, "backend": "LOCAL", "domain_id": env.tenant, "password": "User-Passw0rd"})).await;
+        assert_eq!(
+            same_email.expect_error(409),
+            "ERROR_SAVE_UNIQUE_VALUES",
+            "{email}"
+        );
+        assert!(
+            same_email.body["error_msg"]
+                .as_str()
+                .unwrap()
+                .contains("email")
+        );
+    }
+    // The login name defaults to the user_id: another case of it is the same login name.
+    let same_login = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            json!({"user_id": "ADMIN",
+        "user_type": "API_USER", "backend": "LOCAL", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(same_login.expect_error(409), "ERROR_SAVE_UNIQUE_VALUES");
+    assert_eq!(
+        env.partition().await,
+        before,
+        "no uniqueness record, user or counter changed"
+    );
+}
+
+#[tokio::test]
+async fn the_tenant_quota_refuses_one_user_too_many() {
+    let mut settings = config();
+    settings.tenant_user_quota = 2;
+    let env = TestEnv::with_config(settings).await;
+    env.create_user("two@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let before = env.partition().await;
+    let over = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            create_body(&env, "three@example.com"),
+        )
+        .await;
+    assert_eq!(over.expect_error(400), "QUOTA_EXCEEDED");
+    assert_eq!(env.partition().await, before);
+    let tenant = env
+        .app
+        .store
+        .get_tenant(&env.tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tenant.user_count, 2);
+}
+
+#[tokio::test]
+async fn tokens_are_checked_401_for_bad_403_for_foreign_or_non_admin() {
+    let env = TestEnv::new().await;
+    let get = json!({"user_id": "admin", "domain_id": env.tenant});
+    let no_token = env
+        .request("POST", "/identity/v1/user/get", &[], get.to_string())
+        .await;
+    assert_eq!(no_token.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+    for bad in ["garbage", "a.b.c", &format!("{}x", env.admin_token)] {
+        assert_eq!(
+            env.spaceone("get", bad, get.clone())
+                .await
+                .expect_error(401),
+            "ERROR_AUTHENTICATE_FAILURE"
+        );
+    }
+    let bearer = env
+        .request(
+            "POST",
+            "/identity/v1/user/get",
+            &[("authorization", &format!("Bearer {}", env.admin_token))],
+            get.to_string(),
+        )
+        .await;
+    assert_eq!(bearer.status, 200, "{}", bearer.raw);
+
+    let expired = {
+        let admin = env
+            .app
+            .store
+            .get_user(&env.tenant, "admin")
+            .await
+            .unwrap()
+            .unwrap();
+        env.app
+            .tokens
+            .issue(&admin, shared::ops::now() - 7_200_000)
+            .unwrap()
+            .token
+    };
+    assert_eq!(
+        env.spaceone("get", &expired, get.clone())
+            .await
+            .expect_error(401),
+        "ERROR_AUTHENTICATE_FAILURE"
+    );
+
+    let other = TestEnv::new().await;
+    let foreign = env.spaceone("get", &other.admin_token, get.clone()).await;
+    assert_eq!(foreign.expect_error(403), "ERROR_PERMISSION_DENIED");
+    let foreign_create = env
+        .spaceone(
+            "create",
+            &other.admin_token,
+            create_body(&env, "x@example.com"),
+        )
+        .await;
+    assert_eq!(foreign_create.expect_error(403), "ERROR_PERMISSION_DENIED");
+
+    env.create_user("member@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let member = env.login("member@example.com", "User-Passw0rd").await;
+    assert_eq!(
+        env.spaceone("get", &member, get.clone())
+            .await
+            .expect_error(403),
+        "ERROR_PERMISSION_DENIED"
+    );
+    let member_create = env
+        .spaceone("create", &member, create_body(&env, "y@example.com"))
+        .await;
+    assert_eq!(member_create.expect_error(403), "ERROR_PERMISSION_DENIED");
+}
+
+#[tokio::test]
+async fn unknown_and_pending_delete_users_are_404() {
+    let env = TestEnv::new().await;
+    let missing = env
+        .spaceone(
+            "get",
+            &env.admin_token,
+            json!({"user_id": "ghost@example.com", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(missing.expect_error(404), "ERROR_NOT_FOUND");
+    assert_eq!(
+        missing.body["error_msg"],
+        "Value not found. (user_id = ghost@example.com)"
+    );
+
+    env.create_user("gone@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let before = env
+        .app
+        .store
+        .get_user(&env.tenant, "gone@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut after = before.clone();
+    after.state = UserState::PendingDelete;
+    after.version += 1;
+    env.app.store.update_user(&before, &after).await.unwrap();
+    let gone = env
+        .spaceone(
+            "get",
+            &env.admin_token,
+            json!({"user_id": "gone@example.com", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(gone.expect_error(404), "ERROR_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let env = TestEnv::new().await;
+    let mut body = create_body(&env, "big@example.com");
+    body["name"] = json!("x".repeat(70 * 1024));
+    assert_eq!(
+        env.spaceone("create", &env.admin_token, body)
+            .await
+            .expect_error(413),
+        "PAYLOAD_TOO_LARGE"
+    );
+}
+
+/// A change applied to a stored user.
+type Edit = fn(&mut User);
+
+/// Applies a change through the store, as the lifecycle endpoints will.
+async fn change(env: &TestEnv, user_id: &str, edit: impl FnOnce(&mut User)) {
+    let before = env
+        .app
+        .store
+        .get_user(&env.tenant, user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut after = before.clone();
+    edit(&mut after);
+    after.version += 1;
+    env.app.store.update_user(&before, &after).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_token_stops_working_when_its_user_is_locked_disabled_deleted_or_changes_password() {
+    let env = TestEnv::new().await;
+    let edits: [(&str, Edit); 4] = [
+        ("lock", |u| {
+            u.lock = Some(LockReason::Admin);
+            u.revoke_tokens();
+        }),
+        ("disable", |u| {
+            u.state = UserState::Disabled;
+            u.revoke_tokens();
+        }),
+        ("delete", |u| {
+            u.state = UserState::PendingDelete;
+            u.revoke_tokens();
+        }),
+        ("password", |u| {
+            u.password_hash = Some(shared::password::hash("Another-Passw0rd").unwrap());
+            u.revoke_tokens();
+        }),
+    ];
+    for (what, edit) in edits {
+        let admin_id = format!("{what}-admin");
+        let mut admin = User::new(
+            &env.tenant,
+            &admin_id,
+            shared::model::UserType::User,
+            shared::model::Backend::Local,
+            shared::ops::now(),
+        );
+        admin.role = shared::model::Role::Admin;
+        admin.password_hash = Some(shared::password::hash("Admin2-Passw0rd").unwrap());
+        env.app.store.create_user(&admin, 50).await.unwrap();
+        let token = env.login(&admin_id, "Admin2-Passw0rd").await;
+        let get = json!({"user_id": "admin", "domain_id": env.tenant});
+        assert_eq!(env.spaceone("get", &token, get.clone()).await.status, 200);
+        change(&env, &admin_id, edit).await;
+        let refused = env.spaceone("get", &token, get).await;
+        assert_eq!(
+            refused.expect_error(401),
+            "ERROR_AUTHENTICATE_FAILURE",
+            "after {what}"
+        );
+    }
+}
