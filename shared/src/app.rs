@@ -6,6 +6,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 
 use crate::dynamo::DynamoStore;
+use crate::outbox::SecretSealer;
 use crate::token::TokenService;
 use crate::validate::PasswordPolicy;
 
@@ -74,6 +75,7 @@ pub struct App {
     pub config: Config,
     pub store: DynamoStore,
     pub tokens: TokenService,
+    pub sealer: SecretSealer,
 }
 
 impl App {
@@ -97,10 +99,12 @@ impl App {
             config.token_lifetime_seconds,
         )?;
         let store = DynamoStore::new(client, config.table_name.clone());
+        let sealer = SecretSealer::from_signing_key(signing_key);
         Ok(App {
             config,
             store,
             tokens,
+            sealer,
         })
     }
 }

@@ -7,12 +7,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
 use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{LockReason, Tenant, User, UserState};
+use crate::outbox::Notification;
 use crate::store::{LoginRecord, UserStore, unique_values};
 use crate::validate::uniqueness_key;
 
@@ -22,6 +22,7 @@ pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 /// Index of a tenant's users ordered by display name.
 pub const BY_NAME_INDEX: &str = "by_name";
+const NAME_ORDER_MAX_BYTES: usize = 512;
 /// Index of a tenant's users by state.
 pub const BY_STATE_INDEX: &str = "by_state";
 
@@ -32,6 +33,13 @@ pub fn user_sk(user_id: &str) -> String {
     format!("U#{user_id}")
 }
 pub const TENANT_SK: &str = "TENANT";
+/// Outbox messages sort by creation time within the tenant.
+pub fn outbox_sk(notification: &Notification) -> String {
+    format!(
+        "OUTBOX#{:015}#{}",
+        notification.created_at, notification.notification_id
+    )
+}
 pub fn unique_sk(field: UniqueField, value: &str) -> String {
     let kind = match field {
         UniqueField::UserId => "USER_ID",
@@ -66,7 +74,11 @@ pub fn user_item(user: &User) -> ApiResult<Item> {
     let mut item: Item = serde_dynamo::to_item(user)
         .map_err(|e| ApiError::Internal(format!("user serialisation: {e}")))?;
     item.extend(user_key(&user.tenant_id, &user.user_id));
-    let name = uniqueness_key(user.display_name.as_deref().unwrap_or_default());
+    // The index orders by a bounded prefix of the normalised name: index keys hold 1024 bytes.
+    let mut name = uniqueness_key(user.display_name.as_deref().unwrap_or_default());
+    while name.len() > NAME_ORDER_MAX_BYTES {
+        name.pop();
+    }
     item.insert("gsi1pk".into(), s(tenant_pk(&user.tenant_id)));
     item.insert("gsi1sk".into(), s(format!("{name}#{}", user.user_id)));
     item.insert(
@@ -141,12 +153,25 @@ enum Guard {
     TenantQuota,
     TenantExists,
     NewTenant,
+    NewNotification,
 }
 
 impl Transaction {
     fn push(&mut self, item: TransactWriteItem, guard: Guard) {
         self.items.push(item);
         self.guards.push(guard);
+    }
+
+    /// Puts an item that must not exist yet; `guard` names what a collision means.
+    fn put_new(&mut self, table: &str, item: Item, guard: Guard) -> ApiResult<()> {
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        self.push(TransactWriteItem::builder().put(put).build(), guard);
+        Ok(())
     }
 
     fn put_unique(
@@ -158,17 +183,17 @@ impl Transaction {
     ) -> ApiResult<()> {
         let mut item = key(tenant_pk(&user.tenant_id), unique_sk(field, value));
         item.insert("user_id".into(), s(user.user_id.clone()));
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(build_error)?;
-        self.push(
-            TransactWriteItem::builder().put(put).build(),
-            Guard::Unique(field),
-        );
-        Ok(())
+        self.put_new(table, item, Guard::Unique(field))
+    }
+
+    fn put_notification(&mut self, table: &str, notification: &Notification) -> ApiResult<()> {
+        let mut item: Item = serde_dynamo::to_item(notification)
+            .map_err(|e| ApiError::Internal(format!("notification serialisation: {e}")))?;
+        item.extend(key(
+            tenant_pk(&notification.tenant_id),
+            outbox_sk(notification),
+        ));
+        self.put_new(table, item, Guard::NewNotification)
     }
 
     fn release_unique(
@@ -283,7 +308,7 @@ fn failure(failed: TxFailure, user: &User) -> ApiError {
     match failed {
         TxFailure::Lost(Guard::NewUser) => ApiError::AlreadyExists(UniqueField::UserId),
         TxFailure::Lost(Guard::Unique(field)) => ApiError::AlreadyExists(field),
-        TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique) => {
+        TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique | Guard::NewNotification) => {
             ApiError::ConcurrentModification
         }
         TxFailure::Lost(Guard::TenantQuota) => ApiError::QuotaExceeded,
@@ -329,16 +354,7 @@ impl DynamoStore {
     }
 
     fn put_new_user(&self, tx: &mut Transaction, user: &User) -> ApiResult<()> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(user_item(user)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(build_error)?;
-        tx.push(
-            TransactWriteItem::builder().put(put).build(),
-            Guard::NewUser,
-        );
+        tx.put_new(&self.table, user_item(user)?, Guard::NewUser)?;
         for (field, value) in unique_values(user) {
             tx.put_unique(&self.table, user, field, &value)?;
         }
@@ -444,18 +460,8 @@ impl UserStore for DynamoStore {
         for (counter, delta) in counter_deltas(admin, 1) {
             item.insert(counter, n(delta));
         }
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
-            .build()
-            .map_err(build_error)?;
         let mut tx = Transaction::default();
-        tx.push(
-            TransactWriteItem::builder().put(put).build(),
-            Guard::NewTenant,
-        );
+        tx.put_new(&self.table, item, Guard::NewTenant)?;
         self.put_new_user(&mut tx, admin)?;
         match tx.commit(&self.client).await {
             Ok(()) => Ok(true),
@@ -464,9 +470,17 @@ impl UserStore for DynamoStore {
         }
     }
 
-    async fn create_user(&self, user: &User, quota: u64) -> ApiResult<()> {
+    async fn create_user(
+        &self,
+        user: &User,
+        quota: u64,
+        notifications: &[Notification],
+    ) -> ApiResult<()> {
         let mut tx = Transaction::default();
         self.put_new_user(&mut tx, user)?;
+        for notification in notifications {
+            tx.put_notification(&self.table, notification)?;
+        }
         tx.update_tenant_counters(
             &self.table,
             &user.tenant_id,

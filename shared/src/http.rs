@@ -1,10 +1,13 @@
 //! Request and response helpers for `lambda_http`: body limits, typed field access with precise
 //! errors, tokens from headers, and the one error shape.
 
+use std::future::Future;
+
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, Response, service_fn};
 use serde_json::{Map, Value, json};
 
+use crate::App;
 use crate::error::{ApiError, ApiResult, Dialect};
 
 /// Bodies above this are refused with 413 before they are parsed.
@@ -252,4 +255,19 @@ pub fn base_url(req: &Request) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("https");
     format!("{proto}://{host}")
+}
+
+/// The whole `main` of an HTTP function: logging, the app built once per execution environment
+/// (outside the handler), then the Lambda runtime calling `handler` for each request.
+pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    crate::telemetry::init();
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, lambda_http::Error>(handler(app, req).await)
+    }))
+    .await
 }

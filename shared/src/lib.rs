@@ -9,6 +9,7 @@ pub mod http;
 pub mod iam;
 pub mod model;
 pub mod ops;
+pub mod outbox;
 pub mod password;
 pub mod spaceone;
 pub mod store;

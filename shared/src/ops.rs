@@ -4,7 +4,8 @@ use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Backend, Millis, Role, Tenant, User, UserState, UserType};
+use crate::model::{Backend, Millis, RequiredAction, Role, Tenant, User, UserState, UserType};
+use crate::outbox::Notification;
 use crate::password::{self, Verified};
 use crate::store::{LoginRecord, UserStore};
 use crate::token::{Caller, IssuedToken};
@@ -14,12 +15,16 @@ pub fn now() -> Millis {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Checks the token alone (signature, expiry, tenant, role); the store check follows with the
-/// caller's record, read together with the request's own data where possible.
-pub fn authenticate_admin(app: &App, token: Option<&str>, tenant_id: &str) -> ApiResult<Caller> {
-    let caller = app
-        .tokens
-        .verify(token.ok_or(ApiError::AuthenticationRequired)?)?;
+/// Checks the token alone (signature, algorithm, key, expiry). It comes before the body is read,
+/// so a request without a valid token learns nothing about its body's faults.
+pub fn verify_token(app: &App, token: Option<&str>) -> ApiResult<Caller> {
+    app.tokens
+        .verify(token.ok_or(ApiError::AuthenticationRequired)?)
+}
+
+/// Management needs an administrator of the tenant the request names; the store check follows
+/// with the caller's record, read together with the request's own data where possible.
+pub fn authorize_admin(caller: &Caller, tenant_id: &str) -> ApiResult<()> {
     if caller.claims.ten != tenant_id {
         return Err(ApiError::PermissionDenied(
             "the token belongs to another tenant".into(),
@@ -30,7 +35,7 @@ pub fn authenticate_admin(app: &App, token: Option<&str>, tenant_id: &str) -> Ap
             "an administrator token is required".into(),
         ));
     }
-    Ok(caller)
+    Ok(())
 }
 
 /// A token is live while its user exists, may hold tokens, and has not revoked it since.
@@ -85,11 +90,20 @@ pub struct NewUser {
     pub timezone: Option<String>,
     pub tags: Map<String, Value>,
     pub role: Role,
+    /// Set a random temporary password, sent by email, that must be changed at the next login.
+    pub temporary_password: bool,
 }
 
 impl NewUser {
-    async fn into_user(self, app: &App, now: Millis) -> ApiResult<User> {
+    /// The user to store and the messages its creation sends.
+    async fn into_user(self, app: &App, now: Millis) -> ApiResult<(User, Vec<Notification>)> {
         validate::user_id(&self.user_id)?;
+        if let Some(login_name) = &self.login_name {
+            validate::fits_uniqueness_key("name", login_name)?;
+        }
+        if let Some(email) = &self.email {
+            validate::fits_uniqueness_key("email", email)?;
+        }
         let mut user = User::new(
             &self.tenant_id,
             &self.user_id,
@@ -124,22 +138,30 @@ impl NewUser {
             user.password_hash = Some(hash_password(&password).await?);
             user.password_changed_at = Some(now);
         }
-        Ok(user)
+        let mut notifications = Vec::new();
+        if self.temporary_password {
+            let temporary = password::temporary_password();
+            user.password_hash = Some(hash_password(&temporary).await?);
+            user.password_changed_at = Some(now);
+            user.required_actions.insert(RequiredAction::UpdatePassword);
+            notifications.push(app.sealer.temporary_password(&user, &temporary, now)?);
+        }
+        Ok((user, notifications))
     }
 }
 
 /// Creates a user in the caller's tenant.
-pub async fn create_user(app: &App, token: Option<&str>, new_user: NewUser) -> ApiResult<User> {
-    let caller = authenticate_admin(app, token, &new_user.tenant_id)?;
+pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiResult<User> {
+    authorize_admin(caller, &new_user.tenant_id)?;
     let now = now();
     let record = app
         .store
         .get_user(&caller.claims.ten, &caller.claims.sub)
         .await?;
-    ensure_live(&caller, record.as_ref(), now)?;
-    let user = new_user.into_user(app, now).await?;
+    ensure_live(caller, record.as_ref(), now)?;
+    let (user, notifications) = new_user.into_user(app, now).await?;
     app.store
-        .create_user(&user, app.config.tenant_user_quota)
+        .create_user(&user, app.config.tenant_user_quota, &notifications)
         .await?;
     Ok(user)
 }
@@ -147,18 +169,21 @@ pub async fn create_user(app: &App, token: Option<&str>, new_user: NewUser) -> A
 /// Reads a user of the caller's tenant: the caller's record and the target in one round trip.
 pub async fn get_user(
     app: &App,
-    token: Option<&str>,
+    caller: &Caller,
     tenant_id: &str,
     user_id: &str,
 ) -> ApiResult<User> {
-    let caller = authenticate_admin(app, token, tenant_id)?;
+    authorize_admin(caller, tenant_id)?;
     let (record, target) = app
         .store
         .get_user_pair(tenant_id, &caller.claims.sub, user_id)
         .await?;
-    ensure_live(&caller, record.as_ref(), now())?;
+    ensure_live(caller, record.as_ref(), now())?;
     target.ok_or_else(|| ApiError::user_not_found(user_id))
 }
+
+/// Longer than any login name or user id the dialects accept.
+const LOGIN_NAME_MAX: usize = 255;
 
 /// Who is logging in: a login name or a user id, in a tenant.
 #[derive(Debug, Clone)]
@@ -178,13 +203,27 @@ pub struct LoginRequest {
 /// same password work, whether the user exists, is locked, or typed a wrong password.
 pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedToken)> {
     let tenant = request.tenant_id.as_str();
+    let (LoginIdentity::Name(who) | LoginIdentity::Id(who)) = &request.identity;
+    // Names no user can have (and that no storage key could hold) fail like any unknown user.
+    let plausible = validate::tenant_id("domain", tenant).is_ok()
+        && who.chars().count() <= LOGIN_NAME_MAX
+        && validate::fits_uniqueness_key("name", who).is_ok()
+        && !who.chars().any(char::is_control);
+    if !plausible {
+        verify_password(&request.password, None).await;
+        return Err(ApiError::LoginFailed);
+    }
     let user_id = match &request.identity {
         LoginIdentity::Id(id) => Some(id.clone()),
         LoginIdentity::Name(name) => app.store.find_user_id_by_login(tenant, name).await?,
     };
-    let mut user = match &user_id {
-        Some(id) => app.store.get_user(tenant, id).await?,
-        None => None,
+    let mut user = match (&user_id, &request.identity) {
+        (Some(id), _) => app.store.get_user(tenant, id).await?,
+        // An unknown name costs the same reads as a known one, so timing does not tell them apart.
+        (None, _) => {
+            let _ = app.store.get_user(tenant, who).await?;
+            None
+        }
     };
     // The lock answers like a wrong password, but after the same work.
     for _attempt in 0..3 {
@@ -297,9 +336,11 @@ pub async fn bootstrap(app: &App, request: BootstrapRequest) -> ApiResult<bool> 
         timezone: None,
         tags: Map::new(),
         role: Role::Admin,
+        temporary_password: false,
     }
     .into_user(app, now)
-    .await?;
+    .await?
+    .0;
     let tenant = Tenant {
         tenant_id: request.tenant_id,
         first_admin: request.user_id,

@@ -76,8 +76,17 @@ const SPECIAL: &[u8] = b"!@#$%^&*-_=+?";
 /// A random password from the OS generator with an upper-case letter, a lower-case letter, a digit
 /// and a special character, so that it meets any setting of the password policy.
 pub fn random_password(length: usize) -> String {
+    random_from(&[UPPER, LOWER, DIGITS, SPECIAL], length)
+}
+
+/// SpaceONE's temporary password: 12 characters with upper, lower and digit.
+pub fn temporary_password() -> String {
+    random_from(&[UPPER, LOWER, DIGITS], 12)
+}
+
+/// `length` characters with at least one of each class, shuffled.
+fn random_from(classes: &[&[u8]], length: usize) -> String {
     let mut rng = rand::rngs::OsRng.unwrap_err();
-    let classes = [UPPER, LOWER, DIGITS, SPECIAL];
     let mut chars: Vec<u8> = classes
         .iter()
         .map(|class| class[rng.random_range(0..class.len())])
@@ -119,6 +128,19 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(verify("Old-Passw0rd", &stored), Verified::YesRehash);
+    }
+
+    #[test]
+    fn temporary_passwords_are_12_letters_and_digits_of_each_kind() {
+        let temporary = temporary_password();
+        assert_eq!(temporary.len(), 12);
+        for class in [UPPER, LOWER, DIGITS] {
+            assert!(
+                temporary.bytes().any(|c| class.contains(&c)),
+                "{class:?} missing"
+            );
+        }
+        assert!(temporary.bytes().all(|c| c.is_ascii_alphanumeric()));
     }
 
     #[test]

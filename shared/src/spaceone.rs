@@ -85,7 +85,6 @@ fn user_id(fields: &mut Fields) -> ApiResult<String> {
 /// `CreateUserRequest`.
 pub struct CreateRequest {
     pub user: NewUser,
-    pub reset_password: bool,
 }
 
 pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
@@ -132,12 +131,21 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
         if email.is_none() {
             return Err(ApiError::ResetPasswordWithoutEmail);
         }
-        return Err(ApiError::invalid(
-            "reset_password",
-            "temporary passwords are sent through the notification outbox, which this deployment does not have yet",
-        ));
+        if user_type == UserType::ApiUser {
+            return Err(ApiError::invalid(
+                "reset_password",
+                "an API_USER has no password",
+            ));
+        }
+        if password.is_some() {
+            return Err(ApiError::invalid(
+                "password",
+                "give either a password or reset_password",
+            ));
+        }
     }
-    let needs_password = backend == Backend::Local && user_type == UserType::User;
+    let needs_password =
+        backend == Backend::Local && user_type == UserType::User && !reset_password;
     match (&password, needs_password) {
         (None, true) => return Err(ApiError::RequiredParameter("password".into())),
         (Some(_), false) => {
@@ -162,8 +170,8 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
             timezone,
             tags,
             role: Role::Member,
+            temporary_password: reset_password,
         },
-        reset_password,
     })
 }
 

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use crate::error::{ApiResult, UniqueField};
 use crate::model::{Millis, Tenant, User};
+use crate::outbox::Notification;
 use crate::validate::uniqueness_key;
 
 /// What a login attempt writes back. Login never bumps `version`, so that it cannot make an
@@ -56,9 +57,14 @@ pub trait UserStore: Send + Sync {
         admin: &User,
     ) -> impl Future<Output = ApiResult<bool>> + Send;
 
-    /// Writes a new user with its uniqueness records and the tenant's counters in one transaction,
-    /// refused when the tenant already holds `quota` users.
-    fn create_user(&self, user: &User, quota: u64) -> impl Future<Output = ApiResult<()>> + Send;
+    /// Writes a new user with its uniqueness records, the tenant's counters and the messages the
+    /// creation sends, in one transaction; refused when the tenant already holds `quota` users.
+    fn create_user(
+        &self,
+        user: &User,
+        quota: u64,
+        notifications: &[Notification],
+    ) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// Replaces `before` by `after` if nobody changed the user since `before` was read; moves the
     /// uniqueness records and counters that the change touches in the same transaction.

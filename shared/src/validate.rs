@@ -112,6 +112,17 @@ pub fn uniqueness_key(value: &str) -> String {
         .collect()
 }
 
+/// Normal forms can grow (NFKC expands some characters up to 18-fold); a unique value must still
+/// fit in a storage key (DynamoDB's sort keys hold 1024 bytes).
+pub const UNIQUE_KEY_MAX_BYTES: usize = 512;
+
+pub fn fits_uniqueness_key(key: &str, value: &str) -> ApiResult<()> {
+    if uniqueness_key(value).len() > UNIQUE_KEY_MAX_BYTES {
+        return Err(ApiError::invalid(key, "too long once normalised"));
+    }
+    Ok(())
+}
+
 /// The password policy (Huawei's defaults, configurable): length, character classes, and not built
 /// from the user's own name, email or phone.
 #[derive(Debug, Clone)]
@@ -244,6 +255,11 @@ mod tests {
             uniqueness_key("am\u{e9}lie")
         );
         assert_ne!(uniqueness_key("alice"), uniqueness_key("alicia"));
+        assert!(
+            fits_uniqueness_key("name", &"\u{fdfa}".repeat(100)).is_err(),
+            "NFKC expands U+FDFA 18-fold"
+        );
+        assert!(fits_uniqueness_key("name", &"a".repeat(255)).is_ok());
     }
 
     #[test]

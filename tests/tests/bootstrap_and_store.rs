@@ -178,17 +178,10 @@ async fn counters_follow_creates_and_state_changes() {
             .user_count,
         3
     );
-    let read = env
-        .app
-        .store
-        .get_user(&env.tenant, "two@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut deleted = read.clone();
-    deleted.state = UserState::PendingDelete;
-    deleted.version += 1;
-    env.app.store.update_user(&read, &deleted).await.unwrap();
+    env.change_user("two@example.com", |u| {
+        u.state = UserState::PendingDelete;
+    })
+    .await;
     assert_eq!(
         env.app
             .store

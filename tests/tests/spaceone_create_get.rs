@@ -74,6 +74,17 @@ async fn create_answers_user_info_and_get_reads_it_back() {
 }
 
 #[tokio::test]
+async fn names_that_grow_when_normalised_are_still_stored() {
+    let env = TestEnv::new().await;
+    // U+FDFA is one character that NFKC turns into 18.
+    let name = "\u{fdfa}".repeat(128);
+    let created = env
+        .create_user("long@example.com", "User-Passw0rd", json!({"name": name}))
+        .await;
+    assert_eq!(created["name"], name.as_str());
+}
+
+#[tokio::test]
 async fn get_with_only_returns_just_those_fields() {
     let env = TestEnv::new().await;
     env.create_user("only@example.com", "User-Passw0rd", json!({"name": "Only"}))
@@ -415,17 +426,10 @@ async fn unknown_and_pending_delete_users_are_404() {
 
     env.create_user("gone@example.com", "User-Passw0rd", json!({}))
         .await;
-    let before = env
-        .app
-        .store
-        .get_user(&env.tenant, "gone@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut after = before.clone();
-    after.state = UserState::PendingDelete;
-    after.version += 1;
-    env.app.store.update_user(&before, &after).await.unwrap();
+    env.change_user("gone@example.com", |u| {
+        u.state = UserState::PendingDelete;
+    })
+    .await;
     let gone = env
         .spaceone(
             "get",
@@ -451,21 +455,6 @@ async fn oversized_bodies_are_413() {
 
 /// A change applied to a stored user.
 type Edit = fn(&mut User);
-
-/// Applies a change through the store, as the lifecycle endpoints will.
-async fn change(env: &TestEnv, user_id: &str, edit: impl FnOnce(&mut User)) {
-    let before = env
-        .app
-        .store
-        .get_user(&env.tenant, user_id)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut after = before.clone();
-    edit(&mut after);
-    after.version += 1;
-    env.app.store.update_user(&before, &after).await.unwrap();
-}
 
 #[tokio::test]
 async fn a_token_stops_working_when_its_user_is_locked_disabled_deleted_or_changes_password() {
@@ -499,11 +488,11 @@ async fn a_token_stops_working_when_its_user_is_locked_disabled_deleted_or_chang
         );
         admin.role = shared::model::Role::Admin;
         admin.password_hash = Some(shared::password::hash("Admin2-Passw0rd").unwrap());
-        env.app.store.create_user(&admin, 50).await.unwrap();
+        env.app.store.create_user(&admin, 50, &[]).await.unwrap();
         let token = env.login(&admin_id, "Admin2-Passw0rd").await;
         let get = json!({"user_id": "admin", "domain_id": env.tenant});
         assert_eq!(env.spaceone("get", &token, get.clone()).await.status, 200);
-        change(&env, &admin_id, edit).await;
+        env.change_user(&admin_id, edit).await;
         let refused = env.spaceone("get", &token, get).await;
         assert_eq!(
             refused.expect_error(401),
@@ -511,4 +500,62 @@ async fn a_token_stops_working_when_its_user_is_locked_disabled_deleted_or_chang
             "after {what}"
         );
     }
+}
+
+#[tokio::test]
+async fn reset_password_on_create_sends_a_sealed_temporary_password_through_the_outbox() {
+    let env = TestEnv::new().await;
+    let created = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            json!({"user_id": "temp@example.com", "email": "temp@example.com", "backend": "LOCAL",
+                "domain_id": env.tenant, "reset_password": true}),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.raw);
+    assert_eq!(created.body["required_actions"], json!(["UPDATE_PASSWORD"]));
+
+    let outbox: Vec<shared::outbox::Notification> = env
+        .partition()
+        .await
+        .into_iter()
+        .filter(|item| item["sk"].as_s().unwrap().starts_with("OUTBOX#"))
+        .map(|item| serde_dynamo::from_item(item).unwrap())
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    let message = &outbox[0];
+    assert_eq!(
+        (message.recipient.as_str(), message.user_id.as_str()),
+        ("temp@example.com", "temp@example.com")
+    );
+    let temporary = env
+        .app
+        .sealer
+        .open(message)
+        .unwrap()
+        .expect("the message carries the password");
+    assert_eq!(temporary.len(), 12);
+    assert!(
+        !created.raw.contains(&temporary),
+        "the password is never in a response"
+    );
+    assert!(
+        !message
+            .sealed_secret
+            .as_deref()
+            .unwrap()
+            .contains(&temporary)
+    );
+    env.login("temp@example.com", &temporary).await;
+
+    let both = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            json!({"user_id": "both@example.com", "email": "both@example.com", "backend": "LOCAL",
+                "domain_id": env.tenant, "reset_password": true, "password": "User-Passw0rd"}),
+        )
+        .await;
+    assert_eq!(both.expect_error(400), "ERROR_INVALID_PARAMETER");
 }

@@ -8,11 +8,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::SpaceOne,
         async {
-            let token = http::token(&req);
-            app.tokens
-                .verify(token.ok_or(shared::ApiError::AuthenticationRequired)?)?;
+            let caller = ops::verify_token(app, http::token(&req))?;
             let request = spaceone::parse_create(http::body_bytes(&req))?;
-            let user = ops::create_user(app, token, request.user).await?;
+            let user = ops::create_user(app, &caller, request.user).await?;
             Ok(json_response(200, &spaceone::user_info(&user, None)))
         }
         .await,

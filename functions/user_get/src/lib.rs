@@ -8,11 +8,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::SpaceOne,
         async {
-            let token = http::token(&req);
-            app.tokens
-                .verify(token.ok_or(shared::ApiError::AuthenticationRequired)?)?;
+            let caller = ops::verify_token(app, http::token(&req))?;
             let request = spaceone::parse_get(http::body_bytes(&req))?;
-            let user = ops::get_user(app, token, &request.domain_id, &request.user_id).await?;
+            let user = ops::get_user(app, &caller, &request.domain_id, &request.user_id).await?;
             let user = spaceone::visible(user)?;
             Ok(json_response(
                 200,

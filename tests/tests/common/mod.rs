@@ -221,6 +221,27 @@ impl TestEnv {
         reply.body
     }
 
+    /// The stored user, read straight from the store.
+    pub async fn stored(&self, user_id: &str) -> shared::model::User {
+        use shared::store::UserStore;
+        self.app
+            .store
+            .get_user(&self.tenant, user_id)
+            .await
+            .unwrap()
+            .expect("the user exists")
+    }
+
+    /// Changes a stored user through the store, as the lifecycle endpoints do.
+    pub async fn change_user(&self, user_id: &str, edit: impl FnOnce(&mut shared::model::User)) {
+        use shared::store::UserStore;
+        let before = self.stored(user_id).await;
+        let mut after = before.clone();
+        edit(&mut after);
+        after.version += 1;
+        self.app.store.update_user(&before, &after).await.unwrap();
+    }
+
     /// Every item of the tenant's partition, for checks that nothing partial was written.
     pub async fn partition(
         &self,

@@ -1,0 +1,181 @@
+//! The notification outbox: messages to users (temporary passwords, later verification codes) are
+//! written to the table in the same transaction as the change that causes them, and a notifier
+//! delivers them. A secret in a message is sealed (AES-256-GCM, key derived from the deployment's
+//! signing key by HKDF) and bound to its message, so the table never holds it in clear.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Millis, User};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Channel {
+    Email,
+    Phone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Template {
+    /// An administrator set a temporary password; the user must change it at the next login.
+    TemporaryPassword,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub notification_id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub channel: Channel,
+    pub recipient: String,
+    pub template: Template,
+    /// The secret the message carries, sealed; `None` for messages without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_secret: Option<String>,
+    pub created_at: Millis,
+    /// Epoch seconds after which DynamoDB's TTL removes an undelivered message.
+    pub ttl: i64,
+}
+
+/// Undelivered messages (and the secrets in them) are kept for a day at most.
+const RETENTION_SECONDS: i64 = 86_400;
+
+/// Seals and opens the secrets in messages.
+pub struct SecretSealer {
+    key: LessSafeKey,
+}
+
+impl SecretSealer {
+    pub fn from_signing_key(signing_key: &[u8]) -> SecretSealer {
+        let prk = Salt::new(HKDF_SHA256, b"useradmin outbox").extract(signing_key);
+        let mut key = [0u8; 32];
+        prk.expand(&[b"aes-256-gcm v1"], &AES_256_GCM)
+            .and_then(|okm| okm.fill(&mut key))
+            .expect("HKDF output of the AEAD key length");
+        let unbound = UnboundKey::new(&AES_256_GCM, &key).expect("a 32-byte AES-256 key");
+        SecretSealer {
+            key: LessSafeKey::new(unbound),
+        }
+    }
+
+    fn aad(notification: &Notification) -> String {
+        format!(
+            "{}\n{}\n{}",
+            notification.tenant_id, notification.user_id, notification.notification_id
+        )
+    }
+
+    fn seal(&self, notification: &Notification, secret: &str) -> ApiResult<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| ApiError::Internal("random nonce".into()))?;
+        let mut sealed = secret.as_bytes().to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(Self::aad(notification).as_bytes()),
+                &mut sealed,
+            )
+            .map_err(|_| ApiError::Internal("sealing failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        Ok(STANDARD_NO_PAD.encode(out))
+    }
+
+    /// The secret of a message, for the notifier that delivers it.
+    pub fn open(&self, notification: &Notification) -> ApiResult<Option<String>> {
+        let Some(sealed) = &notification.sealed_secret else {
+            return Ok(None);
+        };
+        let bad = || ApiError::Internal("sealed secret unreadable".into());
+        let bytes = STANDARD_NO_PAD.decode(sealed).map_err(|_| bad())?;
+        if bytes.len() < NONCE_LEN {
+            return Err(bad());
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| bad())?;
+        let mut buffer = ciphertext.to_vec();
+        let plain = self
+            .key
+            .open_in_place(
+                nonce,
+                Aad::from(Self::aad(notification).as_bytes()),
+                &mut buffer,
+            )
+            .map_err(|_| bad())?;
+        String::from_utf8(plain.to_vec())
+            .map(Some)
+            .map_err(|_| bad())
+    }
+
+    /// A message telling the user their temporary password, by email.
+    pub fn temporary_password(
+        &self,
+        user: &User,
+        password: &str,
+        now: Millis,
+    ) -> ApiResult<Notification> {
+        let recipient = user
+            .email
+            .clone()
+            .ok_or(ApiError::ResetPasswordWithoutEmail)?;
+        let mut notification = Notification {
+            notification_id: random_id(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.user_id.clone(),
+            channel: Channel::Email,
+            recipient,
+            template: Template::TemporaryPassword,
+            sealed_secret: None,
+            created_at: now,
+            ttl: now.div_euclid(1000) + RETENTION_SECONDS,
+        };
+        notification.sealed_secret = Some(self.seal(&notification, password)?);
+        Ok(notification)
+    }
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).expect("OS random generator");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Backend, UserType};
+
+    fn user() -> User {
+        let mut user = User::new("t1", "a@example.com", UserType::User, Backend::Local, 0);
+        user.email = Some("a@example.com".into());
+        user
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_its_key_and_its_own_message() {
+        let sealer = SecretSealer::from_signing_key(b"0123456789abcdef0123456789abcdef");
+        let message = sealer
+            .temporary_password(&user(), "Temp0raryPass", 1_000)
+            .unwrap();
+        let sealed = message.sealed_secret.clone().unwrap();
+        assert!(!sealed.contains("Temp0raryPass"));
+        assert_eq!(
+            sealer.open(&message).unwrap().as_deref(),
+            Some("Temp0raryPass")
+        );
+
+        let other_key = SecretSealer::from_signing_key(b"another-key-another-key-another-key");
+        assert!(other_key.open(&message).is_err());
+        let mut moved = message.clone();
+        moved.user_id = "b@example.com".into();
+        assert!(
+            sealer.open(&moved).is_err(),
+            "a sealed secret cannot be moved to another user"
+        );
+    }
+}
