@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::error::{ApiError, ApiResult, UniqueField};
-use crate::model::{LockReason, Tenant, User, UserState};
+use crate::model::{Tenant, User, UserState};
 use crate::outbox::Notification;
 use crate::store::{LoginRecord, UserStore, unique_values};
 use crate::validate::uniqueness_key;
@@ -104,7 +104,8 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: Debug,
 {
-    const TRANSIENT: [&str; 6] = [
+    const TRANSIENT: [&str; 7] = [
+        "TransactionConflictException",
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
         "RequestLimitExceeded",
@@ -263,39 +264,61 @@ impl Transaction {
         Ok(())
     }
 
+    /// Commits the transaction. A cancellation caused only by another transaction holding one of
+    /// the items (the tenant's counter item is shared by every create) is tried again a few
+    /// times with jitter, then answered 503.
     async fn commit(self, client: &Client) -> Result<(), TxFailure> {
         if self.items.is_empty() {
             return Ok(());
         }
-        let guards = self.guards;
-        match client
-            .transact_write_items()
-            .set_transact_items(Some(self.items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(service)) => match service.err() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    let lost = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .position(|reason| reason.code() == Some("ConditionalCheckFailed"))
-                        .and_then(|index| guards.get(index).copied());
-                    // Cancelled without a failed condition: another transaction held an item.
-                    Err(lost.map_or(
-                        TxFailure::Store(ApiError::ConcurrentModification),
-                        TxFailure::Lost,
-                    ))
+        for attempt in 0..TRANSACTION_TRIES {
+            let result = client
+                .transact_write_items()
+                .set_transact_items(Some(self.items.clone()))
+                .send()
+                .await;
+            let cancelled = match result {
+                Ok(_) => return Ok(()),
+                Err(SdkError::ServiceError(service)) => match service.err() {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                        cancelled.clone()
+                    }
+                    _ => {
+                        return Err(TxFailure::Store(store_error(SdkError::ServiceError(
+                            service,
+                        ))));
+                    }
+                },
+                Err(other) => return Err(TxFailure::Store(store_error(other))),
+            };
+            let reasons = cancelled.cancellation_reasons();
+            if let Some(index) = reasons
+                .iter()
+                .position(|r| r.code() == Some("ConditionalCheckFailed"))
+            {
+                if let Some(guard) = self.guards.get(index) {
+                    return Err(TxFailure::Lost(*guard));
                 }
-                _ => Err(TxFailure::Store(store_error(SdkError::ServiceError(
-                    service,
-                )))),
-            },
-            Err(other) => Err(TxFailure::Store(store_error(other))),
+            }
+            let conflict = reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"));
+            if !conflict {
+                return Err(TxFailure::Store(ApiError::Unavailable(format!(
+                    "transaction cancelled: {cancelled}"
+                ))));
+            }
+            let jitter = rand::random_range(5..25) * (attempt as u64 + 1);
+            tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
         }
+        Err(TxFailure::Store(ApiError::Unavailable(
+            "transaction conflicts persisted".into(),
+        )))
     }
 }
+
+/// How often a transaction cancelled by a conflict with another transaction is tried in all.
+const TRANSACTION_TRIES: usize = 4;
 
 enum TxFailure {
     /// The guard whose condition failed.
@@ -493,6 +516,9 @@ impl UserStore for DynamoStore {
     }
 
     async fn update_user(&self, before: &User, after: &User) -> ApiResult<()> {
+        let mut after = after.clone();
+        after.version = before.version + 1;
+        let after = &after;
         let old_item = user_item(before)?;
         let new_item = user_item(after)?;
         let mut names = HashMap::new();
@@ -569,69 +595,72 @@ impl UserStore for DynamoStore {
             .map_err(|failed| failure(failed, before))
     }
 
+    async fn probe_login(&self, tenant_id: &str, user_id: &str) -> ApiResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(tenant_id, user_id)))
+            .update_expression("REMOVE login_probe")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(other) => Err(store_error(other)),
+        }
+    }
+
     async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {
-        let mut request = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(user_key(&user.tenant_id, &user.user_id)))
-            .expression_attribute_names("#failed", "failed_logins");
-        match record {
+            .expression_attribute_names("#failed", "failed_logins")
+            .expression_attribute_names("#lock", "lock")
+            .expression_attribute_values(":too_many", s("TOO_MANY_FAILURES"));
+        let request = match record {
+            LoginRecord::Attempt { failed_logins, window_start, now } => request
+                .update_expression("SET #failed = :count, failed_window_start = :window")
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(#failed) OR #failed = :previous) \
+                     AND (attribute_not_exists(#lock) OR (#lock = :too_many AND locked_until <= :now))",
+                )
+                .expression_attribute_values(":count", n(failed_logins))
+                .expression_attribute_values(":window", n(window_start))
+                .expression_attribute_values(":previous", n(user.failed_logins))
+                .expression_attribute_values(":now", n(now)),
+            LoginRecord::Lockout { until } => request
+                .update_expression("SET #lock = :too_many, locked_until = :until, #failed = :zero REMOVE failed_window_start")
+                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#lock) OR #lock = :too_many)")
+                .expression_attribute_values(":until", n(until))
+                .expression_attribute_values(":zero", n(0)),
             LoginRecord::Success { at, rehashed } => {
-                let mut set = vec!["last_accessed_at = :at", "#failed = :zero"];
-                let mut remove = vec!["failed_window_start", "locked_until"];
-                let mut condition = vec!["attribute_exists(pk)"];
-                request = request
+                let mut set = "SET last_accessed_at = :at, #failed = :zero".to_owned();
+                let mut request = request
+                    .expression_attribute_names("#state", "state")
                     .expression_attribute_values(":at", n(at))
-                    .expression_attribute_values(":zero", n(0));
-                if user.lock == Some(LockReason::TooManyFailures) {
-                    remove.push("#lock");
-                    condition.push("#lock = :too_many");
-                    request = request
-                        .expression_attribute_names("#lock", "lock")
-                        .expression_attribute_values(":too_many", s("TOO_MANY_FAILURES"));
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":tv", n(user.token_version))
+                    .expression_attribute_values(":enabled", s(UserState::Enabled.as_str()));
+                if let Some(fresh) = rehashed {
+                    set.push_str(", password_hash = :fresh");
+                    request = request.expression_attribute_values(":fresh", s(fresh.clone()));
                 }
-                if let (Some(fresh), Some(old)) = (rehashed, &user.password_hash) {
-                    set.push("password_hash = :fresh");
-                    condition.push("password_hash = :old");
-                    request = request
-                        .expression_attribute_values(":fresh", s(fresh.clone()))
-                        .expression_attribute_values(":old", s(old.clone()));
-                }
-                request = request
-                    .update_expression(format!(
-                        "SET {} REMOVE {}",
-                        set.join(", "),
-                        remove.join(", ")
-                    ))
-                    .condition_expression(condition.join(" AND "));
+                request
+                    .update_expression(format!("{set} REMOVE failed_window_start, locked_until, #lock"))
+                    .condition_expression(
+                        "attribute_exists(pk) AND token_version = :tv AND #state = :enabled \
+                         AND (attribute_not_exists(#lock) OR #lock = :too_many)",
+                    )
             }
-            LoginRecord::Failure {
-                failed_logins,
-                window_start,
-                locked_until,
-            } => {
-                let mut set = vec!["#failed = :count", "failed_window_start = :window"];
-                request = request
-                    .expression_attribute_values(":count", n(failed_logins))
-                    .expression_attribute_values(":window", n(window_start))
-                    .expression_attribute_values(":previous", n(user.failed_logins));
-                let mut condition =
-                    "attribute_exists(pk) AND (attribute_not_exists(#failed) OR #failed = :previous)".to_owned();
-                if let Some(until) = locked_until {
-                    set.push("#lock = :too_many");
-                    set.push("locked_until = :until");
-                    condition.push_str(" AND (attribute_not_exists(#lock) OR #lock = :too_many)");
-                    request = request
-                        .expression_attribute_names("#lock", "lock")
-                        .expression_attribute_values(":too_many", s("TOO_MANY_FAILURES"))
-                        .expression_attribute_values(":until", n(until));
-                }
-                request = request
-                    .update_expression(format!("SET {}", set.join(", ")))
-                    .condition_expression(condition);
-            }
-        }
+        };
         match request.send().await {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(service))

@@ -301,6 +301,10 @@ impl ApiError {
             }
             ApiError::PermissionDenied(_) => "Permission denied.".into(),
             ApiError::NotFound { key, value } => format!("Value not found. ({key} = {value})"),
+            // A 004 user's login name is its user_id; its `name` is not unique.
+            ApiError::AlreadyExists(UniqueField::LoginName) => {
+                "Duplicated value. (keys = ['user_id'])".into()
+            }
             ApiError::AlreadyExists(field) => {
                 format!("Duplicated value. (keys = ['{}'])", field.key())
             }

@@ -118,20 +118,17 @@ pub fn parse_token_request(body: &[u8]) -> ApiResult<TokenRequest> {
         }
     };
     let scope = scope.unwrap_or_else(|| Scope::Domain(tenant_id.clone()));
+    // A scope of another tenant fails inside the login, like every other failure.
+    let scope_tenant = Some(scope.tenant().to_owned());
     Ok(TokenRequest {
         login: LoginRequest {
             tenant_id,
             identity,
             password: secret,
+            scope_tenant,
         },
         scope,
     })
-}
-
-/// Whether the requested scope is the user's own tenant (checked only after the password, so that a
-/// wrong scope answers like every other failure).
-pub fn scope_matches(scope: &Scope, user: &User) -> bool {
-    scope.tenant() == user.tenant_id
 }
 
 fn role(role: Role) -> Value {

@@ -234,7 +234,8 @@ impl User {
             last_accessed_at: None,
             deleted_at: None,
             version: 1,
-            token_version: 1,
+            // Random, so that a token of an earlier user with the same id never matches.
+            token_version: u64::from(rand::random::<u32>()),
         }
     }
 

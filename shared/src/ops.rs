@@ -140,7 +140,7 @@ impl NewUser {
         }
         let mut notifications = Vec::new();
         if self.temporary_password {
-            let temporary = password::temporary_password();
+            let temporary = password::temporary_password(app.config.password_policy.min_classes);
             user.password_hash = Some(hash_password(&temporary).await?);
             user.password_changed_at = Some(now);
             user.required_actions.insert(RequiredAction::UpdatePassword);
@@ -197,10 +197,17 @@ pub struct LoginRequest {
     pub tenant_id: String,
     pub identity: LoginIdentity,
     pub password: String,
+    /// The tenant the token is asked for, when the request names one.
+    pub scope_tenant: Option<String>,
 }
 
-/// Checks a password and issues a token. Every failure is the same `LoginFailed`, reached after the
-/// same password work, whether the user exists, is locked, or typed a wrong password.
+/// How many times a login re-reads the user when a parallel login of the same user wrote first.
+const LOGIN_ATTEMPTS: usize = 5;
+
+/// Checks a password and issues a token. Every failure is the same `LoginFailed` after the same
+/// work (two reads, one write, one argon2 verification), whether the user exists, may log in, or
+/// typed a wrong password. Each attempt is counted before its password is checked, so parallel
+/// guesses get no more tries than the lockout allows.
 pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedToken)> {
     let tenant = request.tenant_id.as_str();
     let (LoginIdentity::Name(who) | LoginIdentity::Id(who)) = &request.identity;
@@ -217,60 +224,83 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
         LoginIdentity::Id(id) => Some(id.clone()),
         LoginIdentity::Name(name) => app.store.find_user_id_by_login(tenant, name).await?,
     };
-    let mut user = match (&user_id, &request.identity) {
-        (Some(id), _) => app.store.get_user(tenant, id).await?,
-        // An unknown name costs the same reads as a known one, so timing does not tell them apart.
-        (None, _) => {
-            let _ = app.store.get_user(tenant, who).await?;
-            None
-        }
-    };
-    // The lock answers like a wrong password, but after the same work.
-    for _attempt in 0..3 {
+    // An unknown name costs the same read as a known one.
+    let probed_id = user_id.as_deref().unwrap_or(who);
+    let mut user = app
+        .store
+        .get_user(tenant, probed_id)
+        .await?
+        .filter(|_| user_id.is_some());
+    let scope_ok = request
+        .scope_tenant
+        .as_deref()
+        .is_none_or(|scope| scope == tenant);
+
+    for _ in 0..LOGIN_ATTEMPTS {
         let now = now();
-        let candidate = user.as_ref().filter(|u| u.may_log_in(now));
-        let verified = verify_password(
-            &request.password,
-            candidate.and_then(|u| u.password_hash.as_deref()),
-        )
-        .await;
-        let Some(found) = candidate else {
+        let admitted = user
+            .as_ref()
+            .filter(|u| scope_ok && u.may_log_in(now))
+            .and_then(|u| next_attempt(app, u, now).map(|attempt| (u, attempt)));
+        let Some((found, attempt)) = admitted else {
+            app.store.probe_login(tenant, probed_id).await?;
+            verify_password(&request.password, None).await;
             return Err(ApiError::LoginFailed);
         };
-        let record = match verified {
-            Verified::No => failure_record(app, found, now),
-            Verified::Yes => LoginRecord::Success {
-                at: now,
-                rehashed: None,
-            },
-            Verified::YesRehash => LoginRecord::Success {
-                at: now,
-                rehashed: Some(hash_password(&request.password).await?),
-            },
-        };
-        match app.store.record_login(found, &record).await {
+        match app.store.record_login(found, &attempt).await {
             Ok(()) => {}
-            // Another login of the same user wrote first: read again and count once more.
-            Err(ApiError::ConcurrentModification) if verified == Verified::No => {
+            // A parallel login of the same user counted first: read again and count once more.
+            Err(ApiError::ConcurrentModification) => {
                 user = app.store.get_user(tenant, &found.user_id).await?;
                 continue;
             }
-            // A concurrent password change or lock won; that change decides the next login.
-            Err(ApiError::ConcurrentModification) => {}
             Err(other) => return Err(other),
         }
+        let verified = verify_password(&request.password, found.password_hash.as_deref()).await;
+        let LoginRecord::Attempt { failed_logins, .. } = attempt else {
+            unreachable!()
+        };
         if verified == Verified::No {
+            if failed_logins >= app.config.lockout.threshold {
+                let lockout = LoginRecord::Lockout {
+                    until: now + app.config.lockout.duration_ms,
+                };
+                // An administrator's lock or a deletion that came in between stands as it is.
+                match app.store.record_login(found, &lockout).await {
+                    Ok(()) | Err(ApiError::ConcurrentModification) => {}
+                    Err(other) => return Err(other),
+                }
+            }
             return Err(ApiError::LoginFailed);
         }
+        let rehashed = match verified {
+            Verified::YesRehash => Some(hash_password(&request.password).await?),
+            _ => None,
+        };
+        // A lock, disable, delete or password change since the read wins: no token then.
+        app.store
+            .record_login(found, &LoginRecord::Success { at: now, rehashed })
+            .await
+            .map_err(|e| {
+                if e == ApiError::ConcurrentModification {
+                    ApiError::LoginFailed
+                } else {
+                    e
+                }
+            })?;
         let mut found = found.clone();
         found.last_accessed_at = Some(now);
         let issued = app.tokens.issue(&found, now)?;
         return Ok((found, issued));
     }
+    // Still contended after every re-read: refuse without checking the password.
+    verify_password(&request.password, None).await;
     Err(ApiError::LoginFailed)
 }
 
-fn failure_record(app: &App, user: &User, now: Millis) -> LoginRecord {
+/// The count this attempt writes, or `None` when the window's tries are used up (by failures, or by
+/// parallel attempts still being checked).
+fn next_attempt(app: &App, user: &User, now: Millis) -> Option<LoginRecord> {
     let policy = &app.config.lockout;
     let in_window = user
         .failed_window_start
@@ -283,20 +313,11 @@ fn failure_record(app: &App, user: &User, now: Millis) -> LoginRecord {
     } else {
         (1, now)
     };
-    if failed_logins >= policy.threshold {
-        // The count starts afresh once the lock is served.
-        LoginRecord::Failure {
-            failed_logins: 0,
-            window_start: now,
-            locked_until: Some(now + policy.duration_ms),
-        }
-    } else {
-        LoginRecord::Failure {
-            failed_logins,
-            window_start,
-            locked_until: None,
-        }
-    }
+    (failed_logins <= policy.threshold).then_some(LoginRecord::Attempt {
+        failed_logins,
+        window_start,
+        now,
+    })
 }
 
 /// The first administrator of a new tenant.

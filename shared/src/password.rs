@@ -79,9 +79,14 @@ pub fn random_password(length: usize) -> String {
     random_from(&[UPPER, LOWER, DIGITS, SPECIAL], length)
 }
 
-/// SpaceONE's temporary password: 12 characters with upper, lower and digit.
-pub fn temporary_password() -> String {
-    random_from(&[UPPER, LOWER, DIGITS], 12)
+/// SpaceONE's temporary password: 12 characters with upper, lower and digit, and a special
+/// character too when the policy asks for all four classes.
+pub fn temporary_password(min_classes: usize) -> String {
+    if min_classes >= 4 {
+        random_from(&[UPPER, LOWER, DIGITS, SPECIAL], 12)
+    } else {
+        random_from(&[UPPER, LOWER, DIGITS], 12)
+    }
 }
 
 /// `length` characters with at least one of each class, shuffled.
@@ -132,7 +137,7 @@ mod tests {
 
     #[test]
     fn temporary_passwords_are_12_letters_and_digits_of_each_kind() {
-        let temporary = temporary_password();
+        let temporary = temporary_password(2);
         assert_eq!(temporary.len(), 12);
         for class in [UPPER, LOWER, DIGITS] {
             assert!(
@@ -141,6 +146,7 @@ mod tests {
             );
         }
         assert!(temporary.bytes().all(|c| c.is_ascii_alphanumeric()));
+        assert!(temporary_password(4).bytes().any(|c| SPECIAL.contains(&c)));
     }
 
     #[test]

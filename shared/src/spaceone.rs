@@ -113,6 +113,7 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
         .map(|t| validate::timezone(&t))
         .transpose()?;
     let tags = fields.object("tags")?.unwrap_or_default();
+    validate::tags("tags", &tags)?;
     let reset_password = fields.boolean("reset_password")?.unwrap_or(false);
     fields.finish()?;
 

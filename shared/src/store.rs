@@ -7,20 +7,26 @@ use crate::model::{Millis, Tenant, User};
 use crate::outbox::Notification;
 use crate::validate::uniqueness_key;
 
-/// What a login attempt writes back. Login never bumps `version`, so that it cannot make an
-/// administrator's concurrent change fail.
+/// What a login writes. None of it bumps `version`, so a login never makes an administrator's
+/// concurrent change fail.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoginRecord {
+    /// Counts an attempt as a failure before its password is checked, so that parallel guesses
+    /// cannot outrun the lockout. Applies only if the count is still the one read and no lock is in
+    /// force at `now`.
+    Attempt {
+        failed_logins: u32,
+        window_start: Millis,
+        now: Millis,
+    },
+    /// The attempt that completed the count failed too: lock until `until` and start counting afresh.
+    Lockout { until: Millis },
+    /// The password was right: clear the count and a lapsed lock, note the time. Applies only if the
+    /// user's tokens, state and administrator lock are unchanged since the read.
     Success {
         at: Millis,
         /// A fresh hash when the stored one used outdated parameters.
         rehashed: Option<String>,
-    },
-    Failure {
-        failed_logins: u32,
-        window_start: Millis,
-        /// Set when this failure reaches the threshold.
-        locked_until: Option<Millis>,
     },
 }
 
@@ -66,12 +72,21 @@ pub trait UserStore: Send + Sync {
         notifications: &[Notification],
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
-    /// Replaces `before` by `after` if nobody changed the user since `before` was read; moves the
-    /// uniqueness records and counters that the change touches in the same transaction.
+    /// Replaces `before` by `after` (with the next `version`) if nobody changed the user since
+    /// `before` was read; moves the uniqueness records and counters that the change touches in the
+    /// same transaction.
     fn update_user(
         &self,
         before: &User,
         after: &User,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+
+    /// A write that never applies, costing what a login's own write costs, so that a login for a
+    /// user who cannot log in takes as long as one with a wrong password.
+    fn probe_login(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
     fn record_login(

@@ -3,12 +3,28 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// The runtime crates log whole events (request bodies with passwords) at TRACE and DEBUG: they
+/// stay at INFO whatever level is asked for.
+const SECRET_SAFE_CAPS: &str =
+    "lambda_runtime=info,lambda_http=info,aws_lambda_runtime_api_client=info";
+
+/// The filter directives for a requested level: the request, then the caps that keep secrets out.
+pub fn directives(requested: &str) -> String {
+    let requested = requested.trim().to_lowercase();
+    let requested = if requested.is_empty() {
+        "info".to_owned()
+    } else {
+        requested
+    };
+    format!("{requested},{SECRET_SAFE_CAPS}")
+}
+
 pub fn init() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+    let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into())
-        .to_lowercase();
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+        .unwrap_or_default();
+    let filter = EnvFilter::try_new(directives(&requested))
+        .unwrap_or_else(|_| EnvFilter::new(directives("info")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -20,4 +36,45 @@ pub fn init() {
     } else {
         builder.try_init()
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_for_our_code_never_opens_the_runtime_event_logs() {
+        for requested in [
+            "trace",
+            "TRACE",
+            "debug",
+            "",
+            "lambda_runtime=trace,lambda_http=trace",
+        ] {
+            let filter = EnvFilter::try_new(directives(requested)).unwrap();
+            let subscriber = tracing_subscriber::fmt().with_env_filter(filter).finish();
+            tracing::subscriber::with_default(subscriber, || {
+                use tracing::Level;
+                assert!(
+                    !tracing::enabled!(target: "lambda_runtime::layers::api_response", Level::TRACE),
+                    "{requested}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "lambda_runtime", Level::DEBUG),
+                    "{requested}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "lambda_http::request", Level::DEBUG),
+                    "{requested}"
+                );
+                assert!(
+                    tracing::enabled!(target: "lambda_runtime", Level::INFO),
+                    "{requested}"
+                );
+                if requested.eq_ignore_ascii_case("trace") {
+                    assert!(tracing::enabled!(target: "shared::ops", Level::TRACE));
+                }
+            });
+        }
+    }
 }

@@ -112,6 +112,42 @@ pub fn uniqueness_key(value: &str) -> String {
         .collect()
 }
 
+/// Free-form tags (a protobuf `Struct`) must fit what the store can hold: DynamoDB nests at most 32
+/// levels, keeps numbers between 1e-130 and 1e125 in magnitude, and refuses empty map keys.
+pub const TAGS_MAX_DEPTH: usize = 16;
+
+pub fn tags(key: &str, tags: &serde_json::Map<String, serde_json::Value>) -> ApiResult<()> {
+    fn check(key: &str, value: &serde_json::Value, depth: usize) -> ApiResult<()> {
+        use serde_json::Value;
+        if depth > TAGS_MAX_DEPTH {
+            return Err(ApiError::invalid(
+                key,
+                format!("nested deeper than {TAGS_MAX_DEPTH} levels"),
+            ));
+        }
+        match value {
+            Value::Object(map) => map.iter().try_for_each(|(name, inner)| {
+                if name.is_empty() {
+                    return Err(ApiError::invalid(key, "empty keys are not allowed"));
+                }
+                check(key, inner, depth + 1)
+            }),
+            Value::Array(items) => items
+                .iter()
+                .try_for_each(|inner| check(key, inner, depth + 1)),
+            Value::Number(number) => match number.as_f64() {
+                Some(x) if x == 0.0 || (1e-130..1e125).contains(&x.abs()) => Ok(()),
+                _ => Err(ApiError::invalid(
+                    key,
+                    "numbers must lie between 1e-130 and 1e125 in magnitude",
+                )),
+            },
+            _ => Ok(()),
+        }
+    }
+    check(key, &serde_json::Value::Object(tags.clone()), 1)
+}
+
 /// Normal forms can grow (NFKC expands some characters up to 18-fold); a unique value must still
 /// fit in a storage key (DynamoDB's sort keys hold 1024 bytes).
 pub const UNIQUE_KEY_MAX_BYTES: usize = 512;
@@ -269,6 +305,30 @@ mod tests {
         }
         assert!(user_id("dkang@mz.co.kr").is_ok());
         assert!(user_id(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn tags_must_fit_the_store() {
+        let parse = |text: &str| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).unwrap()
+        };
+        assert!(
+            tags(
+                "tags",
+                &parse(r#"{"a": "b", "n": 1.5, "l": [1, {"x": true}], "z": 0}"#)
+            )
+            .is_ok()
+        );
+        for bad in [
+            r#"{"n": 1e200}"#,
+            r#"{"n": 1e-200}"#,
+            r#"{"": 1}"#,
+            r#"{"a": {"": 1}}"#,
+        ] {
+            assert!(tags("tags", &parse(bad)).is_err(), "{bad} accepted");
+        }
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(20), "}".repeat(20));
+        assert!(tags("tags", &parse(&deep)).is_err());
     }
 
     #[test]

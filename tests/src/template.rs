@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -140,11 +140,20 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<bool, Str
         .into_iter()
         .flatten()
     {
+        let non_key: Option<Vec<String>> = index["Projection"]["NonKeyAttributes"]
+            .as_sequence()
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_owned))
+                    .collect()
+            });
         let projection = Projection::builder()
             .projection_type(ProjectionType::from(text(
                 &index["Projection"],
                 "ProjectionType",
             )?))
+            .set_non_key_attributes(non_key)
             .build();
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
@@ -156,7 +165,10 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<bool, Str
         );
     }
     match request.send().await {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            enable_time_to_live(client, table_name, &properties["TimeToLiveSpecification"]).await?;
+            Ok(true)
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_in_use_exception()) =>
@@ -168,4 +180,33 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<bool, Str
             aws_sdk_dynamodb::error::DisplayErrorContext(e)
         )),
     }
+}
+
+async fn enable_time_to_live(
+    client: &Client,
+    table_name: &str,
+    specification: &Value,
+) -> Result<(), String> {
+    let Some(attribute) = specification["AttributeName"].as_str() else {
+        return Ok(());
+    };
+    let enabled = specification["Enabled"].as_bool().unwrap_or(false);
+    let ttl = TimeToLiveSpecification::builder()
+        .attribute_name(attribute)
+        .enabled(enabled)
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .update_time_to_live()
+        .table_name(table_name)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "time to live on {table_name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        })
 }

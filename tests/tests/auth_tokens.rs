@@ -2,6 +2,8 @@
 
 mod common;
 
+use futures::future::join_all;
+
 use common::{ADMIN_PASSWORD, TestEnv, config};
 use serde_json::json;
 use shared::model::{LockReason, UserState};
@@ -274,5 +276,49 @@ async fn bad_login_requests_are_400_or_413_in_the_error_shape() {
             .await
             .expect_error(413),
         "PAYLOAD_TOO_LARGE"
+    );
+}
+
+#[tokio::test]
+async fn parallel_wrong_guesses_cannot_outrun_the_lockout() {
+    let env = TestEnv::new().await;
+    let guesses = (0..20).map(|i| {
+        let env = &env;
+        async move { env.try_login("admin", &format!("Wrong-Passw0rd-{i}")).await }
+    });
+    for reply in join_all(guesses).await {
+        reply.expect_error(401);
+    }
+    let stored = env.stored("admin").await;
+    assert_eq!(stored.lock, Some(LockReason::TooManyFailures), "{stored:?}");
+    env.try_login("admin", ADMIN_PASSWORD)
+        .await
+        .expect_error(401);
+}
+
+#[tokio::test]
+async fn an_attempt_is_counted_before_its_password_is_checked() {
+    let env = TestEnv::new().await;
+    let now = shared::ops::now();
+    // Four failures in the window: one more try is left, whoever takes it.
+    env.change_user("admin", |u| {
+        u.failed_logins = 4;
+        u.failed_window_start = Some(now);
+    })
+    .await;
+    let logins = (0..6).map(|_| {
+        let env = &env;
+        async move { env.try_login("admin", ADMIN_PASSWORD).await.status }
+    });
+    let statuses = join_all(logins).await;
+    assert!(
+        statuses.contains(&201),
+        "the free try with the right password succeeds: {statuses:?}"
+    );
+    let stored = env.stored("admin").await;
+    assert_eq!(
+        (stored.failed_logins, stored.lock),
+        (0, None),
+        "a success clears the count"
     );
 }

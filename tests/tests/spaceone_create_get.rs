@@ -301,6 +301,10 @@ async fn duplicates_are_409_whatever_their_spelling_and_leave_no_partial_write()
         .await;
     assert_eq!(same_login.expect_error(409), "ERROR_SAVE_UNIQUE_VALUES");
     assert_eq!(
+        same_login.body["error_msg"],
+        "Duplicated value. (keys = ['user_id'])"
+    );
+    assert_eq!(
         env.partition().await,
         before,
         "no uniqueness record, user or counter changed"
@@ -558,4 +562,179 @@ async fn reset_password_on_create_sends_a_sealed_temporary_password_through_the_
         )
         .await;
     assert_eq!(both.expect_error(400), "ERROR_INVALID_PARAMETER");
+}
+
+#[tokio::test]
+async fn bad_get_requests_are_400_with_spaceone_codes() {
+    let env = TestEnv::new().await;
+    let t = env.tenant.clone();
+    let cases: Vec<(String, &str)> = vec![
+        ("{\"user_id\": ".into(), "ERROR_INVALID_PARAMETER"),
+        (
+            json!({"domain_id": t}).to_string(),
+            "ERROR_REQUIRED_PARAMETER",
+        ),
+        (
+            json!({"user_id": "admin"}).to_string(),
+            "ERROR_REQUIRED_PARAMETER",
+        ),
+        (
+            json!({"user_id": "admin", "domain_id": t, "extra": 1}).to_string(),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"user_id": 7, "domain_id": t}).to_string(),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"user_id": "admin", "domain_id": t, "only": "user_id"}).to_string(),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"user_id": "../admin", "domain_id": t}).to_string(),
+            "ERROR_INVALID_PARAMETER",
+        ),
+    ];
+    for (body, code) in cases {
+        let reply = env
+            .request(
+                "POST",
+                "/identity/v1/user/get",
+                &[("x-auth-token", &env.admin_token)],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(reply.expect_error(400), code, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn tags_the_store_cannot_hold_are_400_not_500() {
+    let env = TestEnv::new().await;
+    let before = env.partition().await;
+    let deep: serde_json::Value =
+        serde_json::from_str(&format!("{}1{}", r#"{"a":"#.repeat(40), "}".repeat(40))).unwrap();
+    for tags in [
+        json!({"n": 1e200}),
+        json!({"n": 1e-200}),
+        json!({"": "x"}),
+        deep,
+    ] {
+        let mut body = create_body(&env, "tags@example.com");
+        body["tags"] = tags;
+        let reply = env.spaceone("create", &env.admin_token, body).await;
+        assert_eq!(
+            reply.expect_error(400),
+            "ERROR_INVALID_PARAMETER",
+            "{}",
+            reply.raw
+        );
+    }
+    assert_eq!(env.partition().await, before);
+}
+
+#[tokio::test]
+async fn parallel_creates_with_one_email_let_exactly_one_win_and_counters_stay_true() {
+    let env = TestEnv::new().await;
+    let same_email = (0..8).map(|i| {
+        let env = &env;
+        async move {
+            let body = json!({"user_id": format!("racer{i}@example.com"), "email": "race@example.com",
+                "backend": "LOCAL", "domain_id": env.tenant, "password": "User-Passw0rd"});
+            env.spaceone("create", &env.admin_token, body).await
+        }
+    });
+    let replies = futures::future::join_all(same_email).await;
+    let won = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        won,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.raw).collect::<Vec<_>>()
+    );
+    for reply in replies.iter().filter(|r| r.status != 200) {
+        assert_eq!(reply.expect_error(409), "ERROR_SAVE_UNIQUE_VALUES");
+    }
+
+    let different = (0..8).map(|i| {
+        let env = &env;
+        async move {
+            let body = json!({"user_id": format!("parallel{i}@example.com"), "backend": "LOCAL",
+                "domain_id": env.tenant, "password": "User-Passw0rd"});
+            env.spaceone("create", &env.admin_token, body).await.status
+        }
+    });
+    let statuses = futures::future::join_all(different).await;
+    assert_eq!(
+        statuses,
+        vec![200; 8],
+        "creates of different users in one tenant all succeed"
+    );
+    let users = env
+        .partition()
+        .await
+        .into_iter()
+        .filter(|item| item["sk"].as_s().unwrap().starts_with("U#"))
+        .count();
+    let tenant = env
+        .app
+        .store
+        .get_tenant(&env.tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        tenant.user_count as usize, users,
+        "the counter equals a recount"
+    );
+}
+
+#[tokio::test]
+async fn the_indexes_never_carry_a_password_hash() {
+    let env = TestEnv::new().await;
+    env.create_user(
+        "indexed@example.com",
+        "User-Passw0rd",
+        json!({"name": "Indexed"}),
+    )
+    .await;
+    for (index, key, value) in [
+        (
+            shared::dynamo::BY_NAME_INDEX,
+            "gsi1pk",
+            shared::dynamo::tenant_pk(&env.tenant),
+        ),
+        (
+            shared::dynamo::BY_STATE_INDEX,
+            "gsi2pk",
+            format!("{}#ENABLED", shared::dynamo::tenant_pk(&env.tenant)),
+        ),
+    ] {
+        let output = env
+            .app
+            .store
+            .client()
+            .query()
+            .table_name(common::TABLE)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_values(":v", aws_sdk_dynamodb::types::AttributeValue::S(value))
+            .send()
+            .await
+            .unwrap();
+        let items = output.items.unwrap_or_default();
+        assert!(
+            items.iter().any(|item| item
+                .get("user_id")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("indexed@example.com")),
+            "{index}"
+        );
+        assert!(
+            items.iter().all(|item| !item.contains_key("password_hash")),
+            "{index} carries a hash"
+        );
+    }
 }
