@@ -25,6 +25,11 @@ if [ "${DDB_FRESH:-0}" = 1 ]; then
   rm -f .local/token-signing-key
 fi
 cargo build --quiet -p local-stack --bin local_server
-scripts/dynamodb-local.sh start
-trap 'scripts/dynamodb-local.sh stop' EXIT INT TERM
+# Stop DynamoDB Local at the end only if this run started it.
+if scripts/dynamodb-local.sh status >/dev/null 2>&1; then
+  echo "DynamoDB Local already runs on port $DDB_PORT; it is left running at the end" >&2
+else
+  scripts/dynamodb-local.sh start
+  trap 'scripts/dynamodb-local.sh stop' EXIT INT TERM
+fi
 DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT" LOCAL_STATE_DIR="$ROOT/.local" target/debug/local_server

@@ -1,4 +1,4 @@
-//! The DynamoDB implementation of the store: one table, keys and layout in docs/store.md.
+//! The DynamoDB implementation of the store: one table, keys and layout in docs/design.md.
 
 use std::collections::HashMap;
 use std::fmt::Debug;

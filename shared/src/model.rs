@@ -1,4 +1,4 @@
-//! The one canonical user every dialect translates to and from (docs/model.md).
+//! The one canonical user every dialect translates to and from (docs/design.md).
 
 use std::collections::BTreeSet;
 

@@ -15,8 +15,10 @@ pub fn now() -> Millis {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Checks the token alone (signature, algorithm, key, expiry). It comes before the body is read,
-/// so a request without a valid token learns nothing about its body's faults.
+/// Checks the token alone (signature, algorithm, key, expiry). It comes before the body is read, so
+/// a request without a token we signed learns nothing about its body's faults. Whether the token is
+/// still live (not revoked) is checked with the caller's record, read together with the request's
+/// own data, after the body.
 pub fn verify_token(app: &App, token: Option<&str>) -> ApiResult<Caller> {
     app.tokens
         .verify(token.ok_or(ApiError::AuthenticationRequired)?)

@@ -12,6 +12,7 @@ use crate::model::{Millis, Role, User};
 pub const ISSUER: &str = "useradmin";
 /// HMAC keys shorter than the hash output weaken HS256.
 pub const MIN_KEY_BYTES: usize = 32;
+pub const CLOCK_LEEWAY_SECONDS: u64 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -61,7 +62,8 @@ impl TokenService {
             return Err("the token key id must not be empty".into());
         }
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
+        // A few seconds for clock differences between the instances that issue and check tokens.
+        validation.leeway = CLOCK_LEEWAY_SECONDS;
         validation.validate_nbf = true;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);

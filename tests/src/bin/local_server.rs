@@ -2,6 +2,8 @@
 //! `template.yaml`, bootstraps tenant `local` with administrator `admin`, and serves the template's
 //! routes on http://127.0.0.1:$PORT (3000) until Ctrl-C.
 
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use local_stack::{Router, bind_loopback, template};
@@ -25,7 +27,15 @@ fn local_signing_key() -> Result<String, String> {
     }
     let key = shared::password::random_password(48);
     std::fs::create_dir_all(path.parent().unwrap_or(&path)).map_err(|e| e.to_string())?;
-    std::fs::write(&path, &key).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Readable by its owner only, like any key.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(key.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(key)
 }
 
@@ -50,6 +60,7 @@ async fn main() -> Result<(), String> {
     let password = std::env::var("ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
+    let chose_password = password.is_some();
     let event = bootstrap::BootstrapEvent {
         tenant_id: "local".into(),
         user_id: "admin".into(),
@@ -61,6 +72,9 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     eprintln!("{}", answer.message);
+    if !answer.created && chose_password {
+        eprintln!("ADMIN_PASSWORD applies only to a new tenant: start with --fresh to use it");
+    }
     if let Some(generated) = answer.generated_password {
         // The one time a password is shown: the operator asked for a generated one.
         eprintln!("generated password for admin (set ADMIN_PASSWORD to choose one): {generated}");
