@@ -143,6 +143,8 @@ pub struct DynamoStore {
 struct Transaction {
     items: Vec<TransactWriteItem>,
     guards: Vec<Guard>,
+    /// The user a `Guard::FirstAdmin` condition protects.
+    protected_user: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -151,8 +153,11 @@ enum Guard {
     UserVersion,
     Unique(UniqueField),
     ReleaseUnique,
-    TenantQuota,
+    /// The tenant holds fewer users than this.
+    TenantQuota(u64),
     TenantExists,
+    /// The change would disable or delete the tenant's first administrator.
+    FirstAdmin,
     NewTenant,
     NewNotification,
 }
@@ -226,34 +231,28 @@ impl Transaction {
         table: &str,
         tenant_id: &str,
         deltas: &[(String, i64)],
-        quota: Option<u64>,
+        guard: Guard,
     ) -> ApiResult<()> {
+        let additions: Vec<String> = (0..deltas.len()).map(|i| format!("#c{i} :c{i}")).collect();
         let mut update = Update::builder()
             .table_name(table)
             .set_key(Some(key(tenant_pk(tenant_id), TENANT_SK.into())))
-            .update_expression(format!(
-                "ADD {}",
-                (0..deltas.len())
-                    .map(|i| format!("#c{i} :c{i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            .update_expression(format!("ADD {}", additions.join(", ")));
         for (i, (counter, delta)) in deltas.iter().enumerate() {
             update = update
                 .expression_attribute_names(format!("#c{i}"), counter)
                 .expression_attribute_values(format!(":c{i}"), n(delta));
         }
-        let guard = match quota {
-            Some(quota) => {
-                update = update
-                    .condition_expression("attribute_exists(pk) AND (attribute_not_exists(user_count) OR user_count < :quota)")
-                    .expression_attribute_values(":quota", n(quota));
-                Guard::TenantQuota
-            }
-            None => {
-                update = update.condition_expression("attribute_exists(pk)");
-                Guard::TenantExists
-            }
+        update = match guard {
+            Guard::TenantQuota(quota) => update
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(user_count) OR user_count < :quota)",
+                )
+                .expression_attribute_values(":quota", n(quota)),
+            Guard::FirstAdmin => update
+                .condition_expression("attribute_exists(pk) AND first_admin <> :me")
+                .expression_attribute_values(":me", s(self.protected_user.clone())),
+            _ => update.condition_expression("attribute_exists(pk)"),
         };
         self.push(
             TransactWriteItem::builder()
@@ -334,7 +333,8 @@ fn failure(failed: TxFailure, user: &User) -> ApiError {
         TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique | Guard::NewNotification) => {
             ApiError::ConcurrentModification
         }
-        TxFailure::Lost(Guard::TenantQuota) => ApiError::QuotaExceeded,
+        TxFailure::Lost(Guard::TenantQuota(_)) => ApiError::QuotaExceeded,
+        TxFailure::Lost(Guard::FirstAdmin) => ApiError::FirstAdminProtected,
         TxFailure::Lost(Guard::TenantExists | Guard::NewTenant) => ApiError::NotFound {
             key: "domain_id".into(),
             value: user.tenant_id.clone(),
@@ -508,7 +508,7 @@ impl UserStore for DynamoStore {
             &self.table,
             &user.tenant_id,
             &counter_deltas(user, 1),
-            Some(quota),
+            Guard::TenantQuota(quota),
         )?;
         tx.commit(&self.client)
             .await
@@ -588,7 +588,14 @@ impl UserStore for DynamoStore {
                 *deltas.entry(counter).or_default() += delta;
             }
             let deltas: Vec<(String, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
-            tx.update_tenant_counters(&self.table, &before.tenant_id, &deltas, None)?;
+            // Seed 001 code 1107: the tenant's first administrator is never disabled or deleted.
+            let guard = if matches!(after.state, UserState::Disabled | UserState::PendingDelete) {
+                tx.protected_user = before.user_id.clone();
+                Guard::FirstAdmin
+            } else {
+                Guard::TenantExists
+            };
+            tx.update_tenant_counters(&self.table, &before.tenant_id, &deltas, guard)?;
         }
         tx.commit(&self.client)
             .await

@@ -72,6 +72,8 @@ pub enum ApiError {
     },
     AlreadyExists(UniqueField),
     QuotaExceeded,
+    /// Seed 001 code 1107: the tenant's first administrator cannot be disabled or deleted.
+    FirstAdminProtected,
     /// A conditional write lost against a concurrent writer.
     ConcurrentModification,
     PayloadTooLarge {
@@ -112,7 +114,8 @@ impl ApiError {
             | ApiError::ExternalApiUser
             | ApiError::ResetPasswordWithoutEmail
             | ApiError::ResetPasswordExternal
-            | ApiError::QuotaExceeded => 400,
+            | ApiError::QuotaExceeded
+            | ApiError::FirstAdminProtected => 400,
             ApiError::AuthenticationRequired
             | ApiError::TokenInvalid
             | ApiError::TokenExpired
@@ -179,6 +182,9 @@ impl ApiError {
             ApiError::QuotaExceeded => {
                 "The number of users has reached the maximum allowed limit.".into()
             }
+            ApiError::FirstAdminProtected => {
+                "The tenant's first administrator cannot be disabled or deleted.".into()
+            }
             ApiError::ConcurrentModification => {
                 "The user was modified by another request; read it again and retry.".into()
             }
@@ -212,6 +218,7 @@ impl ApiError {
             ApiError::NotFound { .. } => "NOT_FOUND",
             ApiError::AlreadyExists(_) => "ALREADY_EXISTS",
             ApiError::QuotaExceeded => "QUOTA_EXCEEDED",
+            ApiError::FirstAdminProtected => "FIRST_ADMIN_PROTECTED",
             ApiError::ConcurrentModification => "CONCURRENT_MODIFICATION",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -255,6 +262,7 @@ impl ApiError {
             ApiError::Unavailable(_) => "ERROR_UNAVAILABLE",
             ApiError::Internal(_) => "ERROR_INTERNAL",
             ApiError::QuotaExceeded
+            | ApiError::FirstAdminProtected
             | ApiError::ConcurrentModification
             | ApiError::PayloadTooLarge { .. }
             | ApiError::MethodNotAllowed

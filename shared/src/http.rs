@@ -243,8 +243,11 @@ pub fn respond(dialect: Dialect, outcome: ApiResult<Response<Body>>) -> Response
     outcome.unwrap_or_else(|error| error_response(&error, dialect))
 }
 
-/// `https://<host>` of the request (API Gateway's `Host`, or the local server's), for links.
+/// The base URL of the API as the client called it, for links: `https://<host>`, plus
+/// `/<stage>` on API Gateway's own `execute-api` domain (a custom domain maps the stage away).
 pub fn base_url(req: &Request) -> String {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
     let headers = req.headers();
     let host = headers
         .get(header::HOST)
@@ -254,7 +257,23 @@ pub fn base_url(req: &Request) -> String {
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("https");
-    format!("{proto}://{host}")
+    let stage = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context))
+            if context
+                .domain_name
+                .as_deref()
+                .is_some_and(|d| d.ends_with(".amazonaws.com")) =>
+        {
+            context
+                .stage
+                .as_deref()
+                .filter(|s| *s != "$default")
+                .map(|s| format!("/{s}"))
+                .unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    format!("{proto}://{host}{stage}")
 }
 
 /// The whole `main` of an HTTP function: logging, the app built once per execution environment
@@ -270,4 +289,54 @@ where
         Ok::<_, lambda_http::Error>(handler(app, req).await)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(domain: &str, host: &str) -> Request {
+        let event = serde_json::json!({
+            "resource": "/v3/auth/tokens", "path": "/v3/auth/tokens", "httpMethod": "POST",
+            "headers": {"Host": host}, "multiValueHeaders": {"Host": [host]},
+            "requestContext": {"stage": "prod", "domainName": domain, "path": "/prod/v3/auth/tokens",
+                "resourcePath": "/v3/auth/tokens", "httpMethod": "POST", "accountId": "1", "apiId": "abc",
+                "requestId": "r", "identity": {}},
+            "body": "{}", "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn links_keep_the_stage_on_execute_api_domains_only() {
+        let gateway = "abc.execute-api.eu-west-1.amazonaws.com";
+        assert_eq!(
+            base_url(&event(gateway, gateway)),
+            format!("https://{gateway}/prod")
+        );
+        assert_eq!(
+            base_url(&event("api.example.com", "api.example.com")),
+            "https://api.example.com"
+        );
+    }
+
+    #[test]
+    fn tokens_come_from_either_header() {
+        let with = |name: &str, value: &str| {
+            let mut req = Request::new(Body::Empty);
+            req.headers_mut().insert(
+                lambda_http::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+            token(&req).map(str::to_owned)
+        };
+        assert_eq!(with("x-auth-token", "abc").as_deref(), Some("abc"));
+        assert_eq!(with("authorization", "Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(
+            with("authorization", "bearer  abc ").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(with("authorization", "Basic abc"), None);
+        assert_eq!(with("x-auth-token", "  "), None);
+    }
 }

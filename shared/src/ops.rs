@@ -243,11 +243,16 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
         let admitted = user
             .as_ref()
             .filter(|u| scope_ok && u.may_log_in(now))
-            .and_then(|u| next_attempt(app, u, now).map(|attempt| (u, attempt)));
-        let Some((found, attempt)) = admitted else {
+            .and_then(|u| next_attempt(app, u, now).map(|(count, window)| (u, count, window)));
+        let Some((found, failed_logins, window_start)) = admitted else {
             app.store.probe_login(tenant, probed_id).await?;
             verify_password(&request.password, None).await;
             return Err(ApiError::LoginFailed);
+        };
+        let attempt = LoginRecord::Attempt {
+            failed_logins,
+            window_start,
+            now,
         };
         match app.store.record_login(found, &attempt).await {
             Ok(()) => {}
@@ -259,9 +264,6 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
             Err(other) => return Err(other),
         }
         let verified = verify_password(&request.password, found.password_hash.as_deref()).await;
-        let LoginRecord::Attempt { failed_logins, .. } = attempt else {
-            unreachable!()
-        };
         if verified == Verified::No {
             if failed_logins >= app.config.lockout.threshold {
                 let lockout = LoginRecord::Lockout {
@@ -300,26 +302,18 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
     Err(ApiError::LoginFailed)
 }
 
-/// The count this attempt writes, or `None` when the window's tries are used up (by failures, or by
-/// parallel attempts still being checked).
-fn next_attempt(app: &App, user: &User, now: Millis) -> Option<LoginRecord> {
+/// The failure count (and its window's start) this attempt writes, or `None` when the window's
+/// tries are used up (by failures, or by parallel attempts still being checked).
+fn next_attempt(app: &App, user: &User, now: Millis) -> Option<(u32, Millis)> {
     let policy = &app.config.lockout;
-    let in_window = user
+    let window_start = user
         .failed_window_start
-        .is_some_and(|start| now - start < policy.window_ms);
-    let (failed_logins, window_start) = if in_window {
-        (
-            user.failed_logins + 1,
-            user.failed_window_start.unwrap_or(now),
-        )
-    } else {
-        (1, now)
+        .filter(|start| now - start < policy.window_ms);
+    let attempt = match window_start {
+        Some(start) => (user.failed_logins + 1, start),
+        None => (1, now),
     };
-    (failed_logins <= policy.threshold).then_some(LoginRecord::Attempt {
-        failed_logins,
-        window_start,
-        now,
-    })
+    (attempt.0 <= policy.threshold).then_some(attempt)
 }
 
 /// The first administrator of a new tenant.

@@ -201,3 +201,33 @@ async fn counters_follow_creates_and_state_changes() {
     assert_eq!(tenant_item["count_ENABLED"].as_n().unwrap(), "2");
     assert_eq!(tenant_item["count_PENDING_DELETE"].as_n().unwrap(), "1");
 }
+
+#[tokio::test]
+async fn the_first_administrator_can_be_neither_disabled_nor_deleted() {
+    let env = TestEnv::new().await;
+    let before = env.partition().await;
+    for state in [UserState::Disabled, UserState::PendingDelete] {
+        let admin = env.stored("admin").await;
+        let mut changed = admin.clone();
+        changed.state = state;
+        let refused = env
+            .app
+            .store
+            .update_user(&admin, &changed)
+            .await
+            .unwrap_err();
+        assert_eq!(refused, ApiError::FirstAdminProtected);
+        assert_eq!(refused.status(), 400);
+    }
+    assert_eq!(env.partition().await, before, "nothing changed");
+
+    // Any other user can be.
+    env.create_user("second@example.com", "User-Passw0rd", json!({}))
+        .await;
+    env.change_user("second@example.com", |u| u.state = UserState::Disabled)
+        .await;
+    assert_eq!(
+        env.stored("second@example.com").await.state,
+        UserState::Disabled
+    );
+}
