@@ -123,13 +123,7 @@ async fn five_failures_lock_the_account_and_the_lock_expires() {
             .await
             .expect_error(401);
     }
-    let stored = env
-        .app
-        .store
-        .get_user(&env.tenant, "admin")
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = env.stored("admin").await;
     assert_eq!(stored.lock, Some(LockReason::TooManyFailures));
     let locked = env.try_login("admin", ADMIN_PASSWORD).await;
     locked.expect_error(401);
@@ -141,13 +135,7 @@ async fn five_failures_lock_the_account_and_the_lock_expires() {
 
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
     env.login("admin", ADMIN_PASSWORD).await;
-    let stored = env
-        .app
-        .store
-        .get_user(&env.tenant, "admin")
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = env.stored("admin").await;
     assert_eq!((stored.lock, stored.failed_logins), (None, 0));
 }
 
@@ -194,13 +182,7 @@ async fn login_sets_last_accessed_at_and_rehashes_outdated_hashes() {
     let env = TestEnv::new().await;
     env.create_user("old@example.com", "User-Passw0rd", json!({}))
         .await;
-    let before = env
-        .app
-        .store
-        .get_user(&env.tenant, "old@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let before = env.stored("old@example.com").await;
     assert_eq!(before.last_accessed_at, None);
     let weak = argon2::Argon2::new(
         argon2::Algorithm::Argon2id,
@@ -217,13 +199,7 @@ async fn login_sets_last_accessed_at_and_rehashes_outdated_hashes() {
     env.app.store.update_user(&before, &after).await.unwrap();
 
     env.login("old@example.com", "User-Passw0rd").await;
-    let stored = env
-        .app
-        .store
-        .get_user(&env.tenant, "old@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = env.stored("old@example.com").await;
     assert!(stored.last_accessed_at.is_some());
     assert!(
         stored

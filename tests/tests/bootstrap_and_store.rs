@@ -78,13 +78,7 @@ async fn updates_are_conditional_on_the_version() {
     let env = TestEnv::new().await;
     env.create_user("v@example.com", "User-Passw0rd", json!({}))
         .await;
-    let read = env
-        .app
-        .store
-        .get_user(&env.tenant, "v@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let read = env.stored("v@example.com").await;
     let mut first = read.clone();
     first.display_name = Some("first".into());
     first.version += 1;
@@ -96,13 +90,7 @@ async fn updates_are_conditional_on_the_version() {
         env.app.store.update_user(&read, &second).await.unwrap_err(),
         ApiError::ConcurrentModification
     );
-    let stored = env
-        .app
-        .store
-        .get_user(&env.tenant, "v@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = env.stored("v@example.com").await;
     assert_eq!(stored.display_name.as_deref(), Some("first"));
 }
 
@@ -121,13 +109,7 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
         json!({"email": "taken@example.com"}),
     )
     .await;
-    let read = env
-        .app
-        .store
-        .get_user(&env.tenant, "a@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let read = env.stored("a@example.com").await;
 
     let mut clash = read.clone();
     clash.email = Some("TAKEN@example.com".into());

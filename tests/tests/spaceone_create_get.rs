@@ -365,13 +365,7 @@ async fn tokens_are_checked_401_for_bad_403_for_foreign_or_non_admin() {
     assert_eq!(bearer.status, 200, "{}", bearer.raw);
 
     let expired = {
-        let admin = env
-            .app
-            .store
-            .get_user(&env.tenant, "admin")
-            .await
-            .unwrap()
-            .unwrap();
+        let admin = env.stored("admin").await;
         env.app
             .tokens
             .issue(&admin, shared::ops::now() - 7_200_000)
