@@ -515,7 +515,12 @@ impl UserStore for DynamoStore {
             .map_err(|failed| failure(failed, user))
     }
 
-    async fn update_user(&self, before: &User, after: &User) -> ApiResult<()> {
+    async fn update_user(
+        &self,
+        before: &User,
+        after: &User,
+        notifications: &[Notification],
+    ) -> ApiResult<()> {
         let mut after = after.clone();
         after.version = before.version + 1;
         let after = &after;
@@ -578,6 +583,9 @@ impl UserStore for DynamoStore {
             if !old_unique.contains(&(*field, value.clone())) {
                 tx.put_unique(&self.table, after, *field, value)?;
             }
+        }
+        for notification in notifications {
+            tx.put_notification(&self.table, notification)?;
         }
         if before.state != after.state {
             let mut deltas: HashMap<String, i64> = HashMap::new();

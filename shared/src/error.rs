@@ -14,6 +14,8 @@ pub enum Dialect {
     Rsa,
     /// SpaceONE identity v1: seed 004.
     SpaceOne,
+    /// The project's own codes: the bootstrap function and the local server's routing.
+    Own,
 }
 
 /// Which unique attribute a write collided on.
@@ -59,6 +61,14 @@ pub enum ApiError {
     ExternalApiUser,
     ResetPasswordWithoutEmail,
     ResetPasswordExternal,
+    /// Seed 000 RESET_PWD for a user with neither email nor phone.
+    NoNotificationChannel,
+    /// The new password equals the current one (seed 001 code 1108).
+    PasswordNotChanged,
+    /// A password change with a wrong original password.
+    WrongOriginalPassword,
+    /// The caller must change their password before doing anything else.
+    PasswordChangeRequired,
     /// No token, or a token that is not ours (bad signature, wrong algorithm, unknown key, tampered).
     AuthenticationRequired,
     TokenInvalid,
@@ -114,13 +124,16 @@ impl ApiError {
             | ApiError::ExternalApiUser
             | ApiError::ResetPasswordWithoutEmail
             | ApiError::ResetPasswordExternal
+            | ApiError::NoNotificationChannel
+            | ApiError::PasswordNotChanged
+            | ApiError::WrongOriginalPassword
             | ApiError::QuotaExceeded
             | ApiError::FirstAdminProtected => 400,
             ApiError::AuthenticationRequired
             | ApiError::TokenInvalid
             | ApiError::TokenExpired
             | ApiError::LoginFailed => 401,
-            ApiError::PermissionDenied(_) => 403,
+            ApiError::PermissionDenied(_) | ApiError::PasswordChangeRequired => 403,
             ApiError::NotFound { .. } => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::AlreadyExists(_) | ApiError::ConcurrentModification => 409,
@@ -136,7 +149,7 @@ impl ApiError {
         match dialect {
             Dialect::SpaceOne => self.spaceone_code(),
             Dialect::Iam => self.iam_code(),
-            Dialect::Workspace | Dialect::Rsa => self.own_code(),
+            Dialect::Workspace | Dialect::Rsa | Dialect::Own => self.own_code(),
         }
     }
 
@@ -168,6 +181,10 @@ impl ApiError {
             ApiError::ResetPasswordExternal => {
                 "The password of a user from an external directory cannot be reset here.".into()
             }
+            ApiError::NoNotificationChannel => "The user has neither an email address nor a mobile number to send a temporary password to; use GET /v2/{project_id}/users/{user_id}/random-password instead.".into(),
+            ApiError::PasswordNotChanged => "The new password must be different from the old password.".into(),
+            ApiError::WrongOriginalPassword => "The original password is wrong.".into(),
+            ApiError::PasswordChangeRequired => "The password must be changed first (POST /v3/users/{user_id}/password).".into(),
             ApiError::AuthenticationRequired => {
                 "Authentication required: send a valid token.".into()
             }
@@ -210,6 +227,10 @@ impl ApiError {
             ApiError::ExternalApiUser => "EXTERNAL_API_USER",
             ApiError::ResetPasswordWithoutEmail => "NO_NOTIFICATION_CHANNEL",
             ApiError::ResetPasswordExternal => "EXTERNAL_USER",
+            ApiError::NoNotificationChannel => "NO_NOTIFICATION_CHANNEL",
+            ApiError::PasswordNotChanged => "PASSWORD_NOT_CHANGED",
+            ApiError::WrongOriginalPassword => "WRONG_ORIGINAL_PASSWORD",
+            ApiError::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             ApiError::AuthenticationRequired => "AUTHENTICATION_REQUIRED",
             ApiError::TokenInvalid => "TOKEN_INVALID",
             ApiError::TokenExpired => "TOKEN_EXPIRED",
@@ -236,6 +257,8 @@ impl ApiError {
             ApiError::TokenExpired => "IAM.0066",
             ApiError::TokenInvalid => "IAM.0067",
             ApiError::TooManyRequests => "IAM.0012",
+            ApiError::InvalidPasswordFormat { .. } => "1103",
+            ApiError::PasswordNotChanged => "1108",
             _ => self.own_code(),
         }
     }
@@ -256,12 +279,17 @@ impl ApiError {
             | ApiError::TokenInvalid
             | ApiError::TokenExpired
             | ApiError::LoginFailed => "ERROR_AUTHENTICATE_FAILURE",
-            ApiError::PermissionDenied(_) => "ERROR_PERMISSION_DENIED",
+            ApiError::PermissionDenied(_) | ApiError::PasswordChangeRequired => {
+                "ERROR_PERMISSION_DENIED"
+            }
+            ApiError::PasswordNotChanged => "ERROR_PASSWORD_NOT_CHANGED",
             ApiError::NotFound { .. } => "ERROR_NOT_FOUND",
             ApiError::AlreadyExists(_) => "ERROR_SAVE_UNIQUE_VALUES",
             ApiError::Unavailable(_) => "ERROR_UNAVAILABLE",
             ApiError::Internal(_) => "ERROR_INTERNAL",
             ApiError::QuotaExceeded
+            | ApiError::NoNotificationChannel
+            | ApiError::WrongOriginalPassword
             | ApiError::FirstAdminProtected
             | ApiError::ConcurrentModification
             | ApiError::PayloadTooLarge { .. }

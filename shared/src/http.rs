@@ -36,6 +36,27 @@ pub fn token(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// A path parameter such as `{user_id}`; a missing or blank one names no resource (404).
+pub fn path_param(req: &Request, name: &str) -> ApiResult<String> {
+    use lambda_http::RequestExt;
+    req.path_parameters_ref()
+        .and_then(|params| params.first(name))
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::NotFound {
+            key: name.to_owned(),
+            value: String::new(),
+        })
+}
+
+/// A query-string parameter, if given.
+pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    use lambda_http::RequestExt;
+    req.query_string_parameters_ref()
+        .and_then(|params| params.first(name))
+}
+
 /// A query-string flag such as `?nocatalog=true` (present without a value counts as true).
 pub fn query_flag(req: &Request, name: &str) -> bool {
     use lambda_http::RequestExt;

@@ -176,6 +176,17 @@ pub fn token_body(
     json!({ "token": token })
 }
 
+/// `{"user": {"original_password", "password"}}` of `POST /v3/users/{user_id}/password`.
+pub fn parse_password_change(body: &[u8]) -> ApiResult<(String, String)> {
+    let mut root = Fields::from_body(body, Empty::IsValue)?;
+    let mut user = root.required_nested("user", Empty::IsValue)?;
+    root.finish()?;
+    let original = user.required_string("original_password")?;
+    let password = user.required_string("password")?;
+    user.finish()?;
+    Ok((original, password))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ pub mod store;
 pub mod telemetry;
 pub mod token;
 pub mod validate;
+pub mod workspace;
 
 pub use app::App;
 pub use error::{ApiError, ApiResult, Dialect};

@@ -4,8 +4,10 @@ use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Backend, Millis, RequiredAction, Role, Tenant, User, UserState, UserType};
-use crate::outbox::Notification;
+use crate::model::{
+    Backend, LockReason, Millis, RequiredAction, Role, Tenant, User, UserState, UserType,
+};
+use crate::outbox::{self, Channel, Notification};
 use crate::password::{self, Verified};
 use crate::store::{LoginRecord, UserStore};
 use crate::token::{Caller, IssuedToken};
@@ -52,6 +54,19 @@ pub fn ensure_live(caller: &Caller, record: Option<&User>, now: Millis) -> ApiRe
         }
         _ => Err(ApiError::TokenInvalid),
     }
+}
+
+/// A live token whose user need not change their password first: a user who must can change it
+/// and do nothing else.
+pub fn ensure_may_manage(caller: &Caller, record: Option<&User>, now: Millis) -> ApiResult<()> {
+    ensure_live(caller, record, now)?;
+    if record.is_some_and(|user| {
+        user.required_actions
+            .contains(&RequiredAction::UpdatePassword)
+    }) {
+        return Err(ApiError::PasswordChangeRequired);
+    }
+    Ok(())
 }
 
 /// Hashing is CPU-bound for tens of milliseconds: keep it off the async workers.
@@ -146,7 +161,12 @@ impl NewUser {
             user.password_hash = Some(hash_password(&temporary).await?);
             user.password_changed_at = Some(now);
             user.required_actions.insert(RequiredAction::UpdatePassword);
-            notifications.push(app.sealer.temporary_password(&user, &temporary, now)?);
+            notifications.push(app.sealer.temporary_password(
+                &user,
+                &temporary,
+                Channel::Email,
+                now,
+            )?);
         }
         Ok((user, notifications))
     }
@@ -160,7 +180,7 @@ pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiRe
         .store
         .get_user(&caller.claims.ten, &caller.claims.sub)
         .await?;
-    ensure_live(caller, record.as_ref(), now)?;
+    ensure_may_manage(caller, record.as_ref(), now)?;
     let (user, notifications) = new_user.into_user(app, now).await?;
     app.store
         .create_user(&user, app.config.tenant_user_quota, &notifications)
@@ -180,7 +200,7 @@ pub async fn get_user(
         .store
         .get_user_pair(tenant_id, &caller.claims.sub, user_id)
         .await?;
-    ensure_live(caller, record.as_ref(), now())?;
+    ensure_may_manage(caller, record.as_ref(), now())?;
     target.ok_or_else(|| ApiError::user_not_found(user_id))
 }
 
@@ -365,4 +385,200 @@ pub async fn bootstrap(app: &App, request: BootstrapRequest) -> ApiResult<bool> 
         user_count: 1,
     };
     app.store.create_tenant(&tenant, &admin).await
+}
+
+/// Changes a user of the caller's tenant: reads caller and target in one round trip, lets `edit`
+/// change the target (returning the messages the change sends), and writes it conditionally on the
+/// version read. A change that changes nothing writes nothing. A user pending deletion is gone.
+pub async fn manage_user(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    edit: impl FnOnce(&mut User, Millis) -> ApiResult<Vec<Notification>>,
+) -> ApiResult<User> {
+    authorize_admin(caller, tenant_id)?;
+    let (record, target) = app
+        .store
+        .get_user_pair(tenant_id, &caller.claims.sub, user_id)
+        .await?;
+    let now = now();
+    ensure_may_manage(caller, record.as_ref(), now)?;
+    let before = target
+        .filter(|user| user.state != UserState::PendingDelete)
+        .ok_or_else(|| ApiError::user_not_found(user_id))?;
+    let mut after = before.clone();
+    let notifications = edit(&mut after, now)?;
+    if after == before && notifications.is_empty() {
+        return Ok(before);
+    }
+    after.updated_at = now;
+    app.store
+        .update_user(&before, &after, &notifications)
+        .await?;
+    after.version = before.version + 1;
+    Ok(after)
+}
+
+/// Seed 000's `op_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    /// Locked by an administrator: no login, tokens revoked, until UNLOCK.
+    Lock,
+    /// Lifts an administrator's lock and a lockout from failed logins, and clears the count.
+    Unlock,
+    /// A temporary password through the notification outbox; UPDATE_PASSWORD; tokens revoked.
+    ResetPassword,
+}
+
+/// Sets a fresh password that the user must change at the next login, revoking their tokens.
+fn set_temporary_password(user: &mut User, hash: String, now: Millis) -> ApiResult<()> {
+    if user.backend == Backend::External {
+        return Err(ApiError::ResetPasswordExternal);
+    }
+    if user.user_type == UserType::ApiUser {
+        return Err(ApiError::invalid("user_id", "an API_USER has no password"));
+    }
+    user.password_hash = Some(hash);
+    user.password_changed_at = Some(now);
+    user.required_actions.insert(RequiredAction::UpdatePassword);
+    user.revoke_tokens();
+    Ok(())
+}
+
+pub async fn user_action(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    action: UserAction,
+) -> ApiResult<User> {
+    authorize_admin(caller, tenant_id)?;
+    let temporary = match action {
+        UserAction::ResetPassword => {
+            let password = password::temporary_password(app.config.password_policy.min_classes);
+            let hash = hash_password(&password).await?;
+            Some((password, hash))
+        }
+        _ => None,
+    };
+    manage_user(app, caller, tenant_id, user_id, |user, now| match action {
+        UserAction::Lock => {
+            if user.lock != Some(LockReason::Admin) {
+                user.lock = Some(LockReason::Admin);
+                user.locked_until = None;
+                user.revoke_tokens();
+            }
+            Ok(Vec::new())
+        }
+        UserAction::Unlock => {
+            user.lock = None;
+            user.locked_until = None;
+            user.failed_logins = 0;
+            user.failed_window_start = None;
+            Ok(Vec::new())
+        }
+        UserAction::ResetPassword => {
+            let (password, hash) = temporary.expect("prepared above");
+            let channel = [Channel::Email, Channel::Phone]
+                .into_iter()
+                .find(|channel| outbox::recipient(user, *channel).is_some())
+                .ok_or(ApiError::NoNotificationChannel)?;
+            set_temporary_password(user, hash, now)?;
+            Ok(vec![
+                app.sealer
+                    .temporary_password(user, &password, channel, now)?,
+            ])
+        }
+    })
+    .await
+}
+
+/// Length of the passwords the random-password API hands out (Huawei: at most 20).
+pub const RANDOM_PASSWORD_LENGTH: usize = 16;
+
+/// A fresh random password for the user, answered to the administrator once (and sent on the
+/// requested channels); the user must change it at the next login and loses existing tokens.
+pub async fn random_password(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    channels: &[Channel],
+) -> ApiResult<String> {
+    authorize_admin(caller, tenant_id)?;
+    let password = password::random_password(RANDOM_PASSWORD_LENGTH);
+    let hash = hash_password(&password).await?;
+    manage_user(app, caller, tenant_id, user_id, |user, now| {
+        if let Some(missing) = channels
+            .iter()
+            .find(|c| outbox::recipient(user, **c).is_none())
+        {
+            let name = match missing {
+                Channel::Email => "an email address",
+                Channel::Phone => "a mobile number",
+            };
+            return Err(ApiError::invalid(
+                "notification_type",
+                format!("the user has no {name}"),
+            ));
+        }
+        set_temporary_password(user, hash, now)?;
+        channels
+            .iter()
+            .map(|channel| {
+                app.sealer
+                    .temporary_password(user, &password, *channel, now)
+            })
+            .collect()
+    })
+    .await?;
+    Ok(password)
+}
+
+/// A user changes their own password (Huawei IAM `POST /v3/users/{user_id}/password`): only with
+/// their own live token, the right original password and a new one that meets the policy and
+/// differs. Clears UPDATE_PASSWORD; every earlier token stops working.
+pub async fn change_own_password(
+    app: &App,
+    caller: &Caller,
+    user_id: &str,
+    original: &str,
+    new_password: &str,
+) -> ApiResult<()> {
+    if caller.claims.sub != user_id {
+        return Err(ApiError::PermissionDenied(
+            "only the user may change their own password".into(),
+        ));
+    }
+    let before = app.store.get_user(&caller.claims.ten, user_id).await?;
+    let now = now();
+    ensure_live(caller, before.as_ref(), now)?;
+    let before = before.ok_or(ApiError::TokenInvalid)?;
+    if !before.enable_change_password {
+        return Err(ApiError::PermissionDenied(
+            "password changes are disabled for this user".into(),
+        ));
+    }
+    if verify_password(original, before.password_hash.as_deref()).await == Verified::No {
+        return Err(ApiError::WrongOriginalPassword);
+    }
+    let context = PasswordContext {
+        login_name: &before.login_name,
+        email: before.email.as_deref(),
+        phone: before.phone.as_deref(),
+    };
+    if new_password == original {
+        return Err(ApiError::PasswordNotChanged);
+    }
+    app.config.password_policy.check(new_password, &context)?;
+    let mut after = before.clone();
+    after.password_hash = Some(hash_password(new_password).await?);
+    after.password_changed_at = Some(now);
+    after
+        .required_actions
+        .remove(&RequiredAction::UpdatePassword);
+    after.updated_at = now;
+    after.revoke_tokens();
+    app.store.update_user(&before, &after, &[]).await
 }

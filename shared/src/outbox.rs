@@ -112,22 +112,20 @@ impl SecretSealer {
             .map_err(|_| bad())
     }
 
-    /// A message telling the user their temporary password, by email.
+    /// A message telling the user their temporary password on the given channel.
     pub fn temporary_password(
         &self,
         user: &User,
         password: &str,
+        channel: Channel,
         now: Millis,
     ) -> ApiResult<Notification> {
-        let recipient = user
-            .email
-            .clone()
-            .ok_or(ApiError::ResetPasswordWithoutEmail)?;
+        let recipient = recipient(user, channel).ok_or(ApiError::ResetPasswordWithoutEmail)?;
         let mut notification = Notification {
             notification_id: random_id(),
             tenant_id: user.tenant_id.clone(),
             user_id: user.user_id.clone(),
-            channel: Channel::Email,
+            channel,
             recipient,
             template: Template::TemporaryPassword,
             sealed_secret: None,
@@ -136,6 +134,21 @@ impl SecretSealer {
         };
         notification.sealed_secret = Some(self.seal(&notification, password)?);
         Ok(notification)
+    }
+}
+
+/// Where a message on `channel` goes for this user, if the user has that channel.
+pub fn recipient(user: &User, channel: Channel) -> Option<String> {
+    match channel {
+        Channel::Email => user.email.clone().filter(|e| !e.is_empty()),
+        Channel::Phone => match (&user.areacode, &user.phone) {
+            (Some(areacode), Some(phone)) if !phone.is_empty() => Some(format!(
+                "+{}{phone}",
+                areacode.trim_start_matches(['+', '0'])
+            )),
+            (None, Some(phone)) if !phone.is_empty() => Some(phone.clone()),
+            _ => None,
+        },
     }
 }
 
@@ -160,7 +173,7 @@ mod tests {
     fn a_sealed_secret_opens_only_with_its_key_and_its_own_message() {
         let sealer = SecretSealer::from_signing_key(b"0123456789abcdef0123456789abcdef");
         let message = sealer
-            .temporary_password(&user(), "Temp0raryPass", 1_000)
+            .temporary_password(&user(), "Temp0raryPass", Channel::Email, 1_000)
             .unwrap();
         let sealed = message.sealed_secret.clone().unwrap();
         assert!(!sealed.contains("Temp0raryPass"));

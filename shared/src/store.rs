@@ -74,11 +74,12 @@ pub trait UserStore: Send + Sync {
 
     /// Replaces `before` by `after` (with the next `version`) if nobody changed the user since
     /// `before` was read; moves the uniqueness records and counters that the change touches in the
-    /// same transaction.
+    /// same transaction, with the messages the change sends.
     fn update_user(
         &self,
         before: &User,
         after: &User,
+        notifications: &[Notification],
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// A write that never applies, costing what a login's own write costs, so that a login for a

@@ -31,13 +31,23 @@ pub fn handler(function: &str) -> Option<Handler> {
         "auth_tokens" => |app, req| Box::pin(auth_tokens::handle(app, req)),
         "user_create" => |app, req| Box::pin(user_create::handle(app, req)),
         "user_get" => |app, req| Box::pin(user_get::handle(app, req)),
+        "user_actions" => |app, req| Box::pin(user_actions::handle(app, req)),
+        "user_random_password" => |app, req| Box::pin(user_random_password::handle(app, req)),
+        "user_password" => |app, req| Box::pin(user_password::handle(app, req)),
         _ => return None,
     };
     Some(handler)
 }
 
 /// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 3] = ["auth_tokens", "user_create", "user_get"];
+pub const HTTP_FUNCTIONS: [&str; 6] = [
+    "auth_tokens",
+    "user_create",
+    "user_get",
+    "user_actions",
+    "user_random_password",
+    "user_password",
+];
 
 /// API Gateway's own payload limit.
 const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
@@ -126,7 +136,7 @@ impl Router {
                 value: path,
             }
         };
-        error_response(&error, Dialect::Workspace)
+        error_response(&error, Dialect::Own)
     }
 }
 
@@ -156,7 +166,7 @@ async fn serve_one(
             &ApiError::PayloadTooLarge {
                 limit: MAX_GATEWAY_BODY,
             },
-            Dialect::Workspace,
+            Dialect::Own,
         ),
     };
     tracing::info!(%method, %path, status = response.status().as_u16(), latency_ms = started.elapsed().as_millis() as u64, "request");

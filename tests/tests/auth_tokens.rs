@@ -196,7 +196,11 @@ async fn login_sets_last_accessed_at_and_rehashes_outdated_hashes() {
             .to_string(),
     );
     after.version += 1;
-    env.app.store.update_user(&before, &after).await.unwrap();
+    env.app
+        .store
+        .update_user(&before, &after, &[])
+        .await
+        .unwrap();
 
     env.login("old@example.com", "User-Passw0rd").await;
     let stored = env.stored("old@example.com").await;

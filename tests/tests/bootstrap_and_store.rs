@@ -85,9 +85,13 @@ async fn updates_are_conditional_on_the_version() {
     let mut second = read.clone();
     second.display_name = Some("second".into());
     second.version += 1;
-    env.app.store.update_user(&read, &first).await.unwrap();
+    env.app.store.update_user(&read, &first, &[]).await.unwrap();
     assert_eq!(
-        env.app.store.update_user(&read, &second).await.unwrap_err(),
+        env.app
+            .store
+            .update_user(&read, &second, &[])
+            .await
+            .unwrap_err(),
         ApiError::ConcurrentModification
     );
     let stored = env.stored("v@example.com").await;
@@ -116,7 +120,11 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
     clash.version += 1;
     let before = env.partition().await;
     assert_eq!(
-        env.app.store.update_user(&read, &clash).await.unwrap_err(),
+        env.app
+            .store
+            .update_user(&read, &clash, &[])
+            .await
+            .unwrap_err(),
         ApiError::AlreadyExists(UniqueField::Email)
     );
     assert_eq!(env.partition().await, before, "nothing partial");
@@ -124,7 +132,7 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
     let mut moved = read.clone();
     moved.email = Some("new@example.com".into());
     moved.version += 1;
-    env.app.store.update_user(&read, &moved).await.unwrap();
+    env.app.store.update_user(&read, &moved, &[]).await.unwrap();
     // The old address is free again, the new one is taken.
     env.create_user(
         "c@example.com",
@@ -195,7 +203,7 @@ async fn the_first_administrator_can_be_neither_disabled_nor_deleted() {
         let refused = env
             .app
             .store
-            .update_user(&admin, &changed)
+            .update_user(&admin, &changed, &[])
             .await
             .unwrap_err();
         assert_eq!(refused, ApiError::FirstAdminProtected);

@@ -46,8 +46,8 @@ pub struct BootstrapError {
 impl From<ApiError> for BootstrapError {
     fn from(error: ApiError) -> Self {
         BootstrapError {
-            error_code: error.code(Dialect::Iam).into(),
-            error_msg: error.message(Dialect::Iam),
+            error_code: error.code(Dialect::Own).into(),
+            error_msg: error.message(Dialect::Own),
         }
     }
 }

@@ -238,7 +238,11 @@ impl TestEnv {
         let before = self.stored(user_id).await;
         let mut after = before.clone();
         edit(&mut after);
-        self.app.store.update_user(&before, &after).await.unwrap();
+        self.app
+            .store
+            .update_user(&before, &after, &[])
+            .await
+            .unwrap();
     }
 
     /// Every item of the tenant's partition, for checks that nothing partial was written.

@@ -1,0 +1,23 @@
+//! `POST /v2/{project_id}/users/{user_id}/actions` (seed 000): LOCK, UNLOCK or RESET_PWD; 200 with an
+//! empty body.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, empty_response};
+use shared::{App, Dialect, ops, workspace};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::Workspace,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let (project_id, user_id) = workspace::path_ids(
+                http::path_param(&req, "project_id")?,
+                http::path_param(&req, "user_id")?,
+            )?;
+            let action = workspace::parse_action(http::body_bytes(&req))?;
+            ops::user_action(app, &caller, &project_id, &user_id, action).await?;
+            Ok(empty_response(200))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,19 @@
+//! `POST /v3/users/{user_id}/password` (Huawei IAM): a user changes their own password; 204.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, empty_response};
+use shared::{App, Dialect, iam, ops};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::Iam,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let user_id = http::path_param(&req, "user_id")?;
+            let (original, password) = iam::parse_password_change(http::body_bytes(&req))?;
+            ops::change_own_password(app, &caller, &user_id, &original, &password).await?;
+            Ok(empty_response(204))
+        }
+        .await,
+    )
+}

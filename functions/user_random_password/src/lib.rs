@@ -1,0 +1,32 @@
+//! `GET /v2/{project_id}/users/{user_id}/random-password` (the API seed 000 sends clients to): a
+//! fresh password the user must change at the next login, answered once as `{"password": ...}`.
+
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::http::{self, json_response};
+use shared::{App, Dialect, ops, workspace};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::Workspace,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let (project_id, user_id) = workspace::path_ids(
+                http::path_param(&req, "project_id")?,
+                http::path_param(&req, "user_id")?,
+            )?;
+            let channels =
+                workspace::parse_notification_types(http::query_param(&req, "notification_type"))?;
+            let password =
+                ops::random_password(app, &caller, &project_id, &user_id, &channels).await?;
+            let mut response = json_response(200, &json!({ "password": password }));
+            // The one response that carries a password must never be cached on the way.
+            response.headers_mut().insert(
+                "cache-control",
+                lambda_http::http::HeaderValue::from_static("no-store"),
+            );
+            Ok(response)
+        }
+        .await,
+    )
+}
