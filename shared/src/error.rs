@@ -84,6 +84,8 @@ pub enum ApiError {
     QuotaExceeded,
     /// Seed 001 code 1107: the tenant's first administrator cannot be disabled or deleted.
     FirstAdminProtected,
+    /// The user's state forbids the change (enabling a user pending deletion or disabled by sync).
+    StateConflict(String),
     /// A conditional write lost against a concurrent writer.
     ConcurrentModification,
     PayloadTooLarge {
@@ -136,7 +138,9 @@ impl ApiError {
             ApiError::PermissionDenied(_) | ApiError::PasswordChangeRequired => 403,
             ApiError::NotFound { .. } => 404,
             ApiError::MethodNotAllowed => 405,
-            ApiError::AlreadyExists(_) | ApiError::ConcurrentModification => 409,
+            ApiError::AlreadyExists(_)
+            | ApiError::ConcurrentModification
+            | ApiError::StateConflict(_) => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::TooManyRequests => 429,
             ApiError::Internal(_) => 500,
@@ -202,6 +206,7 @@ impl ApiError {
             ApiError::FirstAdminProtected => {
                 "The tenant's first administrator cannot be disabled or deleted.".into()
             }
+            ApiError::StateConflict(reason) => format!("The user's state does not allow this: {reason}."),
             ApiError::ConcurrentModification => {
                 "The user was modified by another request; read it again and retry.".into()
             }
@@ -241,6 +246,7 @@ impl ApiError {
             ApiError::QuotaExceeded => "QUOTA_EXCEEDED",
             ApiError::FirstAdminProtected => "FIRST_ADMIN_PROTECTED",
             ApiError::ConcurrentModification => "CONCURRENT_MODIFICATION",
+            ApiError::StateConflict(_) => "USER_STATE_CONFLICT",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::TooManyRequests => "TOO_MANY_REQUESTS",
@@ -292,6 +298,7 @@ impl ApiError {
             | ApiError::WrongOriginalPassword
             | ApiError::FirstAdminProtected
             | ApiError::ConcurrentModification
+            | ApiError::StateConflict(_)
             | ApiError::PayloadTooLarge { .. }
             | ApiError::MethodNotAllowed
             | ApiError::TooManyRequests => self.own_code(),

@@ -266,6 +266,34 @@ impl User {
         self.may_use_tokens(now) && !self.is_locked(now) && self.password_hash.is_some()
     }
 
+    /// Disables the user (tokens revoked); disabling a disabled user changes nothing.
+    pub fn disable(&mut self, by: DisabledBy) {
+        if self.state != UserState::Disabled {
+            self.state = UserState::Disabled;
+            self.disabled_by = Some(by);
+            self.revoke_tokens();
+        }
+    }
+
+    /// Enables the user. A user pending deletion, or one a directory sync disabled, cannot be
+    /// enabled by an administrator (seed 003's 409 rule); enabling an enabled user changes nothing.
+    pub fn enable(&mut self) -> crate::ApiResult<()> {
+        match (self.state, self.disabled_by) {
+            (UserState::PendingDelete, _) => Err(crate::ApiError::StateConflict(
+                "the user is pending deletion".into(),
+            )),
+            (UserState::Disabled, Some(DisabledBy::Sync)) => Err(crate::ApiError::StateConflict(
+                "the user was disabled by a directory sync".into(),
+            )),
+            (UserState::Disabled, _) => {
+                self.state = UserState::Enabled;
+                self.disabled_by = None;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Makes every token issued so far stop working.
     pub fn revoke_tokens(&mut self) {
         self.token_version += 1;

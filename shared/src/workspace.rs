@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Empty, Fields};
+use crate::model::{ActiveType, DisabledBy, Millis, RequiredAction, User};
 use crate::ops::UserAction;
 use crate::outbox::Channel;
 use crate::validate;
@@ -63,6 +64,156 @@ pub fn parse_notification_types(value: Option<&str>) -> ApiResult<Vec<Channel>> 
     Ok(channels)
 }
 
+/// Seed 002's body: every field optional; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyRequest {
+    pub description: Option<String>,
+    /// `Some(None)` removes the address (`""`).
+    pub user_email: Option<Option<String>>,
+    /// `Some(None)` removes the number (`""`).
+    pub user_phone: Option<Option<String>>,
+    pub active_type: Option<ActiveType>,
+    /// `Some(None)` is `"0"`: never expires.
+    pub account_expires: Option<Option<Millis>>,
+    pub enable_change_password: Option<bool>,
+    pub next_login_change_password: Option<bool>,
+    pub password_never_expired: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
+pub const DESCRIPTION_MAX: usize = 255;
+pub const EMAIL_MAX: usize = 55;
+pub const PHONE_MAX: usize = 20;
+
+/// `yyyy-MM-ddTHH:mm:ssZ` or `yyyy-MM-ddTHH:mm:ss.SSSZ`, or `"0"` for never.
+pub fn parse_account_expires(value: &str) -> ApiResult<Option<Millis>> {
+    if value == "0" {
+        return Ok(None);
+    }
+    ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.3fZ"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(value, format).ok())
+        .map(|time| Some(time.and_utc().timestamp_millis()))
+        .ok_or_else(|| ApiError::invalid("account_expires", "\"0\" or yyyy-MM-ddTHH:mm:ssZ"))
+}
+
+pub fn parse_modify(body: &[u8]) -> ApiResult<ModifyRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsValue)?;
+    let description = match fields.string("description")? {
+        Some(text) if text.is_empty() => {
+            return Err(ApiError::invalid("description", "1 to 255 characters"));
+        }
+        Some(text) => Some(validate::display_name(
+            "description",
+            &text,
+            DESCRIPTION_MAX,
+        )?),
+        None => None,
+    };
+    let user_email = match fields.string("user_email")? {
+        Some(email) if email.is_empty() => Some(None),
+        Some(email) => {
+            let email = validate::email("user_email", &email, EMAIL_MAX)?;
+            validate::fits_uniqueness_key("user_email", &email)?;
+            Some(Some(email))
+        }
+        None => None,
+    };
+    let user_phone = match fields.string("user_phone")? {
+        Some(phone) if phone.is_empty() => Some(None),
+        Some(phone) => {
+            let digits = phone.strip_prefix('+').unwrap_or(&phone);
+            if phone.len() > PHONE_MAX
+                || digits.is_empty()
+                || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(ApiError::invalid(
+                    "user_phone",
+                    "digits, optionally after +, at most 20 characters",
+                ));
+            }
+            Some(Some(phone))
+        }
+        None => None,
+    };
+    let active_type = match fields.string("active_type")?.as_deref() {
+        None => None,
+        Some("USER_ACTIVATE") => Some(ActiveType::UserActivate),
+        Some("ADMIN_ACTIVATE") => Some(ActiveType::AdminActivate),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "active_type",
+                format!("{other:?} is not USER_ACTIVATE or ADMIN_ACTIVATE"),
+            ));
+        }
+    };
+    let account_expires = fields
+        .string("account_expires")?
+        .map(|v| parse_account_expires(&v))
+        .transpose()?;
+    let request = ModifyRequest {
+        description,
+        user_email,
+        user_phone,
+        active_type,
+        account_expires,
+        enable_change_password: fields.boolean("enable_change_password")?,
+        next_login_change_password: fields.boolean("next_login_change_password")?,
+        password_never_expired: fields.boolean("password_never_expired")?,
+        disabled: fields.boolean("disabled")?,
+    };
+    fields.finish()?;
+    Ok(request)
+}
+
+/// Applies seed 002's fields to the canonical user.
+pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
+    if let Some(description) = &request.description {
+        user.description = Some(description.clone());
+    }
+    if let Some(email) = &request.user_email {
+        if user.email != *email {
+            user.email = email.clone();
+            // A new address is not verified yet.
+            user.email_verified = false;
+        }
+    }
+    if let Some(phone) = &request.user_phone {
+        if user.phone != *phone {
+            user.phone = phone.clone();
+            user.areacode = None;
+        }
+    }
+    if let Some(active_type) = request.active_type {
+        user.active_type = active_type;
+    }
+    if let Some(expires) = request.account_expires {
+        user.account_expires = expires;
+    }
+    if let Some(enabled) = request.enable_change_password {
+        user.enable_change_password = enabled;
+    }
+    match request.next_login_change_password {
+        Some(true) => {
+            user.required_actions.insert(RequiredAction::UpdatePassword);
+        }
+        Some(false) => {
+            user.required_actions
+                .remove(&RequiredAction::UpdatePassword);
+        }
+        None => {}
+    }
+    if let Some(never) = request.password_never_expired {
+        user.password_never_expired = never;
+    }
+    match request.disabled {
+        Some(true) => user.disable(DisabledBy::Admin),
+        Some(false) => user.enable()?,
+        None => {}
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +242,27 @@ mod tests {
         );
         assert_eq!(parse_notification_types(None).unwrap(), vec![]);
         assert!(parse_notification_types(Some("fax")).is_err());
+    }
+
+    #[test]
+    fn account_expiry_takes_never_and_both_time_forms() {
+        assert_eq!(parse_account_expires("0").unwrap(), None);
+        assert_eq!(
+            parse_account_expires("2020-06-26T08:53:50Z").unwrap(),
+            Some(1_593_161_630_000)
+        );
+        assert_eq!(
+            parse_account_expires("2020-06-26T08:53:50.079Z").unwrap(),
+            Some(1_593_161_630_079)
+        );
+        for bad in [
+            "",
+            "never",
+            "2020-06-26",
+            "2020-06-26T08:53:50+01:00",
+            "1593161630",
+        ] {
+            assert!(parse_account_expires(bad).is_err(), "{bad:?}");
+        }
     }
 }

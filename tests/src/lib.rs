@@ -34,19 +34,21 @@ pub fn handler(function: &str) -> Option<Handler> {
         "user_actions" => |app, req| Box::pin(user_actions::handle(app, req)),
         "user_random_password" => |app, req| Box::pin(user_random_password::handle(app, req)),
         "user_password" => |app, req| Box::pin(user_password::handle(app, req)),
+        "user_modify" => |app, req| Box::pin(user_modify::handle(app, req)),
         _ => return None,
     };
     Some(handler)
 }
 
 /// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 6] = [
+pub const HTTP_FUNCTIONS: [&str; 7] = [
     "auth_tokens",
     "user_create",
     "user_get",
     "user_actions",
     "user_random_password",
     "user_password",
+    "user_modify",
 ];
 
 /// API Gateway's own payload limit.

@@ -34,6 +34,7 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         ("user_get", 200),
         ("user_actions", 200),
         ("user_random_password", 200),
+        ("user_modify", 200),
         // Last: it revokes the administrator's token the others use.
         ("user_password", 204),
     ];

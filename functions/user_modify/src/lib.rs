@@ -1,0 +1,26 @@
+//! `PUT /v2/{project_id}/users/{user_id}` (seed 002): modify a desktop user; 200 `{"id": ...}`.
+
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::http::{self, json_response};
+use shared::{App, Dialect, ops, workspace};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::Workspace,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let (project_id, user_id) = workspace::path_ids(
+                http::path_param(&req, "project_id")?,
+                http::path_param(&req, "user_id")?,
+            )?;
+            let request = workspace::parse_modify(http::body_bytes(&req))?;
+            let user = ops::manage_user(app, &caller, &project_id, &user_id, |user, _| {
+                workspace::apply_modify(user, &request).map(|()| Vec::new())
+            })
+            .await?;
+            Ok(json_response(200, &json!({ "id": user.user_id })))
+        }
+        .await,
+    )
+}
