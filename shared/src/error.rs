@@ -16,6 +16,8 @@ pub enum Dialect {
     SpaceOne,
     /// The project's own codes: the bootstrap function and the local server's routing.
     Own,
+    /// Huawei IAM's administrator modify (seed 001): its numbered codes 1100-1117, all with 400.
+    IamUserAdmin,
 }
 
 /// Which unique attribute a write collided on.
@@ -69,6 +71,8 @@ pub enum ApiError {
     WrongOriginalPassword,
     /// The caller must change their password before doing anything else.
     PasswordChangeRequired,
+    /// The caller's `access_mode` is `console`: no API calls (Huawei IAM.0081).
+    ConsoleOnlyUser,
     /// No token, or a token that is not ours (bad signature, wrong algorithm, unknown key, tampered).
     AuthenticationRequired,
     TokenInvalid,
@@ -135,7 +139,9 @@ impl ApiError {
             | ApiError::TokenInvalid
             | ApiError::TokenExpired
             | ApiError::LoginFailed => 401,
-            ApiError::PermissionDenied(_) | ApiError::PasswordChangeRequired => 403,
+            ApiError::PermissionDenied(_)
+            | ApiError::PasswordChangeRequired
+            | ApiError::ConsoleOnlyUser => 403,
             ApiError::NotFound { .. } => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::AlreadyExists(_)
@@ -153,7 +159,18 @@ impl ApiError {
         match dialect {
             Dialect::SpaceOne => self.spaceone_code(),
             Dialect::Iam => self.iam_code(),
+            Dialect::IamUserAdmin => self
+                .iam_user_admin_code()
+                .unwrap_or_else(|| self.iam_code()),
             Dialect::Workspace | Dialect::Rsa | Dialect::Own => self.own_code(),
+        }
+    }
+
+    /// The status in the given dialect: seed 001 answers its duplicates (1109-1113) with 400.
+    pub fn status_in(&self, dialect: Dialect) -> u16 {
+        match (dialect, self) {
+            (Dialect::IamUserAdmin, ApiError::AlreadyExists(_)) => 400,
+            _ => self.status(),
         }
     }
 
@@ -161,6 +178,11 @@ impl ApiError {
     pub fn message(&self, dialect: Dialect) -> String {
         if dialect == Dialect::SpaceOne {
             return self.spaceone_message();
+        }
+        if dialect == Dialect::IamUserAdmin {
+            if let Some(text) = self.iam_user_admin_code().and_then(seed_001_text) {
+                return format!("{text} ({})", self.message(Dialect::Iam));
+            }
         }
         match self {
             ApiError::MalformedBody(reason) => {
@@ -188,6 +210,7 @@ impl ApiError {
             ApiError::NoNotificationChannel => "The user has neither an email address nor a mobile number to send a temporary password to; use GET /v2/{project_id}/users/{user_id}/random-password instead.".into(),
             ApiError::PasswordNotChanged => "The new password must be different from the old password.".into(),
             ApiError::WrongOriginalPassword => "The original password is wrong.".into(),
+            ApiError::ConsoleOnlyUser => "The user may sign in to the console only, not call the API.".into(),
             ApiError::PasswordChangeRequired => "The password must be changed first (POST /v3/users/{user_id}/password).".into(),
             ApiError::AuthenticationRequired => {
                 "Authentication required: send a valid token.".into()
@@ -236,6 +259,7 @@ impl ApiError {
             ApiError::PasswordNotChanged => "PASSWORD_NOT_CHANGED",
             ApiError::WrongOriginalPassword => "WRONG_ORIGINAL_PASSWORD",
             ApiError::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
+            ApiError::ConsoleOnlyUser => "CONSOLE_ONLY_USER",
             ApiError::AuthenticationRequired => "AUTHENTICATION_REQUIRED",
             ApiError::TokenInvalid => "TOKEN_INVALID",
             ApiError::TokenExpired => "TOKEN_EXPIRED",
@@ -257,12 +281,40 @@ impl ApiError {
 
     /// Huawei IAM documents codes for token failures; everything else uses the project's codes
     /// until seed 001's numbered codes are served on its own endpoint.
+    /// Seed 001's numbered code for this error, by the request field it concerns.
+    fn iam_user_admin_code(&self) -> Option<&'static str> {
+        let field = |key: &str| match key.rsplit('.').next().unwrap_or(key) {
+            "name" => Some("1101"),
+            "email" => Some("1102"),
+            "phone" => Some("1104"),
+            "xuser_type" | "xuser_id" => Some("1105"),
+            "areacode" => Some("1106"),
+            "description" => Some("1117"),
+            _ => None,
+        };
+        match self {
+            ApiError::RequiredParameter(_) => Some("1100"),
+            ApiError::InvalidParameter { key, .. } => field(key),
+            ApiError::InvalidEmail(_) => Some("1102"),
+            ApiError::InvalidPasswordFormat { .. } => Some("1103"),
+            ApiError::FirstAdminProtected => Some("1107"),
+            ApiError::PasswordNotChanged => Some("1108"),
+            ApiError::AlreadyExists(UniqueField::LoginName | UniqueField::UserId) => Some("1109"),
+            ApiError::AlreadyExists(UniqueField::Email) => Some("1110"),
+            ApiError::AlreadyExists(UniqueField::Phone) => Some("1111"),
+            ApiError::AlreadyExists(UniqueField::ExternalId) => Some("1113"),
+            ApiError::QuotaExceeded => Some("1115"),
+            _ => None,
+        }
+    }
+
     fn iam_code(&self) -> &'static str {
         match self {
             ApiError::AuthenticationRequired => "IAM.0001",
             ApiError::TokenExpired => "IAM.0066",
             ApiError::TokenInvalid => "IAM.0067",
             ApiError::TooManyRequests => "IAM.0012",
+            ApiError::ConsoleOnlyUser => "IAM.0081",
             ApiError::InvalidPasswordFormat { .. } => "1103",
             ApiError::PasswordNotChanged => "1108",
             _ => self.own_code(),
@@ -285,9 +337,9 @@ impl ApiError {
             | ApiError::TokenInvalid
             | ApiError::TokenExpired
             | ApiError::LoginFailed => "ERROR_AUTHENTICATE_FAILURE",
-            ApiError::PermissionDenied(_) | ApiError::PasswordChangeRequired => {
-                "ERROR_PERMISSION_DENIED"
-            }
+            ApiError::PermissionDenied(_)
+            | ApiError::PasswordChangeRequired
+            | ApiError::ConsoleOnlyUser => "ERROR_PERMISSION_DENIED",
             ApiError::PasswordNotChanged => "ERROR_PASSWORD_NOT_CHANGED",
             ApiError::NotFound { .. } => "ERROR_NOT_FOUND",
             ApiError::AlreadyExists(_) => "ERROR_SAVE_UNIQUE_VALUES",
@@ -370,3 +422,25 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// Seed 001's own text for each numbered code.
+fn seed_001_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "1100" => "Mandatory parameters are missing.",
+        "1101" => "Invalid username.",
+        "1102" => "Invalid email address.",
+        "1103" => "Incorrect password.",
+        "1104" => "Invalid mobile number.",
+        "1105" => "The value of xuser_type must be the same as that of xdomain_type.",
+        "1106" => "The country code and mobile number must be set at the same time.",
+        "1107" => "The account administrator cannot be deleted.",
+        "1108" => "The new password must be different from the old password.",
+        "1109" => "The username already exists.",
+        "1110" => "The email address has already been used.",
+        "1111" => "The mobile number has already been used.",
+        "1113" => "The user ID or user type already exists.",
+        "1115" => "The number of IAM users has reached the maximum allowed limit.",
+        "1117" => "Invalid user description.",
+        _ => return None,
+    })
+}

@@ -243,12 +243,12 @@ pub fn error_response(error: &ApiError, dialect: Dialect) -> Response<Body> {
         }
         _ => tracing::info!(
             error_code = error.code(dialect),
-            status = error.status(),
+            status = error.status_in(dialect),
             "request refused"
         ),
     }
     let mut response = json_response(
-        error.status(),
+        error.status_in(dialect),
         &json!({"error_code": error.code(dialect), "error_msg": error.message(dialect)}),
     );
     if matches!(error, ApiError::Unavailable(_) | ApiError::TooManyRequests) {

@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod error;
 pub mod http;
 pub mod iam;
+pub mod iam_users;
 pub mod model;
 pub mod ops;
 pub mod outbox;

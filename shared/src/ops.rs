@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{
-    Backend, LockReason, Millis, RequiredAction, Role, Tenant, User, UserState, UserType,
+    AccessMode, Backend, LockReason, Millis, RequiredAction, Role, Tenant, User, UserState,
+    UserType,
 };
 use crate::outbox::{self, Channel, Notification};
 use crate::password::{self, Verified};
@@ -60,6 +61,9 @@ pub fn ensure_live(caller: &Caller, record: Option<&User>, now: Millis) -> ApiRe
 /// and do nothing else.
 pub fn ensure_may_manage(caller: &Caller, record: Option<&User>, now: Millis) -> ApiResult<()> {
     ensure_live(caller, record, now)?;
+    if record.is_some_and(|user| user.access_mode == AccessMode::Console) {
+        return Err(ApiError::ConsoleOnlyUser);
+    }
     if record.is_some_and(|user| {
         user.required_actions
             .contains(&RequiredAction::UpdatePassword)
@@ -581,4 +585,46 @@ pub async fn change_own_password(
     after.updated_at = now;
     after.revoke_tokens();
     app.store.update_user(&before, &after, &[]).await
+}
+
+/// Seed 001: an administrator modifies a user of their own tenant. A new password must differ from
+/// the current one (1108) and meet the policy (1103); it revokes the user's tokens.
+pub async fn modify_iam_user(
+    app: &App,
+    caller: &Caller,
+    user_id: &str,
+    request: &crate::iam_users::ModifyRequest,
+) -> ApiResult<User> {
+    let tenant_id = caller.claims.ten.clone();
+    authorize_admin(caller, &tenant_id)?;
+    let new_hash = match &request.password {
+        Some(password) => {
+            let current = app.store.get_user(&tenant_id, user_id).await?;
+            let current_hash = current.and_then(|user| user.password_hash);
+            if current_hash.is_some()
+                && verify_password(password, current_hash.as_deref()).await != Verified::No
+            {
+                return Err(ApiError::PasswordNotChanged);
+            }
+            Some(hash_password(password).await?)
+        }
+        None => None,
+    };
+    manage_user(app, caller, &tenant_id, user_id, |user, now| {
+        crate::iam_users::apply_modify(user, request)?;
+        if let (Some(password), Some(hash)) = (&request.password, new_hash) {
+            let context = PasswordContext {
+                login_name: &user.login_name,
+                email: user.email.as_deref(),
+                phone: user.phone.as_deref(),
+            };
+            app.config.password_policy.check(password, &context)?;
+            user.password_hash = Some(hash);
+            user.password_changed_at = Some(now);
+            user.revoke_tokens();
+        }
+        validate::fits_uniqueness_key("name", &user.login_name)?;
+        Ok(Vec::new())
+    })
+    .await
 }

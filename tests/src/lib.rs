@@ -35,13 +35,14 @@ pub fn handler(function: &str) -> Option<Handler> {
         "user_random_password" => |app, req| Box::pin(user_random_password::handle(app, req)),
         "user_password" => |app, req| Box::pin(user_password::handle(app, req)),
         "user_modify" => |app, req| Box::pin(user_modify::handle(app, req)),
+        "iam_user_modify" => |app, req| Box::pin(iam_user_modify::handle(app, req)),
         _ => return None,
     };
     Some(handler)
 }
 
 /// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 7] = [
+pub const HTTP_FUNCTIONS: [&str; 8] = [
     "auth_tokens",
     "user_create",
     "user_get",
@@ -49,6 +50,7 @@ pub const HTTP_FUNCTIONS: [&str; 7] = [
     "user_random_password",
     "user_password",
     "user_modify",
+    "iam_user_modify",
 ];
 
 /// API Gateway's own payload limit.

@@ -1,0 +1,24 @@
+//! `PUT /v3.0/OS-USER/users/{user_id}` (seed 001): an administrator modifies a user; body and
+//! answer wrapped in `"user"`, failures with the seed's numbered codes.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, iam_users, ops, validate};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::IamUserAdmin,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let user_id = http::path_param(&req, "user_id")?;
+            validate::user_id(&user_id).map_err(|_| shared::ApiError::user_not_found(&user_id))?;
+            let request = iam_users::parse_modify(http::body_bytes(&req))?;
+            let user = ops::modify_iam_user(app, &caller, &user_id, &request).await?;
+            Ok(json_response(
+                200,
+                &iam_users::user_body(&user, &http::base_url(&req)),
+            ))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,236 @@
+//! Seed 001: Huawei IAM `PUT /v3.0/OS-USER/users/{user_id}` (an administrator modifies a user),
+//! to and from the canonical user.
+
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Empty, Fields};
+use crate::iam;
+use crate::model::{AccessMode, DisabledBy, RequiredAction, User, UserState};
+use crate::validate;
+
+pub const NAME_MIN: usize = 5;
+pub const NAME_MAX: usize = 32;
+pub const EMAIL_MAX: usize = 255;
+pub const PHONE_MAX: usize = 32;
+pub const XUSER_TYPE_MAX: usize = 64;
+pub const XUSER_ID_MAX: usize = 128;
+pub const DESCRIPTION_MAX: usize = 255;
+
+/// The `"user"` object of the request; every field optional, absent ones stay as they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyRequest {
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub email: Option<String>,
+    /// `Some(None)`: both `""`, the number is removed.
+    pub phone: Option<Option<(String, String)>>,
+    pub enabled: Option<bool>,
+    pub pwd_status: Option<bool>,
+    /// `Some(None)`: both `""`, the external identity is removed.
+    pub external: Option<Option<(String, String)>>,
+    pub access_mode: Option<AccessMode>,
+    pub description: Option<String>,
+}
+
+/// The stricter of the seed's two rules: 5 to 32 letters, digits, spaces, `-` and `_`, not
+/// starting with a digit.
+pub fn check_name(name: &str) -> ApiResult<()> {
+    let length = name.chars().count();
+    let allowed = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_'));
+    let starts_with_digit = name.chars().next().is_some_and(|c| c.is_ascii_digit());
+    if !(NAME_MIN..=NAME_MAX).contains(&length) || !allowed || starts_with_digit {
+        return Err(ApiError::invalid(
+            "name",
+            "5 to 32 letters, digits, spaces, '-' or '_', not starting with a digit",
+        ));
+    }
+    Ok(())
+}
+
+fn digits(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn parse_modify(body: &[u8]) -> ApiResult<ModifyRequest> {
+    let mut root = Fields::from_body(body, Empty::IsValue)?;
+    let mut user = root.required_nested("user", Empty::IsValue)?;
+    root.finish()?;
+    let name = user.string("name")?;
+    if let Some(name) = &name {
+        check_name(name)?;
+    }
+    let password = user.string("password")?;
+    let email = match user.string("email")? {
+        Some(email) => {
+            let email = validate::email("email", &email, EMAIL_MAX)?;
+            validate::fits_uniqueness_key("email", &email)?;
+            Some(email)
+        }
+        None => None,
+    };
+    let phone = match (user.string("areacode")?, user.string("phone")?) {
+        (None, None) => None,
+        (Some(a), Some(p)) if a.is_empty() && p.is_empty() => Some(None),
+        (Some(a), Some(p)) if !a.is_empty() && !p.is_empty() => {
+            let areacode = a.strip_prefix('+').unwrap_or(&a);
+            if !digits(areacode) || areacode.len() > 8 || !digits(&p) || p.len() > PHONE_MAX {
+                return Err(ApiError::invalid(
+                    "phone",
+                    "digits only, at most 32, with a numeric country code",
+                ));
+            }
+            Some(Some((a, p)))
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "areacode",
+                "the country code and the mobile number go together",
+            ));
+        }
+    };
+    let enabled = user.boolean("enabled")?;
+    let pwd_status = user.boolean("pwd_status")?;
+    let external = match (user.string("xuser_type")?, user.string("xuser_id")?) {
+        (None, None) => None,
+        (Some(t), Some(i)) if t.is_empty() && i.is_empty() => Some(None),
+        (Some(t), Some(i)) if !t.is_empty() && !i.is_empty() => {
+            validate::max_chars("xuser_type", &t, XUSER_TYPE_MAX)?;
+            validate::max_chars("xuser_id", &i, XUSER_ID_MAX)?;
+            validate::no_control_characters("xuser_type", &t)?;
+            validate::no_control_characters("xuser_id", &i)?;
+            Some(Some((t, i)))
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "xuser_type",
+                "xuser_type and xuser_id go together",
+            ));
+        }
+    };
+    let access_mode = match user.string("access_mode")?.as_deref() {
+        None => None,
+        Some("default") => Some(AccessMode::Default),
+        Some("programmatic") => Some(AccessMode::Programmatic),
+        Some("console") => Some(AccessMode::Console),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "access_mode",
+                format!("{other:?} is not default, programmatic or console"),
+            ));
+        }
+    };
+    let description = match user.string("description")? {
+        Some(text) => Some(validate::display_name(
+            "description",
+            &text,
+            DESCRIPTION_MAX,
+        )?),
+        None => None,
+    };
+    user.finish()?;
+    let request = ModifyRequest {
+        name,
+        password,
+        email,
+        phone,
+        enabled,
+        pwd_status,
+        external,
+        access_mode,
+        description,
+    };
+    if request == ModifyRequest::default() {
+        return Err(ApiError::RequiredParameter("user".into()));
+    }
+    Ok(request)
+}
+
+/// Applies every field but the password (which the operation hashes) to the canonical user.
+pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
+    if let Some(name) = &request.name {
+        user.login_name = name.clone();
+    }
+    if let Some(email) = &request.email {
+        if user.email.as_deref() != Some(email) {
+            user.email = Some(email.clone());
+            user.email_verified = false;
+        }
+    }
+    if let Some(phone) = &request.phone {
+        (user.areacode, user.phone) = match phone {
+            Some((areacode, number)) => (Some(areacode.clone()), Some(number.clone())),
+            None => (None, None),
+        };
+    }
+    if let Some(external) = &request.external {
+        (user.external_type, user.external_id) = match external {
+            Some((kind, id)) => (Some(kind.clone()), Some(id.clone())),
+            None => (None, None),
+        };
+    }
+    if let Some(mode) = request.access_mode {
+        user.access_mode = mode;
+    }
+    if let Some(description) = &request.description {
+        user.description = Some(description.clone()).filter(|d| !d.is_empty());
+    }
+    match request.pwd_status {
+        Some(true) => {
+            user.required_actions.insert(RequiredAction::UpdatePassword);
+        }
+        Some(false) => {
+            user.required_actions
+                .remove(&RequiredAction::UpdatePassword);
+        }
+        None => {}
+    }
+    match request.enabled {
+        Some(false) => user.disable(DisabledBy::Admin),
+        Some(true) => user.enable()?,
+        None => {}
+    }
+    Ok(())
+}
+
+/// The `{"user": {...}}` of the answer, with `links.self` under the API's base URL.
+pub fn user_body(user: &User, base_url: &str) -> Value {
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    json!({"user": {
+        "id": user.user_id,
+        "name": user.login_name,
+        "domain_id": user.tenant_id,
+        "email": text(&user.email),
+        "areacode": text(&user.areacode),
+        "phone": text(&user.phone),
+        "enabled": user.state == UserState::Enabled,
+        "pwd_status": user.required_actions.contains(&RequiredAction::UpdatePassword),
+        "xuser_type": text(&user.external_type),
+        "xuser_id": text(&user.external_id),
+        "access_mode": match user.access_mode {
+            AccessMode::Default => "default",
+            AccessMode::Programmatic => "programmatic",
+            AccessMode::Console => "console",
+        },
+        "description": text(&user.description),
+        "password_expires_at": user.password_expires_at.map(iam::time),
+        "links": {"self": format!("{base_url}/v3.0/OS-USER/users/{}", user.user_id)},
+    }})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_stricter_rule() {
+        for good in ["IAMUser", "ab cd", "a-b_c", "Zed99"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["abcd", "1user", "user@x", &"a".repeat(33), "usér1"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}

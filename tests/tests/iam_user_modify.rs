@@ -1,0 +1,312 @@
+//! Seed 001: `PUT /v3.0/OS-USER/users/{user_id}` against DynamoDB Local, with every numbered code.
+
+mod common;
+
+use common::TestEnv;
+use serde_json::{Value, json};
+use shared::model::{AccessMode, DisabledBy, RequiredAction, UserState};
+
+async fn modify(env: &TestEnv, token: &str, user_id: &str, user: Value) -> common::Reply {
+    let body = json!({ "user": user }).to_string();
+    env.request(
+        "PUT",
+        &format!("/v3.0/OS-USER/users/{user_id}"),
+        &[("x-auth-token", token)],
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_seed_example_modifies_every_field_and_answers_the_user() {
+    let env = TestEnv::new().await;
+    env.create_user("iam@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let old_token = env.login("iam@example.com", "User-Passw0rd").await;
+    let reply = modify(
+        &env,
+        &env.admin_token,
+        "iam@example.com",
+        json!({"email": "IAMEmail@123.com", "areacode": "0086", "phone": "12345678910", "enabled": true,
+            "name": "IAMUser", "password": "IAMPassword@", "pwd_status": false, "xuser_type": "", "xuser_id": "",
+            "description": "IAMDescription", "access_mode": "programmatic"}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    let user = &reply.body["user"];
+    assert_eq!(user["id"], "iam@example.com");
+    assert_eq!(user["name"], "IAMUser");
+    assert_eq!(user["email"], "IAMEmail@123.com");
+    assert_eq!(
+        (user["areacode"].as_str(), user["phone"].as_str()),
+        (Some("0086"), Some("12345678910"))
+    );
+    assert_eq!(
+        (user["enabled"].as_bool(), user["pwd_status"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(
+        (user["xuser_type"].as_str(), user["xuser_id"].as_str()),
+        (Some(""), Some(""))
+    );
+    assert_eq!(user["description"], "IAMDescription");
+    assert_eq!(user["access_mode"], "programmatic");
+    assert_eq!(user["domain_id"], env.tenant.as_str());
+    assert_eq!(user["password_expires_at"], Value::Null);
+    assert!(
+        user["links"]["self"]
+            .as_str()
+            .unwrap()
+            .ends_with("/v3.0/OS-USER/users/iam@example.com")
+    );
+    assert!(!reply.raw.contains("IAMPassword@"));
+
+    // The new name and password log in; the old password and the old token no longer work.
+    env.try_login("iam@example.com", "User-Passw0rd")
+        .await
+        .expect_error(401);
+    let token = env.login("IAMUser", "IAMPassword@").await;
+    let stale = env
+        .request(
+            "POST",
+            "/v3/users/iam@example.com/password",
+            &[("x-auth-token", &old_token)],
+            json!({"user": {"original_password": "IAMPassword@", "password": "Next-Passw0rd1"}})
+                .to_string(),
+        )
+        .await;
+    stale.expect_error(401);
+    let info = env
+        .spaceone(
+            "get",
+            &env.admin_token,
+            json!({"user_id": "iam@example.com", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(info.body["email"], "IAMEmail@123.com");
+    drop(token);
+}
+
+#[tokio::test]
+async fn enabled_and_pwd_status_are_the_canonical_state_and_required_action() {
+    let env = TestEnv::new().await;
+    env.create_user("flip@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let off = modify(
+        &env,
+        &env.admin_token,
+        "flip@example.com",
+        json!({"enabled": false, "pwd_status": true}),
+    )
+    .await;
+    assert_eq!(off.status, 200, "{}", off.raw);
+    let stored = env.stored("flip@example.com").await;
+    assert_eq!(
+        (stored.state, stored.disabled_by),
+        (UserState::Disabled, Some(DisabledBy::Admin))
+    );
+    assert!(
+        stored
+            .required_actions
+            .contains(&RequiredAction::UpdatePassword)
+    );
+    let info = env
+        .spaceone(
+            "get",
+            &env.admin_token,
+            json!({"user_id": "flip@example.com", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(info.body["state"], "DISABLED");
+    assert_eq!(
+        modify(
+            &env,
+            &env.admin_token,
+            "flip@example.com",
+            json!({"enabled": true})
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        env.stored("flip@example.com").await.state,
+        UserState::Enabled
+    );
+}
+
+#[tokio::test]
+async fn a_console_only_user_cannot_call_the_api() {
+    let env = TestEnv::new().await;
+    let mut admin2 = shared::model::User::new(
+        &env.tenant,
+        "admin2",
+        shared::model::UserType::User,
+        shared::model::Backend::Local,
+        shared::ops::now(),
+    );
+    admin2.role = shared::model::Role::Admin;
+    admin2.password_hash = Some(shared::password::hash("Admin2-Passw0rd").unwrap());
+    use shared::store::UserStore;
+    env.app.store.create_user(&admin2, 50, &[]).await.unwrap();
+    assert_eq!(
+        modify(
+            &env,
+            &env.admin_token,
+            "admin2",
+            json!({"access_mode": "console"})
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(env.stored("admin2").await.access_mode, AccessMode::Console);
+    let token = env.login("admin2", "Admin2-Passw0rd").await;
+    let refused = modify(&env, &token, "admin2", json!({"description": "x"})).await;
+    assert_eq!(refused.expect_error(403), "IAM.0081");
+}
+
+#[tokio::test]
+async fn every_numbered_code_is_produced_by_its_case() {
+    let mut settings = common::config();
+    settings.tenant_user_quota = 10;
+    let env = TestEnv::with_config(settings).await;
+    env.create_user("t@example.com", "User-Passw0rd", json!({}))
+        .await;
+    env.create_user(
+        "u@example.com",
+        "User-Passw0rd",
+        json!({"email": "taken@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        modify(&env, &env.admin_token, "u@example.com",
+            json!({"name": "Taken_Name", "areacode": "86", "phone": "555000", "xuser_type": "ldap", "xuser_id": "u-1"}))
+        .await
+        .status,
+        200
+    );
+    let before = env.partition().await;
+    let t = "t@example.com";
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({}), "1100"),
+        (json!({"name": "abc"}), "1101"),
+        (json!({"name": "1abcdef"}), "1101"),
+        (json!({"name": "bad@name"}), "1101"),
+        (json!({"email": "not-an-email"}), "1102"),
+        (
+            json!({"email": format!("{}@example.com", "a".repeat(250))}),
+            "1102",
+        ),
+        (json!({"password": "short"}), "1103"),
+        (json!({"areacode": "86", "phone": "12ab"}), "1104"),
+        (json!({"areacode": "86", "phone": "1".repeat(33)}), "1104"),
+        (json!({"xuser_type": "ldap"}), "1105"),
+        (json!({"xuser_id": "x-1", "xuser_type": ""}), "1105"),
+        (json!({"phone": "12345678910"}), "1106"),
+        (json!({"areacode": "0086"}), "1106"),
+        (json!({"password": "User-Passw0rd"}), "1108"),
+        (json!({"name": "taken_name"}), "1109"),
+        (json!({"email": "TAKEN@example.com"}), "1110"),
+        (json!({"areacode": "86", "phone": "555000"}), "1111"),
+        (json!({"xuser_type": "ldap", "xuser_id": "u-1"}), "1113"),
+        (json!({"description": "x".repeat(256)}), "1117"),
+        (json!({"description": "bad\u{7}bell"}), "1117"),
+    ];
+    for (user, code) in cases {
+        let reply = modify(&env, &env.admin_token, t, user.clone()).await;
+        assert_eq!(reply.expect_error(400), code, "{user}: {}", reply.raw);
+    }
+    let first_admin = modify(&env, &env.admin_token, "admin", json!({"enabled": false})).await;
+    assert_eq!(first_admin.expect_error(400), "1107");
+    assert!(
+        first_admin.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("The account administrator cannot be deleted.")
+    );
+    assert_eq!(
+        env.partition().await,
+        before,
+        "no refused request wrote anything"
+    );
+}
+
+#[tokio::test]
+async fn other_statuses_of_the_seed() {
+    let env = TestEnv::new().await;
+    env.create_user("s@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let s = "s@example.com";
+    assert_eq!(
+        modify(&env, "garbage", s, json!({"description": "x"}))
+            .await
+            .expect_error(401),
+        "IAM.0067"
+    );
+    let none = env
+        .request("PUT", &format!("/v3.0/OS-USER/users/{s}"), &[], "{}")
+        .await;
+    assert_eq!(none.expect_error(401), "IAM.0001");
+    let member = env.login(s, "User-Passw0rd").await;
+    assert_eq!(
+        modify(&env, &member, s, json!({"description": "x"}))
+            .await
+            .expect_error(403),
+        "PERMISSION_DENIED"
+    );
+    assert_eq!(
+        modify(
+            &env,
+            &env.admin_token,
+            "ghost@example.com",
+            json!({"description": "x"})
+        )
+        .await
+        .expect_error(404),
+        "NOT_FOUND"
+    );
+    let wrong_method = env
+        .request("POST", &format!("/v3.0/OS-USER/users/{s}"), &[], "{}")
+        .await;
+    assert_eq!(wrong_method.expect_error(405), "METHOD_NOT_ALLOWED");
+    let huge = json!({"description": "x".repeat(70 * 1024)});
+    assert_eq!(
+        modify(&env, &env.admin_token, s, huge)
+            .await
+            .expect_error(413),
+        "PAYLOAD_TOO_LARGE"
+    );
+    let malformed = env
+        .request(
+            "PUT",
+            &format!("/v3.0/OS-USER/users/{s}"),
+            &[("x-auth-token", &env.admin_token)],
+            "{\"user\":",
+        )
+        .await;
+    assert_eq!(malformed.expect_error(400), "MALFORMED_REQUEST");
+    let unknown = modify(&env, &env.admin_token, s, json!({"nickname": "x"})).await;
+    assert_eq!(unknown.expect_error(400), "UNKNOWN_PARAMETER");
+
+    // Two administrators change the same user from the same read: the loser gets 409.
+    let read = env.stored(s).await;
+    env.change_user(s, |u| u.description = Some("first".into()))
+        .await;
+    let mut second = read.clone();
+    second.description = Some("second".into());
+    use shared::store::UserStore;
+    let conflict = env
+        .app
+        .store
+        .update_user(&read, &second, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (
+            conflict.status_in(shared::Dialect::IamUserAdmin),
+            conflict.code(shared::Dialect::IamUserAdmin)
+        ),
+        (409, "CONCURRENT_MODIFICATION")
+    );
+}
