@@ -27,6 +27,9 @@ pub struct Config {
     pub password_policy: PasswordPolicy,
     /// Users per tenant (Huawei's default quota is 50).
     pub tenant_user_quota: u64,
+    /// The longest a password lives before its user must change it; `None`: passwords never expire
+    /// (Huawei's default).
+    pub password_max_age_ms: Option<i64>,
     /// Set only for DynamoDB Local.
     pub dynamodb_endpoint: Option<String>,
 }
@@ -46,6 +49,14 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
 }
 
 impl Config {
+    /// When the user's password expires under the policy, unless the user's password never does.
+    pub fn password_expires_at(&self, user: &crate::model::User) -> Option<crate::model::Millis> {
+        let max_age = self
+            .password_max_age_ms
+            .filter(|_| !user.password_never_expired)?;
+        user.password_changed_at.map(|changed| changed + max_age)
+    }
+
     pub fn from_env() -> Result<Config, String> {
         let min_classes: usize = number("PASSWORD_MIN_CHAR_CLASSES", 2)?;
         if !(2..=4).contains(&min_classes) {
@@ -65,6 +76,9 @@ impl Config {
                 ..PasswordPolicy::default()
             },
             tenant_user_quota: number("TENANT_USER_QUOTA", 50)?,
+            password_max_age_ms: Some(number::<i64>("PASSWORD_MAX_AGE_DAYS", 0)?)
+                .filter(|days| *days > 0)
+                .map(|days| days * 86_400_000),
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
         })
     }

@@ -142,6 +142,8 @@ pub struct User {
     pub enable_change_password: bool,
     #[serde(default)]
     pub password_never_expired: bool,
+    /// Derived from `password_changed_at` and the policy's maximum age when a user is answered
+    /// (`Config::password_expires_at`); not kept up to date in the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_expires_at: Option<Millis>,
     /// `None` means the account never expires.

@@ -59,8 +59,19 @@ pub fn ensure_live(caller: &Caller, record: Option<&User>, now: Millis) -> ApiRe
 
 /// A live token whose user need not change their password first: a user who must can change it
 /// and do nothing else.
-pub fn ensure_may_manage(caller: &Caller, record: Option<&User>, now: Millis) -> ApiResult<()> {
+pub fn ensure_may_manage(
+    app: &App,
+    caller: &Caller,
+    record: Option<&User>,
+    now: Millis,
+) -> ApiResult<()> {
     ensure_live(caller, record, now)?;
+    let expired = record
+        .and_then(|user| app.config.password_expires_at(user))
+        .is_some_and(|at| at <= now);
+    if expired {
+        return Err(ApiError::PasswordChangeRequired);
+    }
     if record.is_some_and(|user| user.access_mode == AccessMode::Console) {
         return Err(ApiError::ConsoleOnlyUser);
     }
@@ -184,7 +195,7 @@ pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiRe
         .store
         .get_user(&caller.claims.ten, &caller.claims.sub)
         .await?;
-    ensure_may_manage(caller, record.as_ref(), now)?;
+    ensure_may_manage(app, caller, record.as_ref(), now)?;
     let (user, notifications) = new_user.into_user(app, now).await?;
     app.store
         .create_user(&user, app.config.tenant_user_quota, &notifications)
@@ -204,7 +215,7 @@ pub async fn get_user(
         .store
         .get_user_pair(tenant_id, &caller.claims.sub, user_id)
         .await?;
-    ensure_may_manage(caller, record.as_ref(), now())?;
+    ensure_may_manage(app, caller, record.as_ref(), now())?;
     target.ok_or_else(|| ApiError::user_not_found(user_id))
 }
 
@@ -318,6 +329,7 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
             })?;
         let mut found = found.clone();
         found.last_accessed_at = Some(now);
+        found.password_expires_at = app.config.password_expires_at(&found);
         let issued = app.tokens.issue(&found, now)?;
         return Ok((found, issued));
     }
@@ -407,7 +419,7 @@ pub async fn manage_user(
         .get_user_pair(tenant_id, &caller.claims.sub, user_id)
         .await?;
     let now = now();
-    ensure_may_manage(caller, record.as_ref(), now)?;
+    ensure_may_manage(app, caller, record.as_ref(), now)?;
     let before = target
         .filter(|user| user.state != UserState::PendingDelete)
         .ok_or_else(|| ApiError::user_not_found(user_id))?;
@@ -627,4 +639,8 @@ pub async fn modify_iam_user(
         Ok(Vec::new())
     })
     .await
+    .map(|mut user| {
+        user.password_expires_at = app.config.password_expires_at(&user);
+        user
+    })
 }

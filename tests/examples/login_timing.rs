@@ -43,6 +43,7 @@ async fn main() -> Result<(), String> {
         },
         password_policy: Default::default(),
         tenant_user_quota: 50,
+        password_max_age_ms: None,
         dynamodb_endpoint: Some(endpoint),
     };
     let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;

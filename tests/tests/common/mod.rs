@@ -34,6 +34,7 @@ pub fn config() -> Config {
         },
         password_policy: PasswordPolicy::default(),
         tenant_user_quota: 50,
+        password_max_age_ms: None,
         dynamodb_endpoint: Some(endpoint()),
     }
 }

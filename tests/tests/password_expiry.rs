@@ -1,0 +1,72 @@
+//! The tenant policy's maximum password age, against DynamoDB Local.
+
+mod common;
+
+use common::{TestEnv, config};
+use serde_json::json;
+
+#[tokio::test]
+async fn an_expired_password_logs_in_but_must_be_changed_first_unless_it_never_expires() {
+    let mut settings = config();
+    settings.password_max_age_ms = Some(86_400_000);
+    let env = TestEnv::with_config(settings).await;
+    env.create_user("old@example.com", "User-Passw0rd", json!({}))
+        .await;
+    env.create_user("kept@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let two_days_ago = shared::ops::now() - 2 * 86_400_000;
+    for user in ["old@example.com", "kept@example.com", "admin"] {
+        env.change_user(user, |u| u.password_changed_at = Some(two_days_ago))
+            .await;
+    }
+    env.change_user("kept@example.com", |u| u.password_never_expired = true)
+        .await;
+
+    let reply = env.try_login("admin", common::ADMIN_PASSWORD).await;
+    assert_eq!(reply.status, 201, "{}", reply.raw);
+    let expires = reply.body["token"]["user"]["password_expires_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(expires, shared::iam::time(two_days_ago + 86_400_000));
+    let token = reply.headers["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let refused = env
+        .spaceone(
+            "get",
+            &token,
+            json!({"user_id": "admin", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(refused.expect_error(403), "ERROR_PERMISSION_DENIED");
+
+    let change = json!({"user": {"original_password": common::ADMIN_PASSWORD, "password": "Fresh-Passw0rd1"}});
+    let changed = env
+        .request(
+            "POST",
+            "/v3/users/admin/password",
+            &[("x-auth-token", &token)],
+            change.to_string(),
+        )
+        .await;
+    assert_eq!(changed.status, 204, "{}", changed.raw);
+    let fresh = env.login("admin", "Fresh-Passw0rd1").await;
+    assert_eq!(
+        env.spaceone(
+            "get",
+            &fresh,
+            json!({"user_id": "kept@example.com", "domain_id": env.tenant})
+        )
+        .await
+        .status,
+        200
+    );
+
+    let kept = env.try_login("kept@example.com", "User-Passw0rd").await;
+    assert_eq!(
+        kept.body["token"]["user"]["password_expires_at"], "",
+        "never expires"
+    );
+}
