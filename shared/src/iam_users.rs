@@ -177,15 +177,8 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
     if let Some(description) = &request.description {
         user.description = Some(description.clone()).filter(|d| !d.is_empty());
     }
-    match request.pwd_status {
-        Some(true) => {
-            user.required_actions.insert(RequiredAction::UpdatePassword);
-        }
-        Some(false) => {
-            user.required_actions
-                .remove(&RequiredAction::UpdatePassword);
-        }
-        None => {}
+    if let Some(required) = request.pwd_status {
+        user.require_password_change(required);
     }
     match request.enabled {
         Some(false) => user.disable(DisabledBy::Admin),

@@ -296,6 +296,17 @@ impl User {
         }
     }
 
+    /// Sets or clears the UPDATE_PASSWORD required action (004 `required_actions`, 001 `pwd_status`,
+    /// 002 `next_login_change_password`).
+    pub fn require_password_change(&mut self, required: bool) {
+        if required {
+            self.required_actions.insert(RequiredAction::UpdatePassword);
+        } else {
+            self.required_actions
+                .remove(&RequiredAction::UpdatePassword);
+        }
+    }
+
     /// Makes every token issued so far stop working.
     pub fn revoke_tokens(&mut self) {
         self.token_version += 1;

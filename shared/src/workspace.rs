@@ -2,10 +2,18 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Empty, Fields};
-use crate::model::{ActiveType, DisabledBy, Millis, RequiredAction, User};
+use crate::model::{ActiveType, DisabledBy, Millis, User};
 use crate::ops::UserAction;
 use crate::outbox::Channel;
 use crate::validate;
+
+/// `project_id` and `user_id` of a Workspace request's path.
+pub fn target(req: &lambda_http::Request) -> ApiResult<(String, String)> {
+    path_ids(
+        crate::http::path_param(req, "project_id")?,
+        crate::http::path_param(req, "user_id")?,
+    )
+}
 
 /// `project_id` and `user_id` of a Workspace path. An id no user can have names no resource.
 pub fn path_ids(project_id: String, user_id: String) -> ApiResult<(String, String)> {
@@ -193,15 +201,8 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
     if let Some(enabled) = request.enable_change_password {
         user.enable_change_password = enabled;
     }
-    match request.next_login_change_password {
-        Some(true) => {
-            user.required_actions.insert(RequiredAction::UpdatePassword);
-        }
-        Some(false) => {
-            user.required_actions
-                .remove(&RequiredAction::UpdatePassword);
-        }
-        None => {}
+    if let Some(required) = request.next_login_change_password {
+        user.require_password_change(required);
     }
     if let Some(never) = request.password_never_expired {
         user.password_never_expired = never;
