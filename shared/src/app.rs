@@ -76,9 +76,11 @@ impl Config {
                 ..PasswordPolicy::default()
             },
             tenant_user_quota: number("TENANT_USER_QUOTA", 50)?,
-            password_max_age_ms: Some(number::<i64>("PASSWORD_MAX_AGE_DAYS", 0)?)
-                .filter(|days| *days > 0)
-                .map(|days| days * 86_400_000),
+            password_max_age_ms: match number::<i64>("PASSWORD_MAX_AGE_DAYS", 0)? {
+                0 => None,
+                days @ 1..=36_500 => Some(days * 86_400_000),
+                _ => return Err("PASSWORD_MAX_AGE_DAYS must be 0 (off) to 36500".into()),
+            },
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
         })
     }

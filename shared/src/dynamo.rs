@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
 use crate::error::{ApiError, ApiResult, UniqueField};
@@ -259,6 +259,22 @@ impl Transaction {
                 .update(update.build().map_err(build_error)?)
                 .build(),
             guard,
+        );
+        Ok(())
+    }
+
+    /// Guards a change that would shut the user out: it must not be the tenant's first administrator.
+    fn check_not_first_admin(&mut self, table: &str, tenant_id: &str) -> ApiResult<()> {
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(key(tenant_pk(tenant_id), TENANT_SK.into())))
+            .condition_expression("attribute_exists(pk) AND first_admin <> :me")
+            .expression_attribute_values(":me", s(self.protected_user.clone()))
+            .build()
+            .map_err(build_error)?;
+        self.push(
+            TransactWriteItem::builder().condition_check(check).build(),
+            Guard::FirstAdmin,
         );
         Ok(())
     }
@@ -587,6 +603,15 @@ impl UserStore for DynamoStore {
         for notification in notifications {
             tx.put_notification(&self.table, notification)?;
         }
+        // Seed 001 code 1107: the tenant's first administrator never loses the use of the API.
+        let now = after.updated_at;
+        let shuts_out = after.is_shut_out(now) && !before.is_shut_out(now);
+        if shuts_out {
+            tx.protected_user = before.user_id.clone();
+        }
+        if before.state == after.state && shuts_out {
+            tx.check_not_first_admin(&self.table, &before.tenant_id)?;
+        }
         if before.state != after.state {
             let mut deltas: HashMap<String, i64> = HashMap::new();
             for (counter, delta) in counter_deltas(before, -1)
@@ -596,9 +621,7 @@ impl UserStore for DynamoStore {
                 *deltas.entry(counter).or_default() += delta;
             }
             let deltas: Vec<(String, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
-            // Seed 001 code 1107: the tenant's first administrator is never disabled or deleted.
-            let guard = if matches!(after.state, UserState::Disabled | UserState::PendingDelete) {
-                tx.protected_user = before.user_id.clone();
+            let guard = if shuts_out {
                 Guard::FirstAdmin
             } else {
                 Guard::TenantExists

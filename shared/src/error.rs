@@ -181,7 +181,12 @@ impl ApiError {
         }
         if dialect == Dialect::IamUserAdmin {
             if let Some(text) = self.iam_user_admin_code().and_then(seed_001_text) {
-                return format!("{text} ({})", self.message(Dialect::Iam));
+                let detail = self.message(Dialect::Iam);
+                return if detail == text {
+                    detail
+                } else {
+                    format!("{text} ({detail})")
+                };
             }
         }
         match self {

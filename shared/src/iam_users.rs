@@ -178,7 +178,7 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
         user.description = Some(description.clone()).filter(|d| !d.is_empty());
     }
     if let Some(required) = request.pwd_status {
-        user.require_password_change(required);
+        user.require_password_change("pwd_status", required)?;
     }
     match request.enabled {
         Some(false) => user.disable(DisabledBy::Admin),

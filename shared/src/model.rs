@@ -297,14 +297,35 @@ impl User {
     }
 
     /// Sets or clears the UPDATE_PASSWORD required action (004 `required_actions`, 001 `pwd_status`,
-    /// 002 `next_login_change_password`).
-    pub fn require_password_change(&mut self, required: bool) {
+    /// 002 `next_login_change_password`); users without a password of their own cannot get it.
+    pub fn require_password_change(&mut self, key: &str, required: bool) -> crate::ApiResult<()> {
         if required {
+            if self.backend == Backend::External || self.user_type == UserType::ApiUser {
+                return Err(crate::ApiError::invalid(
+                    key,
+                    "this user does not sign in with a password",
+                ));
+            }
             self.required_actions.insert(RequiredAction::UpdatePassword);
         } else {
             self.required_actions
                 .remove(&RequiredAction::UpdatePassword);
         }
+        Ok(())
+    }
+
+    /// Whether the user can no longer use the API at `now`: disabled or deleted, locked by an
+    /// administrator, expired, console-only, or made to change a password they may not change.
+    /// The tenant's first administrator may never get there (seed 001 code 1107).
+    pub fn is_shut_out(&self, now: Millis) -> bool {
+        matches!(self.state, UserState::Disabled | UserState::PendingDelete)
+            || self.lock == Some(LockReason::Admin)
+            || self.is_account_expired(now)
+            || self.access_mode == AccessMode::Console
+            || (self
+                .required_actions
+                .contains(&RequiredAction::UpdatePassword)
+                && !self.enable_change_password)
     }
 
     /// Makes every token issued so far stop working.

@@ -413,16 +413,35 @@ pub async fn manage_user(
     user_id: &str,
     edit: impl FnOnce(&mut User, Millis) -> ApiResult<Vec<Notification>>,
 ) -> ApiResult<User> {
+    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
+    write_managed_user(app, before, edit).await
+}
+
+/// The first half of `manage_user`: the target, once the caller may manage it.
+pub async fn read_managed_user(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<User> {
     authorize_admin(caller, tenant_id)?;
     let (record, target) = app
         .store
         .get_user_pair(tenant_id, &caller.claims.sub, user_id)
         .await?;
-    let now = now();
-    ensure_may_manage(app, caller, record.as_ref(), now)?;
-    let before = target
+    ensure_may_manage(app, caller, record.as_ref(), now())?;
+    target
         .filter(|user| user.state != UserState::PendingDelete)
-        .ok_or_else(|| ApiError::user_not_found(user_id))?;
+        .ok_or_else(|| ApiError::user_not_found(user_id))
+}
+
+/// The second half of `manage_user`: applies `edit` to the user read and writes the change.
+pub async fn write_managed_user(
+    app: &App,
+    before: User,
+    edit: impl FnOnce(&mut User, Millis) -> ApiResult<Vec<Notification>>,
+) -> ApiResult<User> {
+    let now = now();
     let mut after = before.clone();
     let notifications = edit(&mut after, now)?;
     if after == before && notifications.is_empty() {
@@ -576,9 +595,42 @@ pub async fn change_own_password(
             "password changes are disabled for this user".into(),
         ));
     }
+    // A wrong original password counts like a failed login, so a stolen token cannot be used to
+    // guess the password and take the account over.
+    let Some((failed_logins, window_start)) =
+        next_attempt(app, &before, now).filter(|_| !before.is_locked(now))
+    else {
+        verify_password(original, None).await;
+        return Err(ApiError::WrongOriginalPassword);
+    };
+    app.store
+        .record_login(
+            &before,
+            &LoginRecord::Attempt {
+                failed_logins,
+                window_start,
+                now,
+            },
+        )
+        .await?;
     if verify_password(original, before.password_hash.as_deref()).await == Verified::No {
+        if failed_logins >= app.config.lockout.threshold {
+            let lockout = LoginRecord::Lockout {
+                until: now + app.config.lockout.duration_ms,
+            };
+            match app.store.record_login(&before, &lockout).await {
+                Ok(()) | Err(ApiError::ConcurrentModification) => {}
+                Err(other) => return Err(other),
+            }
+        }
         return Err(ApiError::WrongOriginalPassword);
     }
+    // The store now holds this attempt's count; the change clears it.
+    let before = User {
+        failed_logins,
+        failed_window_start: Some(window_start),
+        ..before
+    };
     let context = PasswordContext {
         login_name: &before.login_name,
         email: before.email.as_deref(),
@@ -594,6 +646,8 @@ pub async fn change_own_password(
     after
         .required_actions
         .remove(&RequiredAction::UpdatePassword);
+    after.failed_logins = 0;
+    after.failed_window_start = None;
     after.updated_at = now;
     after.revoke_tokens();
     app.store.update_user(&before, &after, &[]).await
@@ -608,13 +662,17 @@ pub async fn modify_iam_user(
     request: &crate::iam_users::ModifyRequest,
 ) -> ApiResult<User> {
     let tenant_id = caller.claims.ten.clone();
-    authorize_admin(caller, &tenant_id)?;
+    let before = read_managed_user(app, caller, &tenant_id, user_id).await?;
     let new_hash = match &request.password {
         Some(password) => {
-            let current = app.store.get_user(&tenant_id, user_id).await?;
-            let current_hash = current.and_then(|user| user.password_hash);
-            if current_hash.is_some()
-                && verify_password(password, current_hash.as_deref()).await != Verified::No
+            if before.backend == Backend::External || before.user_type == UserType::ApiUser {
+                return Err(ApiError::invalid(
+                    "password",
+                    "this user does not sign in with a password",
+                ));
+            }
+            if before.password_hash.is_some()
+                && verify_password(password, before.password_hash.as_deref()).await != Verified::No
             {
                 return Err(ApiError::PasswordNotChanged);
             }
@@ -622,7 +680,7 @@ pub async fn modify_iam_user(
         }
         None => None,
     };
-    manage_user(app, caller, &tenant_id, user_id, |user, now| {
+    write_managed_user(app, before, |user, now| {
         crate::iam_users::apply_modify(user, request)?;
         if let (Some(password), Some(hash)) = (&request.password, new_hash) {
             let context = PasswordContext {

@@ -104,8 +104,10 @@ pub fn unique_values(user: &User) -> Vec<(UniqueField, String)> {
         values.push((UniqueField::Email, uniqueness_key(email)));
     }
     if let Some(phone) = user.phone.as_deref().filter(|p| !p.is_empty()) {
-        let areacode = user.areacode.as_deref().unwrap_or_default();
-        values.push((UniqueField::Phone, format!("{areacode}-{phone}")));
+        values.push((
+            UniqueField::Phone,
+            phone_key(user.areacode.as_deref(), phone),
+        ));
     }
     if let (Some(kind), Some(id)) = (user.external_type.as_deref(), user.external_id.as_deref()) {
         if !id.is_empty() {
@@ -116,4 +118,30 @@ pub fn unique_values(user: &User) -> Vec<(UniqueField, String)> {
         }
     }
     values
+}
+
+/// One mobile number however it is spelt: the digits of the country code without `+` or a `00`
+/// prefix, then the digits of the number (`0086` + `123`, `+86` + `123` and `+86123` are one).
+pub fn phone_key(areacode: Option<&str>, phone: &str) -> String {
+    let digits = |text: &str| {
+        text.chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+    };
+    let areacode = digits(areacode.unwrap_or_default());
+    format!("{}{}", areacode.trim_start_matches('0'), digits(phone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_of_one_mobile_number_share_a_key() {
+        let key = phone_key(Some("0086"), "12345678910");
+        assert_eq!(phone_key(Some("+86"), "12345678910"), key);
+        assert_eq!(phone_key(Some("86"), "12345678910"), key);
+        assert_eq!(phone_key(None, "+8612345678910"), key);
+        assert_ne!(phone_key(Some("1"), "12345678910"), key);
+    }
 }

@@ -175,7 +175,7 @@ pub fn parse_modify(body: &[u8]) -> ApiResult<ModifyRequest> {
 }
 
 /// Applies seed 002's fields to the canonical user.
-pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
+pub fn apply_modify(user: &mut User, request: &ModifyRequest, now: Millis) -> ApiResult<()> {
     if let Some(description) = &request.description {
         user.description = Some(description.clone());
     }
@@ -196,13 +196,17 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
         user.active_type = active_type;
     }
     if let Some(expires) = request.account_expires {
+        // An account that expires now loses its tokens, so lifting the expiry later revives none.
+        if expires.is_some_and(|at| at <= now) && !user.is_account_expired(now) {
+            user.revoke_tokens();
+        }
         user.account_expires = expires;
     }
     if let Some(enabled) = request.enable_change_password {
         user.enable_change_password = enabled;
     }
     if let Some(required) = request.next_login_change_password {
-        user.require_password_change(required);
+        user.require_password_change("next_login_change_password", required)?;
     }
     if let Some(never) = request.password_never_expired {
         user.password_never_expired = never;

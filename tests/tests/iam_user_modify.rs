@@ -310,3 +310,104 @@ async fn other_statuses_of_the_seed() {
         (409, "CONCURRENT_MODIFICATION")
     );
 }
+
+#[tokio::test]
+async fn the_first_administrator_keeps_the_use_of_the_api_whatever_the_dialect() {
+    let env = TestEnv::new().await;
+    let before = env.partition().await;
+    let console = modify(
+        &env,
+        &env.admin_token,
+        "admin",
+        json!({"access_mode": "console"}),
+    )
+    .await;
+    assert_eq!(console.expect_error(400), "1107");
+    let lock = env
+        .request(
+            "POST",
+            &format!("/v2/{}/users/admin/actions", env.tenant),
+            &[("x-auth-token", &env.admin_token)],
+            r#"{"op_type": "LOCK"}"#,
+        )
+        .await;
+    assert_eq!(lock.expect_error(400), "FIRST_ADMIN_PROTECTED");
+    let expire = env
+        .request(
+            "PUT",
+            &format!("/v2/{}/users/admin", env.tenant),
+            &[("x-auth-token", &env.admin_token)],
+            json!({"account_expires": "2001-01-01T00:00:00Z"}).to_string(),
+        )
+        .await;
+    assert_eq!(expire.expect_error(400), "FIRST_ADMIN_PROTECTED");
+    let stuck = env
+        .request(
+            "PUT",
+            &format!("/v2/{}/users/admin", env.tenant),
+            &[("x-auth-token", &env.admin_token)],
+            json!({"enable_change_password": false, "next_login_change_password": true})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(stuck.expect_error(400), "FIRST_ADMIN_PROTECTED");
+    assert_eq!(env.partition().await, before);
+}
+
+#[tokio::test]
+async fn one_mobile_number_in_any_spelling_is_taken_once() {
+    let env = TestEnv::new().await;
+    env.create_user("a@example.com", "User-Passw0rd", json!({}))
+        .await;
+    env.create_user("b@example.com", "User-Passw0rd", json!({}))
+        .await;
+    assert_eq!(
+        modify(
+            &env,
+            &env.admin_token,
+            "a@example.com",
+            json!({"areacode": "0086", "phone": "12345678910"})
+        )
+        .await
+        .status,
+        200
+    );
+    let plus = modify(
+        &env,
+        &env.admin_token,
+        "b@example.com",
+        json!({"areacode": "+86", "phone": "12345678910"}),
+    )
+    .await;
+    assert_eq!(plus.expect_error(400), "1111");
+    let desktop = env
+        .request(
+            "PUT",
+            &format!("/v2/{}/users/b@example.com", env.tenant),
+            &[("x-auth-token", &env.admin_token)],
+            json!({"user_phone": "+8612345678910"}).to_string(),
+        )
+        .await;
+    assert_eq!(desktop.expect_error(409), "ALREADY_EXISTS");
+}
+
+#[tokio::test]
+async fn users_without_a_password_of_their_own_get_none() {
+    let env = TestEnv::new().await;
+    let api = env.spaceone("create", &env.admin_token,
+        json!({"user_id": "robot", "backend": "LOCAL", "user_type": "API_USER", "domain_id": env.tenant})).await;
+    assert_eq!(api.status, 200);
+    let password = modify(
+        &env,
+        &env.admin_token,
+        "robot",
+        json!({"password": "Robot-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(password.expect_error(400), "INVALID_PARAMETER");
+    let pwd_status = modify(&env, &env.admin_token, "robot", json!({"pwd_status": true})).await;
+    assert_eq!(pwd_status.expect_error(400), "INVALID_PARAMETER");
+    env.try_login("robot", "Robot-Passw0rd1")
+        .await
+        .expect_error(401);
+}

@@ -552,3 +552,42 @@ async fn a_user_whose_password_changes_are_disabled_cannot_change_it() {
     .await;
     assert_eq!(refused.expect_error(403), "PERMISSION_DENIED");
 }
+
+#[tokio::test]
+async fn guessing_the_original_password_with_a_token_locks_the_account_like_failed_logins() {
+    let env = TestEnv::new().await;
+    env.create_user("guess@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let token = env.login("guess@example.com", "User-Passw0rd").await;
+    for i in 0..5 {
+        let reply = change_password(
+            &env,
+            &token,
+            "guess@example.com",
+            &format!("Guess-Passw0rd{i}"),
+            "Next-Passw0rd1",
+        )
+        .await;
+        assert_eq!(reply.expect_error(400), "WRONG_ORIGINAL_PASSWORD");
+    }
+    assert_eq!(
+        env.stored("guess@example.com").await.lock,
+        Some(LockReason::TooManyFailures)
+    );
+    let right = change_password(
+        &env,
+        &token,
+        "guess@example.com",
+        "User-Passw0rd",
+        "Next-Passw0rd1",
+    )
+    .await;
+    assert_eq!(
+        right.expect_error(400),
+        "WRONG_ORIGINAL_PASSWORD",
+        "locked: not even the right one is checked"
+    );
+    env.try_login("guess@example.com", "User-Passw0rd")
+        .await
+        .expect_error(401);
+}

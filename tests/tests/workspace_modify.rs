@@ -296,3 +296,45 @@ async fn bad_modify_requests_get_the_documented_statuses_and_change_nothing() {
         "a refused request writes nothing"
     );
 }
+
+#[tokio::test]
+async fn expiring_an_account_revokes_its_tokens_for_good() {
+    let env = TestEnv::new().await;
+    env.create_user("temp@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let token = env.login("temp@example.com", "User-Passw0rd").await;
+    assert_eq!(
+        modify(
+            &env,
+            &env.admin_token,
+            "temp@example.com",
+            json!({"account_expires": "2001-01-01T00:00:00Z"})
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        modify(
+            &env,
+            &env.admin_token,
+            "temp@example.com",
+            json!({"account_expires": "0"})
+        )
+        .await
+        .status,
+        200
+    );
+    let change =
+        json!({"user": {"original_password": "User-Passw0rd", "password": "Next-Passw0rd1"}});
+    let old = env
+        .request(
+            "POST",
+            "/v3/users/temp@example.com/password",
+            &[("x-auth-token", &token)],
+            change.to_string(),
+        )
+        .await;
+    old.expect_error(401);
+    env.login("temp@example.com", "User-Passw0rd").await;
+}

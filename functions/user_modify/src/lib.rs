@@ -12,8 +12,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             let caller = ops::verify_token(app, http::token(&req))?;
             let (project_id, user_id) = workspace::target(&req)?;
             let request = workspace::parse_modify(http::body_bytes(&req))?;
-            let user = ops::manage_user(app, &caller, &project_id, &user_id, |user, _| {
-                workspace::apply_modify(user, &request).map(|()| Vec::new())
+            let user = ops::manage_user(app, &caller, &project_id, &user_id, |user, now| {
+                workspace::apply_modify(user, &request, now).map(|()| Vec::new())
             })
             .await?;
             Ok(json_response(200, &json!({ "id": user.user_id })))
