@@ -70,3 +70,30 @@ async fn an_expired_password_logs_in_but_must_be_changed_first_unless_it_never_e
         "never expires"
     );
 }
+
+#[tokio::test]
+async fn seed_001_answers_when_the_password_expires() {
+    let mut settings = config();
+    settings.password_max_age_ms = Some(86_400_000);
+    let env = TestEnv::with_config(settings).await;
+    env.create_user("dated@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let changed_at = env
+        .stored("dated@example.com")
+        .await
+        .password_changed_at
+        .unwrap();
+    let reply = env
+        .request(
+            "PUT",
+            "/v3.0/OS-USER/users/dated@example.com",
+            &[("x-auth-token", &env.admin_token)],
+            json!({"user": {"description": "dated"}}).to_string(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(
+        reply.body["user"]["password_expires_at"],
+        shared::iam::time(changed_at + 86_400_000)
+    );
+}

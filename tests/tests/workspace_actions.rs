@@ -591,3 +591,74 @@ async fn guessing_the_original_password_with_a_token_locks_the_account_like_fail
         .await
         .expect_error(401);
 }
+
+#[tokio::test]
+async fn reset_pwd_goes_by_sms_when_the_user_has_only_a_phone_and_never_to_api_users() {
+    let env = TestEnv::new().await;
+    env.create_user("sms@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let phone = env
+        .request(
+            "PUT",
+            &format!("/v2/{}/users/sms@example.com", env.tenant),
+            &[("x-auth-token", &env.admin_token)],
+            json!({"user_phone": "+8612345678910"}).to_string(),
+        )
+        .await;
+    assert_eq!(phone.status, 200, "{}", phone.raw);
+    assert_eq!(
+        action(
+            &env,
+            &env.admin_token,
+            "sms@example.com",
+            r#"{"op_type": "RESET_PWD"}"#
+        )
+        .await
+        .status,
+        200
+    );
+    let messages = outbox(&env).await;
+    assert_eq!(
+        (messages[0].channel, messages[0].recipient.as_str()),
+        (Channel::Phone, "+8612345678910")
+    );
+
+    let sent = random_password(
+        &env,
+        &env.admin_token,
+        "sms@example.com",
+        "?notification_type=phone",
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{}", sent.raw);
+    assert_eq!(outbox(&env).await.len(), 2);
+
+    let api = env.spaceone("create", &env.admin_token,
+        json!({"user_id": "robot", "backend": "LOCAL", "user_type": "API_USER", "email": "robot@example.com", "domain_id": env.tenant})).await;
+    assert_eq!(api.status, 200);
+    let refused = action(
+        &env,
+        &env.admin_token,
+        "robot",
+        r#"{"op_type": "RESET_PWD"}"#,
+    )
+    .await;
+    assert_eq!(refused.expect_error(400), "INVALID_PARAMETER");
+    assert_eq!(
+        random_password(&env, &env.admin_token, "robot", "")
+            .await
+            .expect_error(400),
+        "INVALID_PARAMETER"
+    );
+    let external = env.spaceone("create", &env.admin_token,
+        json!({"user_id": "ext@example.com", "backend": "EXTERNAL", "email": "ext@example.com", "domain_id": env.tenant})).await;
+    assert_eq!(external.status, 200);
+    let refused = action(
+        &env,
+        &env.admin_token,
+        "ext@example.com",
+        r#"{"op_type": "RESET_PWD"}"#,
+    )
+    .await;
+    assert_eq!(refused.expect_error(400), "EXTERNAL_USER");
+}

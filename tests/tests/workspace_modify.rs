@@ -338,3 +338,66 @@ async fn expiring_an_account_revokes_its_tokens_for_good() {
     old.expect_error(401);
     env.login("temp@example.com", "User-Passw0rd").await;
 }
+
+#[tokio::test]
+async fn empty_values_remove_email_and_phone_and_an_empty_body_writes_nothing() {
+    let env = TestEnv::new().await;
+    env.create_user(
+        "both@example.com",
+        "User-Passw0rd",
+        json!({"email": "both@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        modify(
+            &env,
+            &env.admin_token,
+            "both@example.com",
+            json!({"user_phone": "555123"})
+        )
+        .await
+        .status,
+        200
+    );
+    let before = env.partition().await;
+    assert_eq!(
+        modify(&env, &env.admin_token, "both@example.com", json!({}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        env.partition().await,
+        before,
+        "an empty body writes nothing"
+    );
+
+    let cleared = modify(
+        &env,
+        &env.admin_token,
+        "both@example.com",
+        json!({"user_email": "", "user_phone": ""}),
+    )
+    .await;
+    assert_eq!(cleared.status, 200);
+    let stored = env.stored("both@example.com").await;
+    assert_eq!((stored.email, stored.phone), (None, None));
+    // Both values are free again.
+    env.create_user(
+        "next@example.com",
+        "User-Passw0rd",
+        json!({"email": "both@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        modify(
+            &env,
+            &env.admin_token,
+            "next@example.com",
+            json!({"user_phone": "555123"})
+        )
+        .await
+        .status,
+        200
+    );
+}
