@@ -417,22 +417,19 @@ pub async fn manage_user(
     write_managed_user(app, before, edit).await
 }
 
-/// The first half of `manage_user`: the target, once the caller may manage it.
+/// The first half of `manage_user`: the target, once the caller may manage it; a user pending
+/// deletion is gone.
 pub async fn read_managed_user(
     app: &App,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
 ) -> ApiResult<User> {
-    authorize_admin(caller, tenant_id)?;
-    let (record, target) = app
-        .store
-        .get_user_pair(tenant_id, &caller.claims.sub, user_id)
-        .await?;
-    ensure_may_manage(app, caller, record.as_ref(), now())?;
-    target
-        .filter(|user| user.state != UserState::PendingDelete)
-        .ok_or_else(|| ApiError::user_not_found(user_id))
+    let target = get_user(app, caller, tenant_id, user_id).await?;
+    if target.state == UserState::PendingDelete {
+        return Err(ApiError::user_not_found(user_id));
+    }
+    Ok(target)
 }
 
 /// The second half of `manage_user`: applies `edit` to the user read and writes the change.

@@ -76,13 +76,7 @@ async fn the_seed_example_modifies_every_field_and_answers_the_user() {
         )
         .await;
     stale.expect_error(401);
-    let info = env
-        .spaceone(
-            "get",
-            &env.admin_token,
-            json!({"user_id": "iam@example.com", "domain_id": env.tenant}),
-        )
-        .await;
+    let info = env.get_info("iam@example.com").await;
     assert_eq!(info.body["email"], "IAMEmail@123.com");
     drop(token);
 }
@@ -110,13 +104,7 @@ async fn enabled_and_pwd_status_are_the_canonical_state_and_required_action() {
             .required_actions
             .contains(&RequiredAction::UpdatePassword)
     );
-    let info = env
-        .spaceone(
-            "get",
-            &env.admin_token,
-            json!({"user_id": "flip@example.com", "domain_id": env.tenant}),
-        )
-        .await;
+    let info = env.get_info("flip@example.com").await;
     assert_eq!(info.body["state"], "DISABLED");
     assert_eq!(
         modify(

@@ -48,24 +48,12 @@ async fn create_answers_user_info_and_get_reads_it_back() {
     );
     assert!(!created.raw.contains("argon2") && !created.raw.contains("IAMPassword@"));
 
-    let got = env
-        .spaceone(
-            "get",
-            &env.admin_token,
-            json!({"user_id": "dkang@mz.co.kr", "domain_id": env.tenant}),
-        )
-        .await;
+    let got = env.get_info("dkang@mz.co.kr").await;
     assert_eq!(got.status, 200, "{}", got.raw);
     assert_eq!(&got.body, info);
 
     env.login("dkang@mz.co.kr", "IAMPassword@").await;
-    let after_login = env
-        .spaceone(
-            "get",
-            &env.admin_token,
-            json!({"user_id": "dkang@mz.co.kr", "domain_id": env.tenant}),
-        )
-        .await;
+    let after_login = env.get_info("dkang@mz.co.kr").await;
     assert!(
         is_spaceone_time(&after_login.body["last_accessed_at"]),
         "{}",
@@ -409,13 +397,7 @@ async fn tokens_are_checked_401_for_bad_403_for_foreign_or_non_admin() {
 #[tokio::test]
 async fn unknown_and_pending_delete_users_are_404() {
     let env = TestEnv::new().await;
-    let missing = env
-        .spaceone(
-            "get",
-            &env.admin_token,
-            json!({"user_id": "ghost@example.com", "domain_id": env.tenant}),
-        )
-        .await;
+    let missing = env.get_info("ghost@example.com").await;
     assert_eq!(missing.expect_error(404), "ERROR_NOT_FOUND");
     assert_eq!(
         missing.body["error_msg"],
@@ -428,13 +410,7 @@ async fn unknown_and_pending_delete_users_are_404() {
         u.state = UserState::PendingDelete;
     })
     .await;
-    let gone = env
-        .spaceone(
-            "get",
-            &env.admin_token,
-            json!({"user_id": "gone@example.com", "domain_id": env.tenant}),
-        )
-        .await;
+    let gone = env.get_info("gone@example.com").await;
     assert_eq!(gone.expect_error(404), "ERROR_NOT_FOUND");
 }
 

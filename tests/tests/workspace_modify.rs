@@ -46,13 +46,7 @@ async fn every_field_lands_on_the_canonical_user_and_reads_back_through_seed_004
             .contains(&RequiredAction::UpdatePassword)
     );
 
-    let info = env
-        .spaceone(
-            "get",
-            &env.admin_token,
-            json!({"user_id": "desk@example.com", "domain_id": env.tenant}),
-        )
-        .await;
+    let info = env.get_info("desk@example.com").await;
     assert_eq!(
         info.body["email"], "test@huawei.com",
         "user_email here is email in seed 004"
@@ -97,13 +91,7 @@ async fn disabled_true_is_state_disabled_everywhere_and_revokes_tokens() {
         .status,
         200
     );
-    let info = env
-        .spaceone(
-            "get",
-            &env.admin_token,
-            json!({"user_id": "off@example.com", "domain_id": env.tenant}),
-        )
-        .await;
+    let info = env.get_info("off@example.com").await;
     assert_eq!(info.body["state"], "DISABLED");
     assert_eq!(
         env.stored("off@example.com").await.disabled_by,

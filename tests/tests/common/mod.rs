@@ -187,6 +187,16 @@ impl TestEnv {
         .await
     }
 
+    /// Seed 004 `get` of a user with the administrator's token.
+    pub async fn get_info(&self, user_id: &str) -> Reply {
+        self.spaceone(
+            "get",
+            &self.admin_token,
+            json!({"user_id": user_id, "domain_id": self.tenant}),
+        )
+        .await
+    }
+
     pub fn login_body(&self, name: &str, password: &str) -> Value {
         json!({"auth": {"identity": {"methods": ["password"],
             "password": {"user": {"name": name, "password": password, "domain": {"name": self.tenant}}}}}})
