@@ -392,6 +392,28 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// Releases the unique values `before` held and `after` drops, and claims the new ones.
+    fn move_unique_records(
+        &self,
+        tx: &mut Transaction,
+        before: &User,
+        after: &User,
+    ) -> ApiResult<()> {
+        let old_unique = unique_values(before);
+        let new_unique = unique_values(after);
+        for (field, value) in &old_unique {
+            if !new_unique.contains(&(*field, value.clone())) {
+                tx.release_unique(&self.table, before, *field, value)?;
+            }
+        }
+        for (field, value) in &new_unique {
+            if !old_unique.contains(&(*field, value.clone())) {
+                tx.put_unique(&self.table, after, *field, value)?;
+            }
+        }
+        Ok(())
+    }
+
     fn put_new_user(&self, tx: &mut Transaction, user: &User) -> ApiResult<()> {
         tx.put_new(&self.table, user_item(user)?, Guard::NewUser)?;
         for (field, value) in unique_values(user) {
@@ -409,6 +431,18 @@ fn counter_deltas(user: &User, sign: i64) -> Vec<(String, i64)> {
         deltas.push(("user_count".into(), sign));
     }
     deltas
+}
+
+/// The counter changes of a user going from `before` to `after`, zeros left out.
+fn state_change_deltas(before: &User, after: &User) -> Vec<(String, i64)> {
+    let mut deltas: HashMap<String, i64> = HashMap::new();
+    for (counter, delta) in counter_deltas(before, -1)
+        .into_iter()
+        .chain(counter_deltas(after, 1))
+    {
+        *deltas.entry(counter).or_default() += delta;
+    }
+    deltas.into_iter().filter(|(_, d)| *d != 0).collect()
 }
 
 impl UserStore for DynamoStore {
@@ -514,16 +548,43 @@ impl UserStore for DynamoStore {
         user: &User,
         quota: u64,
         notifications: &[Notification],
+        replacing: Option<&User>,
     ) -> ApiResult<()> {
         let mut tx = Transaction::default();
-        self.put_new_user(&mut tx, user)?;
+        let deltas = match replacing {
+            None => {
+                self.put_new_user(&mut tx, user)?;
+                counter_deltas(user, 1)
+            }
+            Some(old) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(user_item(user)?))
+                    .condition_expression("#version = :expected AND #state = :pending_delete")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":expected", n(old.version))
+                    .expression_attribute_values(
+                        ":pending_delete",
+                        s(UserState::PendingDelete.as_str()),
+                    )
+                    .build()
+                    .map_err(build_error)?;
+                tx.push(
+                    TransactWriteItem::builder().put(put).build(),
+                    Guard::UserVersion,
+                );
+                self.move_unique_records(&mut tx, old, user)?;
+                state_change_deltas(old, user)
+            }
+        };
         for notification in notifications {
             tx.put_notification(&self.table, notification)?;
         }
         tx.update_tenant_counters(
             &self.table,
             &user.tenant_id,
-            &counter_deltas(user, 1),
+            &deltas,
             Guard::TenantQuota(quota),
         )?;
         tx.commit(&self.client)
@@ -588,18 +649,7 @@ impl UserStore for DynamoStore {
             Guard::UserVersion,
         );
 
-        let old_unique = unique_values(before);
-        let new_unique = unique_values(after);
-        for (field, value) in &old_unique {
-            if !new_unique.contains(&(*field, value.clone())) {
-                tx.release_unique(&self.table, before, *field, value)?;
-            }
-        }
-        for (field, value) in &new_unique {
-            if !old_unique.contains(&(*field, value.clone())) {
-                tx.put_unique(&self.table, after, *field, value)?;
-            }
-        }
+        self.move_unique_records(&mut tx, before, after)?;
         for notification in notifications {
             tx.put_notification(&self.table, notification)?;
         }
@@ -613,14 +663,7 @@ impl UserStore for DynamoStore {
             tx.check_not_first_admin(&self.table, &before.tenant_id)?;
         }
         if before.state != after.state {
-            let mut deltas: HashMap<String, i64> = HashMap::new();
-            for (counter, delta) in counter_deltas(before, -1)
-                .into_iter()
-                .chain(counter_deltas(after, 1))
-            {
-                *deltas.entry(counter).or_default() += delta;
-            }
-            let deltas: Vec<(String, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
+            let deltas = state_change_deltas(before, after);
             let guard = if shuts_out {
                 Guard::FirstAdmin
             } else {

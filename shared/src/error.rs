@@ -65,6 +65,12 @@ pub enum ApiError {
     ResetPasswordExternal,
     /// Seed 000 RESET_PWD for a user with neither email nor phone.
     NoNotificationChannel,
+    /// A password reset by email needs a verified address (SpaceONE `ERROR_VERIFICATION_UNAVAILABLE`).
+    VerificationUnavailable,
+    /// A verification code that is wrong, expired, used up or never sent.
+    InvalidVerifyCode,
+    /// A required action the user cannot perform (UPDATE_PASSWORD without a password of their own).
+    NotAllowedActions(String),
     /// The new password equals the current one (seed 001 code 1108).
     PasswordNotChanged,
     /// A password change with a wrong original password.
@@ -131,6 +137,9 @@ impl ApiError {
             | ApiError::ResetPasswordWithoutEmail
             | ApiError::ResetPasswordExternal
             | ApiError::NoNotificationChannel
+            | ApiError::VerificationUnavailable
+            | ApiError::InvalidVerifyCode
+            | ApiError::NotAllowedActions(_)
             | ApiError::PasswordNotChanged
             | ApiError::WrongOriginalPassword
             | ApiError::QuotaExceeded
@@ -213,6 +222,9 @@ impl ApiError {
                 "The password of a user from an external directory cannot be reset here.".into()
             }
             ApiError::NoNotificationChannel => "The user has neither an email address nor a mobile number to send a temporary password to; use GET /v2/{project_id}/users/{user_id}/random-password instead.".into(),
+            ApiError::VerificationUnavailable => "The user's email address is not verified, so no password can be sent to it.".into(),
+            ApiError::InvalidVerifyCode => "The verification code is wrong, expired or used up.".into(),
+            ApiError::NotAllowedActions(reason) => format!("The required action is not allowed: {reason}."),
             ApiError::PasswordNotChanged => "The new password must be different from the old password.".into(),
             ApiError::WrongOriginalPassword => "The original password is wrong.".into(),
             ApiError::ConsoleOnlyUser => "The user may sign in to the console only, not call the API.".into(),
@@ -261,6 +273,9 @@ impl ApiError {
             ApiError::ResetPasswordWithoutEmail => "NO_NOTIFICATION_CHANNEL",
             ApiError::ResetPasswordExternal => "EXTERNAL_USER",
             ApiError::NoNotificationChannel => "NO_NOTIFICATION_CHANNEL",
+            ApiError::VerificationUnavailable => "EMAIL_NOT_VERIFIED",
+            ApiError::InvalidVerifyCode => "INVALID_VERIFY_CODE",
+            ApiError::NotAllowedActions(_) => "NOT_ALLOWED_ACTIONS",
             ApiError::PasswordNotChanged => "PASSWORD_NOT_CHANGED",
             ApiError::WrongOriginalPassword => "WRONG_ORIGINAL_PASSWORD",
             ApiError::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
@@ -346,6 +361,9 @@ impl ApiError {
             | ApiError::PasswordChangeRequired
             | ApiError::ConsoleOnlyUser => "ERROR_PERMISSION_DENIED",
             ApiError::PasswordNotChanged => "ERROR_PASSWORD_NOT_CHANGED",
+            ApiError::VerificationUnavailable => "ERROR_VERIFICATION_UNAVAILABLE",
+            ApiError::InvalidVerifyCode => "ERROR_INVALID_VERIFY_CODE",
+            ApiError::NotAllowedActions(_) => "ERROR_NOT_ALLOWED_ACTIONS",
             ApiError::NotFound { .. } => "ERROR_NOT_FOUND",
             ApiError::AlreadyExists(_) => "ERROR_SAVE_UNIQUE_VALUES",
             ApiError::Unavailable(_) => "ERROR_UNAVAILABLE",
@@ -400,6 +418,13 @@ impl ApiError {
                 "Authenticate failure. (message = the username or password is wrong)".into()
             }
             ApiError::PermissionDenied(_) => "Permission denied.".into(),
+            ApiError::VerificationUnavailable => {
+                "Verification unavailable. (reason = the email address is not verified)".into()
+            }
+            ApiError::InvalidVerifyCode => "Invalid verify code.".into(),
+            ApiError::NotAllowedActions(reason) => {
+                format!("Not allowed actions. (reason = {reason})")
+            }
             ApiError::NotFound { key, value } => format!("Value not found. ({key} = {value})"),
             // A 004 user's login name is its user_id; its `name` is not unique.
             ApiError::AlreadyExists(UniqueField::LoginName) => {

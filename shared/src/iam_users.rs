@@ -154,10 +154,7 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
         user.login_name = name.clone();
     }
     if let Some(email) = &request.email {
-        if user.email.as_deref() != Some(email) {
-            user.email = Some(email.clone());
-            user.email_verified = false;
-        }
+        user.set_email(Some(email.clone()));
     }
     if let Some(phone) = &request.phone {
         (user.areacode, user.phone) = match phone {

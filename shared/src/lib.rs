@@ -2,6 +2,7 @@
 //! catalogue, the dialects, the operations and the DynamoDB store. Functions stay thin: parse the
 //! request, call one operation here, render the response.
 
+pub mod account;
 pub mod app;
 pub mod dynamo;
 pub mod error;

@@ -121,6 +121,9 @@ pub struct User {
     pub email: Option<String>,
     #[serde(default)]
     pub email_verified: bool,
+    /// The code sent by the last `verify_email`, while it may still be confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verification: Option<EmailVerification>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub areacode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,6 +208,7 @@ impl User {
             display_name: None,
             email: None,
             email_verified: false,
+            email_verification: None,
             areacode: None,
             phone: None,
             state: UserState::Enabled,
@@ -328,10 +332,37 @@ impl User {
                 && !self.enable_change_password)
     }
 
+    /// Sets the email address; a different address is no longer verified, and a code sent to the
+    /// old one no longer confirms it.
+    pub fn set_email(&mut self, email: Option<String>) {
+        let same = match (&self.email, &email) {
+            (Some(old), Some(new)) => {
+                crate::validate::uniqueness_key(old) == crate::validate::uniqueness_key(new)
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.email_verified = false;
+            self.email_verification = None;
+        }
+        self.email = email;
+    }
+
     /// Makes every token issued so far stop working.
     pub fn revoke_tokens(&mut self) {
         self.token_version += 1;
     }
+}
+
+/// A pending email verification: only a keyed digest of the code is kept (outbox::SecretSealer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailVerification {
+    pub code_digest: String,
+    pub expires_at: Millis,
+    /// Wrong codes tried so far; the code stops working at the limit.
+    #[serde(default)]
+    pub failed_attempts: u32,
 }
 
 /// A tenant's own record: its first administrator and its user counters.

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::app::App;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{
     AccessMode, Backend, LockReason, Millis, RequiredAction, Role, Tenant, User, UserState,
     UserType,
@@ -41,6 +41,15 @@ pub fn authorize_admin(caller: &Caller, tenant_id: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// An administrator of the tenant, or the user themself (self-service such as confirming the
+/// user's own email address).
+pub fn authorize_admin_or_self(caller: &Caller, tenant_id: &str, user_id: &str) -> ApiResult<()> {
+    if caller.claims.ten == tenant_id && caller.claims.sub == user_id {
+        return Ok(());
+    }
+    authorize_admin(caller, tenant_id)
 }
 
 /// A token is live while its user exists, may hold tokens, and has not revoked it since.
@@ -85,14 +94,14 @@ pub fn ensure_may_manage(
 }
 
 /// Hashing is CPU-bound for tens of milliseconds: keep it off the async workers.
-async fn hash_password(password: &str) -> ApiResult<String> {
+pub(crate) async fn hash_password(password: &str) -> ApiResult<String> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || password::hash(&password))
         .await
         .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
 }
 
-async fn verify_password(password: &str, stored: Option<&str>) -> Verified {
+pub(crate) async fn verify_password(password: &str, stored: Option<&str>) -> Verified {
     let password = password.to_owned();
     let stored = stored.map(str::to_owned);
     tokio::task::spawn_blocking(move || match stored {
@@ -187,18 +196,35 @@ impl NewUser {
     }
 }
 
-/// Creates a user in the caller's tenant.
+/// Creates a user in the caller's tenant. A user with the same id pending deletion is replaced
+/// (it is gone for every dialect that sees no deleted users); any other holder of the id wins.
 pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiResult<User> {
     authorize_admin(caller, &new_user.tenant_id)?;
+    validate::user_id(&new_user.user_id)?;
     let now = now();
-    let record = app
+    let (record, existing) = app
         .store
-        .get_user(&caller.claims.ten, &caller.claims.sub)
+        .get_user_pair(&caller.claims.ten, &caller.claims.sub, &new_user.user_id)
         .await?;
     ensure_may_manage(app, caller, record.as_ref(), now)?;
-    let (user, notifications) = new_user.into_user(app, now).await?;
+    let replacing = match existing {
+        Some(old) if old.state == UserState::PendingDelete => Some(old),
+        Some(_) => return Err(ApiError::AlreadyExists(UniqueField::UserId)),
+        None => None,
+    };
+    let (mut user, notifications) = new_user.into_user(app, now).await?;
+    if let Some(old) = &replacing {
+        // Versions only go up, and no token of the deleted user works for the new one.
+        user.version = old.version + 1;
+        user.token_version = old.token_version + 1;
+    }
     app.store
-        .create_user(&user, app.config.tenant_user_quota, &notifications)
+        .create_user(
+            &user,
+            app.config.tenant_user_quota,
+            &notifications,
+            replacing.as_ref(),
+        )
         .await?;
     Ok(user)
 }
@@ -211,6 +237,16 @@ pub async fn get_user(
     user_id: &str,
 ) -> ApiResult<User> {
     authorize_admin(caller, tenant_id)?;
+    read_target(app, caller, tenant_id, user_id).await
+}
+
+/// The caller's record and the target in one round trip, once the caller is authorised.
+async fn read_target(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<User> {
     let (record, target) = app
         .store
         .get_user_pair(tenant_id, &caller.claims.sub, user_id)
@@ -425,7 +461,28 @@ pub async fn read_managed_user(
     tenant_id: &str,
     user_id: &str,
 ) -> ApiResult<User> {
-    let target = get_user(app, caller, tenant_id, user_id).await?;
+    authorize_admin(caller, tenant_id)?;
+    live_target(app, caller, tenant_id, user_id).await
+}
+
+/// Like `read_managed_user`, but the user may also act on themself.
+pub async fn read_own_or_managed_user(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<User> {
+    authorize_admin_or_self(caller, tenant_id, user_id)?;
+    live_target(app, caller, tenant_id, user_id).await
+}
+
+async fn live_target(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<User> {
+    let target = read_target(app, caller, tenant_id, user_id).await?;
     if target.state == UserState::PendingDelete {
         return Err(ApiError::user_not_found(user_id));
     }
@@ -464,7 +521,7 @@ pub enum UserAction {
 }
 
 /// Sets a fresh password that the user must change at the next login, revoking their tokens.
-fn set_temporary_password(user: &mut User, hash: String, now: Millis) -> ApiResult<()> {
+pub(crate) fn set_temporary_password(user: &mut User, hash: String, now: Millis) -> ApiResult<()> {
     if user.backend == Backend::External {
         return Err(ApiError::ResetPasswordExternal);
     }

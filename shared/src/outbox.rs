@@ -5,6 +5,7 @@
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,8 @@ pub enum Channel {
 pub enum Template {
     /// An administrator set a temporary password; the user must change it at the next login.
     TemporaryPassword,
+    /// A code that confirms the user's email address (seed 004 `verify_email`).
+    VerificationCode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,10 +48,18 @@ pub struct Notification {
 /// Undelivered messages (and the secrets in them) are kept for a day at most.
 const RETENTION_SECONDS: i64 = 86_400;
 
-/// Seals and opens the secrets in messages.
+/// Seals and opens the secrets in messages, and keys the digests of verification codes.
 pub struct SecretSealer {
     key: LessSafeKey,
+    /// A six-digit code has only a million values: an unkeyed hash in a leaked table would give
+    /// them all away, a keyed one gives nothing without the signing key.
+    code_key: hmac::Key,
 }
+
+/// How long a verification code works (SpaceONE: 3600 s).
+pub const VERIFICATION_CODE_LIFETIME_MS: Millis = 3_600_000;
+/// Wrong codes after which the code stops working.
+pub const VERIFICATION_CODE_ATTEMPTS: u32 = 5;
 
 impl SecretSealer {
     pub fn from_signing_key(signing_key: &[u8]) -> SecretSealer {
@@ -58,9 +69,53 @@ impl SecretSealer {
             .and_then(|okm| okm.fill(&mut key))
             .expect("HKDF output of the AEAD key length");
         let unbound = UnboundKey::new(&AES_256_GCM, &key).expect("a 32-byte AES-256 key");
+        let code_key = Salt::new(HKDF_SHA256, b"useradmin verification codes")
+            .extract(signing_key)
+            .expand(&[b"hmac-sha256 v1"], hmac::HMAC_SHA256)
+            .map(hmac::Key::from)
+            .expect("HKDF output of the HMAC key length");
         SecretSealer {
             key: LessSafeKey::new(unbound),
+            code_key,
         }
+    }
+
+    /// What a code is bound to: the user and the address it was sent to.
+    fn code_message(user: &User, code: &str) -> String {
+        format!(
+            "{}\n{}\n{}\n{code}",
+            user.tenant_id,
+            user.user_id,
+            user.email.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// The digest stored in place of a verification code.
+    pub fn code_digest(&self, user: &User, code: &str) -> String {
+        let tag = hmac::sign(&self.code_key, Self::code_message(user, code).as_bytes());
+        STANDARD_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// Whether `code` is the one whose digest was stored for this user and address (constant time).
+    pub fn code_matches(&self, user: &User, code: &str, digest: &str) -> bool {
+        STANDARD_NO_PAD.decode(digest).is_ok_and(|tag| {
+            hmac::verify(
+                &self.code_key,
+                Self::code_message(user, code).as_bytes(),
+                &tag,
+            )
+            .is_ok()
+        })
+    }
+
+    /// A message carrying a verification code to the user's email address.
+    pub fn verification_code(
+        &self,
+        user: &User,
+        code: &str,
+        now: Millis,
+    ) -> ApiResult<Notification> {
+        self.message(user, Channel::Email, Template::VerificationCode, code, now)
     }
 
     fn aad(notification: &Notification) -> String {
@@ -120,6 +175,17 @@ impl SecretSealer {
         channel: Channel,
         now: Millis,
     ) -> ApiResult<Notification> {
+        self.message(user, channel, Template::TemporaryPassword, password, now)
+    }
+
+    fn message(
+        &self,
+        user: &User,
+        channel: Channel,
+        template: Template,
+        secret: &str,
+        now: Millis,
+    ) -> ApiResult<Notification> {
         let recipient = recipient(user, channel).ok_or(ApiError::ResetPasswordWithoutEmail)?;
         let mut notification = Notification {
             notification_id: random_id(),
@@ -127,12 +193,12 @@ impl SecretSealer {
             user_id: user.user_id.clone(),
             channel,
             recipient,
-            template: Template::TemporaryPassword,
+            template,
             sealed_secret: None,
             created_at: now,
             ttl: now.div_euclid(1000) + RETENTION_SECONDS,
         };
-        notification.sealed_secret = Some(self.seal(&notification, password)?);
+        notification.sealed_secret = Some(self.seal(&notification, secret)?);
         Ok(notification)
     }
 }
@@ -180,6 +246,17 @@ mod tests {
         assert_eq!(
             sealer.open(&message).unwrap().as_deref(),
             Some("Temp0raryPass")
+        );
+
+        let code = "042917";
+        let digest = sealer.code_digest(&user(), code);
+        assert!(sealer.code_matches(&user(), code, &digest));
+        assert!(!sealer.code_matches(&user(), "042918", &digest));
+        let mut readdressed = user();
+        readdressed.email = Some("b@example.com".into());
+        assert!(
+            !sealer.code_matches(&readdressed, code, &digest),
+            "a code confirms only the address it was sent to"
         );
 
         let other_key = SecretSealer::from_signing_key(b"another-key-another-key-another-key");

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::account::ProfileChange;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Empty, Fields};
 use crate::model::{Backend, Millis, RequiredAction, Role, User, UserState, UserType};
@@ -87,13 +88,17 @@ pub struct CreateRequest {
     pub user: NewUser,
 }
 
-pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
-    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
-    let user_id = user_id(&mut fields)?;
-    let backend = parse_enum("backend", fields.string("backend")?, backend)?
-        .ok_or_else(|| ApiError::RequiredParameter("backend".into()))?;
-    let domain_id = domain_id(&mut fields)?;
-    let password = fields.string("password")?;
+/// The profile fields `create` and `update` share, checked against the vendor's limits.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub tags: Option<Map<String, Value>>,
+}
+
+fn profile(fields: &mut Fields) -> ApiResult<Profile> {
     let name = fields
         .string("name")?
         .map(|n| validate::display_name("name", &n, NAME_MAX))
@@ -102,8 +107,6 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
         .string("email")?
         .map(|e| validate::email("email", &e, EMAIL_MAX))
         .transpose()?;
-    let user_type =
-        parse_enum("user_type", fields.string("user_type")?, user_type)?.unwrap_or(UserType::User);
     let language = fields
         .string("language")?
         .map(|l| validate::language(&l, LANGUAGE_MAX))
@@ -112,8 +115,35 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
         .string("timezone")?
         .map(|t| validate::timezone(&t))
         .transpose()?;
-    let tags = fields.object("tags")?.unwrap_or_default();
-    validate::tags("tags", &tags)?;
+    let tags = fields.object("tags")?;
+    if let Some(tags) = &tags {
+        validate::tags("tags", tags)?;
+    }
+    Ok(Profile {
+        name,
+        email,
+        language,
+        timezone,
+        tags,
+    })
+}
+
+pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let user_id = user_id(&mut fields)?;
+    let backend = parse_enum("backend", fields.string("backend")?, backend)?
+        .ok_or_else(|| ApiError::RequiredParameter("backend".into()))?;
+    let domain_id = domain_id(&mut fields)?;
+    let password = fields.string("password")?;
+    let Profile {
+        name,
+        email,
+        language,
+        timezone,
+        tags,
+    } = profile(&mut fields)?;
+    let user_type =
+        parse_enum("user_type", fields.string("user_type")?, user_type)?.unwrap_or(UserType::User);
     let reset_password = fields.boolean("reset_password")?.unwrap_or(false);
     fields.finish()?;
 
@@ -139,10 +169,7 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
             ));
         }
         if password.is_some() {
-            return Err(ApiError::invalid(
-                "password",
-                "give either a password or reset_password",
-            ));
+            return Err(both_password_and_reset());
         }
     }
     let needs_password =
@@ -169,11 +196,145 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
             backend,
             language,
             timezone,
-            tags,
+            tags: tags.unwrap_or_default(),
             role: Role::Member,
             temporary_password: reset_password,
         },
     })
+}
+
+fn both_password_and_reset() -> ApiError {
+    ApiError::invalid("password", "give either a password or reset_password")
+}
+
+/// `UserRequest`: one user of one domain. Also the head of every request naming a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRequest {
+    pub domain_id: String,
+    pub user_id: String,
+}
+
+fn target(fields: &mut Fields) -> ApiResult<UserRequest> {
+    let user_id = user_id(fields)?;
+    let domain_id = domain_id(fields)?;
+    Ok(UserRequest { domain_id, user_id })
+}
+
+pub fn parse_user_request(body: &[u8]) -> ApiResult<UserRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let request = target(&mut fields)?;
+    fields.finish()?;
+    Ok(request)
+}
+
+/// `UpdateUserRequest`.
+pub struct UpdateRequest {
+    pub target: UserRequest,
+    pub change: ProfileChange,
+}
+
+pub fn parse_update(body: &[u8]) -> ApiResult<UpdateRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let target = target(&mut fields)?;
+    let password = fields.string("password")?;
+    let Profile {
+        name,
+        email,
+        language,
+        timezone,
+        tags,
+    } = profile(&mut fields)?;
+    let reset_password = fields.boolean("reset_password")?.unwrap_or(false);
+    fields.finish()?;
+    if reset_password && password.is_some() {
+        return Err(both_password_and_reset());
+    }
+    Ok(UpdateRequest {
+        target,
+        change: ProfileChange {
+            display_name: name,
+            email,
+            language,
+            timezone,
+            tags,
+            password,
+            reset_password,
+        },
+    })
+}
+
+/// `VerifyEmailRequest`.
+pub struct VerifyEmailRequest {
+    pub target: UserRequest,
+    pub email: Option<String>,
+    pub force: bool,
+}
+
+pub fn parse_verify_email(body: &[u8]) -> ApiResult<VerifyEmailRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let target = target(&mut fields)?;
+    let email = fields
+        .string("email")?
+        .map(|e| validate::email("email", &e, EMAIL_MAX))
+        .transpose()?;
+    let force = fields.boolean("force")?.unwrap_or(false);
+    fields.finish()?;
+    Ok(VerifyEmailRequest {
+        target,
+        email,
+        force,
+    })
+}
+
+/// `ConfirmEmailRequest`.
+pub struct ConfirmEmailRequest {
+    pub target: UserRequest,
+    pub verify_code: String,
+}
+
+/// Longer than any code we send; a longer one is simply wrong.
+const VERIFY_CODE_MAX: usize = 64;
+
+pub fn parse_confirm_email(body: &[u8]) -> ApiResult<ConfirmEmailRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let target = target(&mut fields)?;
+    let verify_code = fields.required_string("verify_code")?;
+    validate::max_chars("verify_code", &verify_code, VERIFY_CODE_MAX)?;
+    fields.finish()?;
+    Ok(ConfirmEmailRequest {
+        target,
+        verify_code,
+    })
+}
+
+/// `SetRequiredActionsRequest`.
+pub struct SetRequiredActionsRequest {
+    pub target: UserRequest,
+    pub actions: Vec<RequiredAction>,
+}
+
+pub fn parse_set_required_actions(body: &[u8]) -> ApiResult<SetRequiredActionsRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let target = target(&mut fields)?;
+    let actions = fields
+        .string_list("actions")?
+        .ok_or_else(|| ApiError::RequiredParameter("actions".into()))?
+        .into_iter()
+        .map(|action| match action.as_str() {
+            "UPDATE_PASSWORD" => Ok(RequiredAction::UpdatePassword),
+            _ => Err(ApiError::invalid(
+                "actions",
+                format!("unknown value {action:?}"),
+            )),
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    fields.finish()?;
+    Ok(SetRequiredActionsRequest { target, actions })
+}
+
+/// The JSON rendering of the protobuf `Empty` message the vendor answers.
+pub fn empty_message() -> Value {
+    Value::Object(Map::new())
 }
 
 /// The fields of `UserInfo`, in the order the seed lists them.

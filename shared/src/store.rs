@@ -65,11 +65,14 @@ pub trait UserStore: Send + Sync {
 
     /// Writes a new user with its uniqueness records, the tenant's counters and the messages the
     /// creation sends, in one transaction; refused when the tenant already holds `quota` users.
+    /// `replacing` is a user with the same id pending deletion, as read: it is replaced if nobody
+    /// changed it since.
     fn create_user(
         &self,
         user: &User,
         quota: u64,
         notifications: &[Notification],
+        replacing: Option<&User>,
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// Replaces `before` by `after` (with the next `version`) if nobody changed the user since

@@ -180,11 +180,7 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest, now: Millis) -> Ap
         user.description = Some(description.clone());
     }
     if let Some(email) = &request.user_email {
-        if user.email != *email {
-            user.email = email.clone();
-            // A new address is not verified yet.
-            user.email_verified = false;
-        }
+        user.set_email(email.clone());
     }
     if let Some(phone) = &request.user_phone {
         if user.phone != *phone {

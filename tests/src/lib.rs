@@ -36,13 +36,23 @@ pub fn handler(function: &str) -> Option<Handler> {
         "user_password" => |app, req| Box::pin(user_password::handle(app, req)),
         "user_modify" => |app, req| Box::pin(user_modify::handle(app, req)),
         "iam_user_modify" => |app, req| Box::pin(iam_user_modify::handle(app, req)),
+        "user_update" => |app, req| Box::pin(user_update::handle(app, req)),
+        "user_verify_email" => |app, req| Box::pin(user_verify_email::handle(app, req)),
+        "user_confirm_email" => |app, req| Box::pin(user_confirm_email::handle(app, req)),
+        "user_reset_password" => |app, req| Box::pin(user_reset_password::handle(app, req)),
+        "user_set_required_actions" => {
+            |app, req| Box::pin(user_set_required_actions::handle(app, req))
+        }
+        "user_enable" => |app, req| Box::pin(user_enable::handle(app, req)),
+        "user_disable" => |app, req| Box::pin(user_disable::handle(app, req)),
+        "user_delete" => |app, req| Box::pin(user_delete::handle(app, req)),
         _ => return None,
     };
     Some(handler)
 }
 
 /// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 8] = [
+pub const HTTP_FUNCTIONS: [&str; 16] = [
     "auth_tokens",
     "user_create",
     "user_get",
@@ -51,6 +61,14 @@ pub const HTTP_FUNCTIONS: [&str; 8] = [
     "user_password",
     "user_modify",
     "iam_user_modify",
+    "user_update",
+    "user_verify_email",
+    "user_confirm_email",
+    "user_reset_password",
+    "user_set_required_actions",
+    "user_enable",
+    "user_disable",
+    "user_delete",
 ];
 
 /// API Gateway's own payload limit.

@@ -136,7 +136,11 @@ async fn a_console_only_user_cannot_call_the_api() {
     admin2.role = shared::model::Role::Admin;
     admin2.password_hash = Some(shared::password::hash("Admin2-Passw0rd").unwrap());
     use shared::store::UserStore;
-    env.app.store.create_user(&admin2, 50, &[]).await.unwrap();
+    env.app
+        .store
+        .create_user(&admin2, 50, &[], None)
+        .await
+        .unwrap();
     assert_eq!(
         modify(
             &env,

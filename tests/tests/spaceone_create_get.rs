@@ -462,7 +462,11 @@ async fn a_token_stops_working_when_its_user_is_locked_disabled_deleted_or_chang
         );
         admin.role = shared::model::Role::Admin;
         admin.password_hash = Some(shared::password::hash("Admin2-Passw0rd").unwrap());
-        env.app.store.create_user(&admin, 50, &[]).await.unwrap();
+        env.app
+            .store
+            .create_user(&admin, 50, &[], None)
+            .await
+            .unwrap();
         let token = env.login(&admin_id, "Admin2-Passw0rd").await;
         let get = json!({"user_id": "admin", "domain_id": env.tenant});
         assert_eq!(env.spaceone("get", &token, get.clone()).await.status, 200);

@@ -6,7 +6,7 @@ mod common;
 use common::{ADMIN_PASSWORD, TestEnv};
 use serde_json::json;
 use shared::model::{LockReason, RequiredAction};
-use shared::outbox::{Channel, Notification};
+use shared::outbox::Channel;
 
 async fn action(env: &TestEnv, token: &str, user_id: &str, body: &str) -> common::Reply {
     let path = format!("/v2/{}/users/{user_id}/actions", env.tenant);
@@ -35,15 +35,6 @@ async fn change_password(
         body,
     )
     .await
-}
-
-async fn outbox(env: &TestEnv) -> Vec<Notification> {
-    env.partition()
-        .await
-        .into_iter()
-        .filter(|item| item["sk"].as_s().unwrap().starts_with("OUTBOX#"))
-        .map(|item| serde_dynamo::from_item(item).unwrap())
-        .collect()
 }
 
 #[tokio::test]
@@ -165,7 +156,7 @@ async fn reset_pwd_sends_a_temporary_password_that_must_be_changed_first() {
             .required_actions
             .contains(&RequiredAction::UpdatePassword)
     );
-    let messages = outbox(&env).await;
+    let messages = env.outbox().await;
     assert_eq!(messages.len(), 1);
     assert_eq!(
         (messages[0].channel, messages[0].recipient.as_str()),
@@ -373,7 +364,7 @@ async fn random_password_answers_a_fresh_password_the_user_must_change() {
         "meets even a four-class policy"
     );
     assert!(
-        outbox(&env).await.is_empty(),
+        env.outbox().await.is_empty(),
         "no notification_type, no message"
     );
 
@@ -421,7 +412,7 @@ async fn random_password_answers_a_fresh_password_the_user_must_change() {
     )
     .await;
     assert_eq!(sent.status, 200);
-    let messages = outbox(&env).await;
+    let messages = env.outbox().await;
     assert_eq!(messages.len(), 1);
     assert_eq!(
         env.app.sealer.open(&messages[0]).unwrap().unwrap(),
@@ -617,7 +608,7 @@ async fn reset_pwd_goes_by_sms_when_the_user_has_only_a_phone_and_never_to_api_u
         .status,
         200
     );
-    let messages = outbox(&env).await;
+    let messages = env.outbox().await;
     assert_eq!(
         (messages[0].channel, messages[0].recipient.as_str()),
         (Channel::Phone, "+8612345678910")
@@ -631,7 +622,7 @@ async fn reset_pwd_goes_by_sms_when_the_user_has_only_a_phone_and_never_to_api_u
     )
     .await;
     assert_eq!(sent.status, 200, "{}", sent.raw);
-    assert_eq!(outbox(&env).await.len(), 2);
+    assert_eq!(env.outbox().await.len(), 2);
 
     let api = env.spaceone("create", &env.admin_token,
         json!({"user_id": "robot", "backend": "LOCAL", "user_type": "API_USER", "email": "robot@example.com", "domain_id": env.tenant})).await;

@@ -256,6 +256,30 @@ impl TestEnv {
             .unwrap();
     }
 
+    /// The tenant's undelivered notifications, oldest first.
+    pub async fn outbox(&self) -> Vec<shared::outbox::Notification> {
+        self.partition()
+            .await
+            .into_iter()
+            .filter(|item| item["sk"].as_s().unwrap().starts_with("OUTBOX#"))
+            .map(|item| serde_dynamo::from_item(item).unwrap())
+            .collect()
+    }
+
+    /// The secret of the newest message of `template` to `user_id`, opened as the notifier would.
+    pub async fn last_secret(
+        &self,
+        user_id: &str,
+        template: shared::outbox::Template,
+    ) -> Option<String> {
+        self.outbox()
+            .await
+            .into_iter()
+            .rev()
+            .find(|m| m.user_id == user_id && m.template == template)
+            .map(|m| self.app.sealer.open(&m).unwrap().expect("a sealed secret"))
+    }
+
     /// Every item of the tenant's partition, for checks that nothing partial was written.
     pub async fn partition(
         &self,

@@ -1,0 +1,26 @@
+//! `POST /identity/v1/user/delete` (seed 004): the user goes to pending deletion (gone for this dialect, purged by housekeeping); answers the empty message.
+
+use lambda_http::{Body, Request, Response};
+use shared::account::{self, Lifecycle};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let request = spaceone::parse_user_request(http::body_bytes(&req))?;
+            account::change_lifecycle(
+                app,
+                &caller,
+                &request.domain_id,
+                &request.user_id,
+                Lifecycle::Delete,
+            )
+            .await?;
+            Ok(json_response(200, &spaceone::empty_message()))
+        }
+        .await,
+    )
+}

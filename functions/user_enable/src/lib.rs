@@ -1,0 +1,26 @@
+//! `POST /identity/v1/user/enable` (seed 004): enables a disabled user (not one a directory sync disabled); answers `UserInfo`.
+
+use lambda_http::{Body, Request, Response};
+use shared::account::{self, Lifecycle};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let request = spaceone::parse_user_request(http::body_bytes(&req))?;
+            let user = account::change_lifecycle(
+                app,
+                &caller,
+                &request.domain_id,
+                &request.user_id,
+                Lifecycle::Enable,
+            )
+            .await?;
+            Ok(json_response(200, &spaceone::user_info(&user, None)))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,27 @@
+//! `POST /identity/v1/user/verify-email` (seed 004): sends a fresh verification code to the user's email address (or, with `force`, marks it verified); answers the empty message.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, account, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let request = spaceone::parse_verify_email(http::body_bytes(&req))?;
+            let target = &request.target;
+            account::verify_email(
+                app,
+                &caller,
+                &target.domain_id,
+                &target.user_id,
+                request.email,
+                request.force,
+            )
+            .await?;
+            Ok(json_response(200, &spaceone::empty_message()))
+        }
+        .await,
+    )
+}

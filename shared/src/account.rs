@@ -1,0 +1,328 @@
+//! Operations on one user's account that any dialect may call: profile changes, password resets by
+//! email, email verification, required actions, and the lifecycle (enable, disable, delete).
+
+use rand::{Rng, TryRngCore};
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{
+    Backend, DisabledBy, EmailVerification, Millis, RequiredAction, User, UserState, UserType,
+};
+use crate::ops::{
+    self, hash_password, read_managed_user, read_own_or_managed_user, set_temporary_password,
+    verify_password, write_managed_user,
+};
+use crate::outbox::{Channel, VERIFICATION_CODE_ATTEMPTS, VERIFICATION_CODE_LIFETIME_MS};
+use crate::password::{self, Verified};
+use crate::token::Caller;
+use crate::validate::PasswordContext;
+
+/// Profile fields an administrator changes (SpaceONE `update`); `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub tags: Option<Map<String, Value>>,
+    /// A new password: it must meet the policy and differ from the current one.
+    pub password: Option<String>,
+    /// Send a temporary password to the user's verified email address.
+    pub reset_password: bool,
+}
+
+impl ProfileChange {
+    fn apply(&self, user: &mut User) {
+        if let Some(name) = &self.display_name {
+            user.display_name = Some(name.clone());
+        }
+        if let Some(email) = &self.email {
+            user.set_email(Some(email.clone()));
+        }
+        if let Some(language) = &self.language {
+            user.language = language.clone();
+        }
+        if let Some(timezone) = &self.timezone {
+            user.timezone = timezone.clone();
+        }
+        if let Some(tags) = &self.tags {
+            user.tags = tags.clone();
+        }
+    }
+}
+
+fn password_context(user: &User) -> PasswordContext<'_> {
+    PasswordContext {
+        login_name: &user.login_name,
+        email: user.email.as_deref(),
+        phone: user.phone.as_deref(),
+    }
+}
+
+/// A user who signs in with a password of their own: LOCAL and not an API user.
+fn ensure_has_password(user: &User, key: &str) -> ApiResult<()> {
+    if user.backend == Backend::External {
+        return Err(ApiError::ResetPasswordExternal);
+    }
+    if user.user_type == UserType::ApiUser {
+        return Err(ApiError::invalid(key, "an API_USER has no password"));
+    }
+    Ok(())
+}
+
+/// Why a temporary password cannot be mailed to this user, if it cannot.
+fn ensure_resettable_by_email(user: &User) -> ApiResult<()> {
+    ensure_has_password(user, "reset_password")?;
+    if user.email.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::ResetPasswordWithoutEmail);
+    }
+    if !user.email_verified {
+        return Err(ApiError::VerificationUnavailable);
+    }
+    Ok(())
+}
+
+/// Changes a user's profile and, optionally, their password (which revokes their tokens and clears
+/// UPDATE_PASSWORD) or sends them a temporary one.
+pub async fn update_profile(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    change: ProfileChange,
+) -> ApiResult<User> {
+    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
+    let mut preview = before.clone();
+    change.apply(&mut preview);
+    let new_hash = match &change.password {
+        Some(new_password) => {
+            ensure_has_password(&preview, "password")?;
+            app.config
+                .password_policy
+                .check(new_password, &password_context(&preview))?;
+            if verify_password(new_password, before.password_hash.as_deref()).await != Verified::No
+            {
+                return Err(ApiError::PasswordNotChanged);
+            }
+            Some(hash_password(new_password).await?)
+        }
+        None => None,
+    };
+    let temporary = if change.reset_password {
+        ensure_resettable_by_email(&preview)?;
+        let temporary = password::temporary_password(app.config.password_policy.min_classes);
+        let hash = hash_password(&temporary).await?;
+        Some((temporary, hash))
+    } else {
+        None
+    };
+    write_managed_user(app, before, |user, now| {
+        change.apply(user);
+        if let Some(hash) = new_hash {
+            user.password_hash = Some(hash);
+            user.password_changed_at = Some(now);
+            user.required_actions
+                .remove(&RequiredAction::UpdatePassword);
+            user.revoke_tokens();
+        }
+        match temporary {
+            Some((temporary, hash)) => {
+                set_temporary_password(user, hash, now)?;
+                Ok(vec![app.sealer.temporary_password(
+                    user,
+                    &temporary,
+                    Channel::Email,
+                    now,
+                )?])
+            }
+            None => Ok(Vec::new()),
+        }
+    })
+    .await
+}
+
+/// SpaceONE `reset_password`: a temporary password to the user's verified email address; the user
+/// must change it at the next login and loses existing tokens.
+pub async fn reset_password_by_email(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<()> {
+    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
+    ensure_resettable_by_email(&before)?;
+    let temporary = password::temporary_password(app.config.password_policy.min_classes);
+    let hash = hash_password(&temporary).await?;
+    write_managed_user(app, before, |user, now| {
+        set_temporary_password(user, hash, now)?;
+        Ok(vec![app.sealer.temporary_password(
+            user,
+            &temporary,
+            Channel::Email,
+            now,
+        )?])
+    })
+    .await
+    .map(drop)
+}
+
+/// A six-digit code from the OS generator.
+fn verification_code() -> String {
+    let mut rng = rand::rngs::OsRng.unwrap_err();
+    format!("{:06}", rng.random_range(0..1_000_000))
+}
+
+/// SpaceONE `verify_email`: optionally sets a new address, then either marks it verified at once
+/// (`force`, administrators only) or sends a fresh code that replaces any earlier one.
+pub async fn verify_email(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    email: Option<String>,
+    force: bool,
+) -> ApiResult<User> {
+    let before = if force {
+        read_managed_user(app, caller, tenant_id, user_id).await?
+    } else {
+        read_own_or_managed_user(app, caller, tenant_id, user_id).await?
+    };
+    write_managed_user(app, before, |user, now| {
+        if let Some(email) = email {
+            user.set_email(Some(email));
+        }
+        if user.email.as_deref().is_none_or(str::is_empty) {
+            return Err(ApiError::RequiredParameter("email".into()));
+        }
+        if force {
+            user.email_verified = true;
+            user.email_verification = None;
+            return Ok(Vec::new());
+        }
+        let code = verification_code();
+        user.email_verified = false;
+        user.email_verification = Some(EmailVerification {
+            code_digest: app.sealer.code_digest(user, &code),
+            expires_at: now + VERIFICATION_CODE_LIFETIME_MS,
+            failed_attempts: 0,
+        });
+        Ok(vec![app.sealer.verification_code(user, &code, now)?])
+    })
+    .await
+}
+
+/// SpaceONE `confirm_email`: the code last sent marks the address verified and is used up. A wrong
+/// code counts (the count is written before answering), and after the limit even the right code
+/// fails; every failure is the same `ERROR_INVALID_VERIFY_CODE`.
+pub async fn confirm_email(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    code: &str,
+) -> ApiResult<User> {
+    let before = read_own_or_managed_user(app, caller, tenant_id, user_id).await?;
+    let now = ops::now();
+    let Some(pending) = before
+        .email_verification
+        .clone()
+        .filter(|v| now < v.expires_at && v.failed_attempts < VERIFICATION_CODE_ATTEMPTS)
+    else {
+        return Err(ApiError::InvalidVerifyCode);
+    };
+    let matches = app.sealer.code_matches(&before, code, &pending.code_digest);
+    let after = write_managed_user(app, before, |user, _| {
+        if matches {
+            user.email_verified = true;
+            user.email_verification = None;
+        } else {
+            user.email_verification = Some(EmailVerification {
+                failed_attempts: pending.failed_attempts + 1,
+                ..pending
+            });
+        }
+        Ok(Vec::new())
+    })
+    .await?;
+    if matches {
+        Ok(after)
+    } else {
+        Err(ApiError::InvalidVerifyCode)
+    }
+}
+
+/// SpaceONE `set_required_actions`: adds the actions to the user's set.
+pub async fn add_required_actions(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    actions: &[RequiredAction],
+) -> ApiResult<User> {
+    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
+    write_managed_user(app, before, |user, _| {
+        for action in actions {
+            match action {
+                RequiredAction::UpdatePassword
+                    if user.backend == Backend::External || user.user_type == UserType::ApiUser =>
+                {
+                    return Err(ApiError::NotAllowedActions(
+                        "UPDATE_PASSWORD needs a user who signs in with a password of their own"
+                            .into(),
+                    ));
+                }
+                RequiredAction::UpdatePassword => {
+                    user.required_actions.insert(*action);
+                }
+            }
+        }
+        Ok(Vec::new())
+    })
+    .await
+}
+
+/// The lifecycle changes an administrator makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    Enable,
+    /// Tokens revoked.
+    Disable,
+    /// Pending deletion: tokens revoked, no login, gone for the dialects that have no deleted
+    /// state, purged by housekeeping.
+    Delete,
+}
+
+/// Applies a lifecycle change; setting the state a user already has changes nothing.
+pub fn apply_lifecycle(user: &mut User, change: Lifecycle, now: Millis) -> ApiResult<()> {
+    match change {
+        Lifecycle::Enable => user.enable(),
+        Lifecycle::Disable => {
+            user.disable(DisabledBy::Admin);
+            Ok(())
+        }
+        Lifecycle::Delete => {
+            if user.state != UserState::PendingDelete {
+                user.state = UserState::PendingDelete;
+                user.deleted_at = Some(now);
+                user.email_verification = None;
+                user.revoke_tokens();
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn change_lifecycle(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    change: Lifecycle,
+) -> ApiResult<User> {
+    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
+    write_managed_user(app, before, |user, now| {
+        apply_lifecycle(user, change, now).map(|()| Vec::new())
+    })
+    .await
+}
