@@ -11,9 +11,12 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::error::{ApiError, ApiResult, UniqueField};
-use crate::model::{Tenant, User, UserState};
+use crate::model::{Facet, Tenant, User, UserState};
 use crate::outbox::Notification;
-use crate::store::{LoginRecord, UserStore, unique_values};
+use crate::store::{
+    LIST_KEYS_MAX, ListSource, LoginRecord, UserStore, name_order_key, name_order_prefix,
+    unique_values,
+};
 use crate::validate::uniqueness_key;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -22,9 +25,8 @@ pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 /// Index of a tenant's users ordered by display name.
 pub const BY_NAME_INDEX: &str = "by_name";
-const NAME_ORDER_MAX_BYTES: usize = 512;
-/// Index of a tenant's users by state.
-pub const BY_STATE_INDEX: &str = "by_state";
+/// Index of a tenant's users by facet (state, type, backend), each ordered by display name.
+pub const BY_FACET_INDEX: &str = "by_facet";
 
 pub fn tenant_pk(tenant_id: &str) -> String {
     format!("T#{tenant_id}")
@@ -50,8 +52,9 @@ pub fn unique_sk(field: UniqueField, value: &str) -> String {
     };
     format!("UNIQUE#{kind}#{value}")
 }
-fn state_counter(state: UserState) -> String {
-    format!("count_{}", state.as_str())
+/// The counter of a facet's users in the tenant item.
+pub fn facet_counter(facet: Facet) -> String {
+    format!("count#{}", facet.key())
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -74,22 +77,21 @@ pub fn user_item(user: &User) -> ApiResult<Item> {
     let mut item: Item = serde_dynamo::to_item(user)
         .map_err(|e| ApiError::Internal(format!("user serialisation: {e}")))?;
     item.extend(user_key(&user.tenant_id, &user.user_id));
-    // The index orders by a bounded prefix of the normalised name: index keys hold 1024 bytes.
-    let mut name = uniqueness_key(user.display_name.as_deref().unwrap_or_default());
-    while name.len() > NAME_ORDER_MAX_BYTES {
-        name.pop();
-    }
+    let order = name_order_key(
+        user.display_name.as_deref().unwrap_or_default(),
+        &user.user_id,
+    );
     item.insert("gsi1pk".into(), s(tenant_pk(&user.tenant_id)));
-    item.insert("gsi1sk".into(), s(format!("{name}#{}", user.user_id)));
+    item.insert("gsi1sk".into(), s(order.clone()));
     item.insert(
         "gsi2pk".into(),
         s(format!(
             "{}#{}",
             tenant_pk(&user.tenant_id),
-            user.state.as_str()
+            Facet::of(user).key()
         )),
     );
-    item.insert("gsi2sk".into(), s(user.user_id.clone()));
+    item.insert("gsi2sk".into(), s(order));
     Ok(item)
 }
 
@@ -392,6 +394,103 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// Reads items by key, in as many requests of at most 100 keys as needed, asking again for the
+    /// keys DynamoDB leaves unprocessed under load.
+    async fn batch_get(&self, keys: Vec<Item>) -> ApiResult<Vec<Item>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?;
+            let mut done = false;
+            for _ in 0..5 {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request.clone())
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
+                    found.extend(items);
+                }
+                match output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                {
+                    Some(rest) if !rest.keys.is_empty() => request = rest,
+                    _ => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            if !done {
+                return Err(ApiError::Unavailable(
+                    "the store left keys unprocessed".into(),
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The users of one index partition in its order, optionally only those whose sort key starts
+    /// with `prefix`, stopping once `first` users are read. Users pending deletion are left out by
+    /// the query (they still cost their read).
+    async fn query_index(
+        &self,
+        index: &str,
+        key_prefix: &str,
+        partition: String,
+        prefix: Option<String>,
+        desc: bool,
+        first: Option<usize>,
+    ) -> ApiResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let condition = if prefix.is_some() {
+                "#pk = :pk AND begins_with(#sk, :prefix)"
+            } else {
+                "#pk = :pk"
+            };
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(condition)
+                .filter_expression("#state <> :deleted")
+                .expression_attribute_names("#pk", format!("{key_prefix}pk"))
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":pk", s(partition.clone()))
+                .expression_attribute_values(":deleted", s(UserState::PendingDelete.as_str()))
+                .scan_index_forward(!desc)
+                .set_exclusive_start_key(start.take());
+            if let Some(prefix) = &prefix {
+                query = query
+                    .expression_attribute_names("#sk", format!("{key_prefix}sk"))
+                    .expression_attribute_values(":prefix", s(prefix.clone()));
+            }
+            if let Some(first) = first {
+                let wanted = first.saturating_sub(items.len()).clamp(1, 1000);
+                query = query.limit(wanted as i32);
+            }
+            let output = query.send().await.map_err(store_error)?;
+            items.extend(output.items.unwrap_or_default());
+            if first.is_some_and(|first| items.len() >= first) {
+                items.truncate(first.unwrap_or_default());
+                return Ok(items);
+            }
+            match output.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     /// Releases the unique values `before` held and `after` drops, and claims the new ones.
     fn move_unique_records(
         &self,
@@ -426,7 +525,7 @@ impl DynamoStore {
 /// How a user changes the tenant's counters: its state counter, and the live-user count unless
 /// it is pending deletion.
 fn counter_deltas(user: &User, sign: i64) -> Vec<(String, i64)> {
-    let mut deltas = vec![(state_counter(user.state), sign)];
+    let mut deltas = vec![(facet_counter(Facet::of(user)), sign)];
     if user.state != UserState::PendingDelete {
         deltas.push(("user_count".into(), sign));
     }
@@ -463,41 +562,135 @@ impl UserStore for DynamoStore {
             let user = self.get_user(tenant_id, first).await?;
             return Ok((user.clone(), user));
         }
-        let mut request = KeysAndAttributes::builder()
-            .keys(user_key(tenant_id, first))
-            .keys(user_key(tenant_id, second))
-            .consistent_read(true)
-            .build()
-            .map_err(build_error)?;
-        let mut found: Vec<User> = Vec::with_capacity(2);
-        // BatchGetItem may leave keys unprocessed under load; ask again for those only.
-        for _ in 0..5 {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request.clone())
-                .send()
-                .await
-                .map_err(store_error)?;
-            if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
-                for item in items {
-                    found.push(user_from_item(item)?);
-                }
+        let found: Vec<User> = self
+            .batch_get(vec![
+                user_key(tenant_id, first),
+                user_key(tenant_id, second),
+            ])
+            .await?
+            .into_iter()
+            .map(user_from_item)
+            .collect::<ApiResult<_>>()?;
+        let pick = |id: &str| found.iter().find(|u| u.user_id == id).cloned();
+        Ok((pick(first), pick(second)))
+    }
+
+    async fn tenant_counters(&self, tenant_id: &str) -> ApiResult<HashMap<String, u64>> {
+        let item = self
+            .get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
+            .await?
+            .unwrap_or_default();
+        Ok(item
+            .into_iter()
+            .filter(|(name, _)| name == "user_count" || name.starts_with("count#"))
+            .filter_map(|(name, value)| {
+                let count = value.as_n().ok()?.parse::<i64>().ok()?;
+                Some((
+                    name.strip_prefix("count#").unwrap_or(&name).to_owned(),
+                    count.max(0) as u64,
+                ))
+            })
+            .collect())
+    }
+
+    async fn list_users(&self, tenant_id: &str, source: &ListSource) -> ApiResult<Vec<User>> {
+        let pk = tenant_pk(tenant_id);
+        let items = match source {
+            ListSource::Ids(ids) => {
+                self.batch_get(
+                    ids.iter()
+                        .take(LIST_KEYS_MAX)
+                        .map(|id| user_key(tenant_id, id))
+                        .collect(),
+                )
+                .await?
             }
-            match output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-            {
-                Some(rest) if !rest.keys.is_empty() => request = rest,
-                _ => {
-                    let pick = |id: &str| found.iter().find(|u| u.user_id == id).cloned();
-                    return Ok((pick(first), pick(second)));
-                }
+            ListSource::Emails(emails) => {
+                let unique_keys = emails
+                    .iter()
+                    .take(LIST_KEYS_MAX)
+                    .map(|e| {
+                        key(
+                            pk.clone(),
+                            unique_sk(UniqueField::Email, &uniqueness_key(e)),
+                        )
+                    })
+                    .collect();
+                let ids: Vec<Item> = self
+                    .batch_get(unique_keys)
+                    .await?
+                    .into_iter()
+                    .filter_map(|mut item| item.remove("user_id"))
+                    .filter_map(|id| id.as_s().ok().map(|id| user_key(tenant_id, id)))
+                    .collect();
+                self.batch_get(ids).await?
             }
-        }
-        Err(ApiError::Unavailable(
-            "the store left keys unprocessed".into(),
-        ))
+            ListSource::Names(names) => {
+                let mut items = Vec::new();
+                for name in names.iter().take(LIST_KEYS_MAX) {
+                    let prefix = format!("{}#", name_order_prefix(name));
+                    items.extend(
+                        self.query_index(
+                            BY_NAME_INDEX,
+                            "gsi1",
+                            pk.clone(),
+                            Some(prefix),
+                            false,
+                            None,
+                        )
+                        .await?,
+                    );
+                }
+                items
+            }
+            ListSource::Facets {
+                facets,
+                desc,
+                first,
+            } => {
+                let queries = facets.iter().map(|facet| {
+                    self.query_index(
+                        BY_FACET_INDEX,
+                        "gsi2",
+                        format!("{pk}#{}", facet.key()),
+                        None,
+                        *desc,
+                        *first,
+                    )
+                });
+                let mut items: Vec<Item> = futures_util::future::try_join_all(queries)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let order = |item: &Item| {
+                    item.get("gsi2sk")
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                items.sort_by_cached_key(order);
+                if *desc {
+                    items.reverse();
+                }
+                if let Some(first) = first {
+                    items.truncate(*first);
+                }
+                items
+            }
+            ListSource::Tenant { desc, first } => {
+                self.query_index(BY_NAME_INDEX, "gsi1", pk, None, *desc, *first)
+                    .await?
+            }
+        };
+        items
+            .into_iter()
+            .map(user_from_item)
+            .filter(|user| {
+                user.as_ref()
+                    .map_or(true, |u| u.state != UserState::PendingDelete)
+            })
+            .collect()
     }
 
     async fn find_user_id_by_login(

@@ -136,6 +136,26 @@ impl Fields {
         Fields { map, prefix }
     }
 
+    /// The fields of a nested object; `prefix` names it in errors (`query.`).
+    pub fn from_map(map: Map<String, Value>, prefix: String, empty: Empty) -> Fields {
+        Fields::new(map, prefix, empty)
+    }
+
+    /// A field as it came, for values of more than one shape.
+    pub fn take(&mut self, key: &str) -> Option<Value> {
+        self.map.remove(key)
+    }
+
+    /// A whole number; protobuf's JSON also spells integers as strings (`"10"`).
+    pub fn integer(&mut self, key: &str) -> ApiResult<Option<i64>> {
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+            Some(Value::String(s)) if s.parse::<i64>().is_ok() => Ok(s.parse().ok()),
+            Some(other) => Err(self.wrong_type(key, "a whole number", &other)),
+        }
+    }
+
     fn path(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }

@@ -53,18 +53,36 @@ pub enum LockReason {
     TooManyFailures,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UserType {
     User,
     ApiUser,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+impl UserType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::User => "USER",
+            UserType::ApiUser => "API_USER",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Backend {
     Local,
     External,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Local => "LOCAL",
+            Backend::External => "EXTERNAL",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -352,6 +370,53 @@ impl User {
     /// Makes every token issued so far stop working.
     pub fn revoke_tokens(&mut self) {
         self.token_version += 1;
+    }
+}
+
+/// The partition of a tenant's users that the lists and counters keep apart: every combination of
+/// state, type and backend. Equality filters on those three fields read only the matching facets
+/// and count from their counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Facet {
+    pub state: UserState,
+    pub user_type: UserType,
+    pub backend: Backend,
+}
+
+impl Facet {
+    pub fn of(user: &User) -> Facet {
+        Facet {
+            state: user.state,
+            user_type: user.user_type,
+            backend: user.backend,
+        }
+    }
+
+    /// `ENABLED#USER#LOCAL`.
+    pub fn key(self) -> String {
+        format!(
+            "{}#{}#{}",
+            self.state.as_str(),
+            self.user_type.as_str(),
+            self.backend.as_str()
+        )
+    }
+
+    /// Every facet of the given states.
+    pub fn all_of(states: &[UserState]) -> Vec<Facet> {
+        let mut facets = Vec::new();
+        for &state in states {
+            for user_type in [UserType::User, UserType::ApiUser] {
+                for backend in [Backend::Local, Backend::External] {
+                    facets.push(Facet {
+                        state,
+                        user_type,
+                        backend,
+                    });
+                }
+            }
+        }
+        facets
     }
 }
 

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{Empty, Fields};
 use crate::model::{Backend, Millis, RequiredAction, Role, User, UserState, UserType};
 use crate::ops::NewUser;
+use crate::query::{self, Condition, Query, StatQuery};
 use crate::validate;
 
 pub const USER_ID_MAX: usize = 40;
@@ -53,20 +54,6 @@ fn backend(raw: &str) -> Option<Backend> {
 fn state_name(state: UserState) -> &'static str {
     // PENDING_DELETE never reaches this dialect: such a user is gone (404).
     state.as_str()
-}
-
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Local => "LOCAL",
-        Backend::External => "EXTERNAL",
-    }
-}
-
-fn user_type_name(user_type: UserType) -> &'static str {
-    match user_type {
-        UserType::User => "USER",
-        UserType::ApiUser => "API_USER",
-    }
 }
 
 /// `domain_id` of a request, checked as a tenant id.
@@ -332,6 +319,76 @@ pub fn parse_set_required_actions(body: &[u8]) -> ApiResult<SetRequiredActionsRe
     Ok(SetRequiredActionsRequest { target, actions })
 }
 
+/// `UserQuery`: the generic query plus the direct fields, which are equality filters (a list value
+/// means any of them).
+pub struct ListRequest {
+    pub domain_id: String,
+    pub query: Query,
+}
+
+/// The direct fields of `UserQuery`, with the enum each must name (if any).
+const DIRECT_FIELDS: [(&str, Option<fn(&str) -> bool>); 6] = [
+    ("user_id", None),
+    ("name", None),
+    ("state", None),
+    ("email", None),
+    ("user_type", Some(|v| user_type(v).is_some())),
+    ("backend", Some(|v| backend(v).is_some())),
+];
+
+pub fn parse_list(body: &[u8]) -> ApiResult<ListRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let domain_id = domain_id(&mut fields)?;
+    let mut query = query::parse_query(fields.object("query")?)?;
+    for (key, known) in DIRECT_FIELDS {
+        let Some(value) = fields.take(key) else {
+            continue;
+        };
+        let values: Vec<&Value> = match &value {
+            Value::Array(items) => items.iter().collect(),
+            single => vec![single],
+        };
+        for item in &values {
+            let text = item
+                .as_str()
+                .ok_or_else(|| ApiError::invalid(key, "a string or a list of strings"))?;
+            if known.is_some_and(|known| !known(text)) {
+                return Err(ApiError::invalid(key, format!("unknown value {text:?}")));
+            }
+        }
+        query.filter.all.push(Condition::equals(key, value));
+    }
+    fields.finish()?;
+    Ok(ListRequest { domain_id, query })
+}
+
+/// `UsersInfo`.
+pub fn users_info(results: Vec<Value>, total_count: u64) -> Value {
+    json!({"results": results, "total_count": total_count})
+}
+
+/// `UserStatQuery`.
+pub struct StatRequest {
+    pub domain_id: String,
+    pub query: StatQuery,
+}
+
+pub fn parse_stat(body: &[u8]) -> ApiResult<StatRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let query = fields
+        .object("query")?
+        .ok_or_else(|| ApiError::RequiredParameter("query".into()))?;
+    let domain_id = domain_id(&mut fields)?;
+    fields.finish()?;
+    let query = query::parse_stat_query(query)?;
+    Ok(StatRequest { domain_id, query })
+}
+
+/// A user as the documents list and stat filter: the full `UserInfo`.
+pub fn document(user: &User) -> Value {
+    user_info(user, None)
+}
+
 /// The JSON rendering of the protobuf `Empty` message the vendor answers.
 pub fn empty_message() -> Value {
     Value::Object(Map::new())
@@ -413,8 +470,8 @@ pub fn user_info(user: &User, only: Option<&[String]>) -> Value {
         "email".into(),
         json!(user.email.as_deref().unwrap_or_default()),
     );
-    info.insert("user_type".into(), json!(user_type_name(user.user_type)));
-    info.insert("backend".into(), json!(backend_name(user.backend)));
+    info.insert("user_type".into(), json!(user.user_type.as_str()));
+    info.insert("backend".into(), json!(user.backend.as_str()));
     info.insert("language".into(), json!(user.language));
     info.insert("timezone".into(), json!(user.timezone));
     info.insert("required_actions".into(), json!(required_actions));

@@ -3,7 +3,9 @@
 use std::future::Future;
 
 use crate::error::{ApiResult, UniqueField};
-use crate::model::{Millis, Tenant, User};
+use std::collections::HashMap;
+
+use crate::model::{Facet, Millis, Tenant, User};
 use crate::outbox::Notification;
 use crate::validate::uniqueness_key;
 
@@ -30,6 +32,29 @@ pub enum LoginRecord {
     },
 }
 
+/// Where a listing reads its users from; users pending deletion are never listed. Reads from an index see the index's projection (never the
+/// password hash) and are eventually consistent; such users are for answering, not for writing back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListSource {
+    /// These user ids, read by key (consistent).
+    Ids(Vec<String>),
+    /// The holders of these email addresses, through their uniqueness records.
+    Emails(Vec<String>),
+    /// The users whose display name normalises like one of these.
+    Names(Vec<String>),
+    /// These facets, merged in name order; `first` caps how many are needed (`None`: all).
+    Facets {
+        facets: Vec<Facet>,
+        desc: bool,
+        first: Option<usize>,
+    },
+    /// Every user of the tenant but those pending deletion, in name order; `first` as above.
+    Tenant { desc: bool, first: Option<usize> },
+}
+
+/// At most this many ids or addresses are read by key in one listing.
+pub const LIST_KEYS_MAX: usize = 100;
+
 pub trait UserStore: Send + Sync {
     fn get_user(
         &self,
@@ -54,6 +79,18 @@ pub trait UserStore: Send + Sync {
 
     fn get_tenant(&self, tenant_id: &str)
     -> impl Future<Output = ApiResult<Option<Tenant>>> + Send;
+
+    /// The tenant's maintained counters: `user_count` and one per facet (`Facet::key`).
+    fn tenant_counters(
+        &self,
+        tenant_id: &str,
+    ) -> impl Future<Output = ApiResult<HashMap<String, u64>>> + Send;
+
+    fn list_users(
+        &self,
+        tenant_id: &str,
+        source: &ListSource,
+    ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
 
     /// Creates the tenant with its first administrator in one transaction; `false` when the tenant
     /// exists already (nothing is written then).
@@ -98,6 +135,25 @@ pub trait UserStore: Send + Sync {
         user: &User,
         record: &LoginRecord,
     ) -> impl Future<Output = ApiResult<()>> + Send;
+}
+
+/// How long a prefix of the normalised display name orders the name indexes (index keys hold 1024
+/// bytes).
+const NAME_ORDER_MAX_BYTES: usize = 512;
+
+/// The bounded, normalised display name the name indexes order by.
+pub fn name_order_prefix(name: &str) -> String {
+    let mut name = uniqueness_key(name);
+    while name.len() > NAME_ORDER_MAX_BYTES {
+        name.pop();
+    }
+    name
+}
+
+/// The name indexes' sort key: the normalised name, then the user id. Lists computed in memory
+/// order by the same key, so that both ways of answering agree.
+pub fn name_order_key(display_name: &str, user_id: &str) -> String {
+    format!("{}#{user_id}", name_order_prefix(display_name))
 }
 
 /// The unique attributes of a user, in stored (normalised) form.

@@ -46,13 +46,15 @@ pub fn handler(function: &str) -> Option<Handler> {
         "user_enable" => |app, req| Box::pin(user_enable::handle(app, req)),
         "user_disable" => |app, req| Box::pin(user_disable::handle(app, req)),
         "user_delete" => |app, req| Box::pin(user_delete::handle(app, req)),
+        "user_list" => |app, req| Box::pin(user_list::handle(app, req)),
+        "user_stat" => |app, req| Box::pin(user_stat::handle(app, req)),
         _ => return None,
     };
     Some(handler)
 }
 
 /// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 16] = [
+pub const HTTP_FUNCTIONS: [&str; 18] = [
     "auth_tokens",
     "user_create",
     "user_get",
@@ -69,6 +71,8 @@ pub const HTTP_FUNCTIONS: [&str; 16] = [
     "user_enable",
     "user_disable",
     "user_delete",
+    "user_list",
+    "user_stat",
 ];
 
 /// API Gateway's own payload limit.

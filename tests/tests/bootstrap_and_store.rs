@@ -188,8 +188,13 @@ async fn counters_follow_creates_and_state_changes() {
         .into_iter()
         .find(|item| item["sk"].as_s().unwrap() == "TENANT")
         .unwrap();
-    assert_eq!(tenant_item["count_ENABLED"].as_n().unwrap(), "2");
-    assert_eq!(tenant_item["count_PENDING_DELETE"].as_n().unwrap(), "1");
+    assert_eq!(tenant_item["count#ENABLED#USER#LOCAL"].as_n().unwrap(), "2");
+    assert_eq!(
+        tenant_item["count#PENDING_DELETE#USER#LOCAL"]
+            .as_n()
+            .unwrap(),
+        "1"
+    );
 }
 
 #[tokio::test]

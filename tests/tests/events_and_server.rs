@@ -34,6 +34,8 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         ("user_create", 200),
         ("user_get", 200),
         ("user_update", 200),
+        ("user_list", 200),
+        ("user_stat", 200),
         ("user_set_required_actions", 200),
         ("user_verify_email", 200),
         // Its code is filled in from the outbox, as a user would copy it from the mail.

@@ -679,9 +679,12 @@ async fn the_indexes_never_carry_a_password_hash() {
             shared::dynamo::tenant_pk(&env.tenant),
         ),
         (
-            shared::dynamo::BY_STATE_INDEX,
+            shared::dynamo::BY_FACET_INDEX,
             "gsi2pk",
-            format!("{}#ENABLED", shared::dynamo::tenant_pk(&env.tenant)),
+            format!(
+                "{}#ENABLED#USER#LOCAL",
+                shared::dynamo::tenant_pk(&env.tenant)
+            ),
         ),
     ] {
         let output = env

@@ -1,0 +1,28 @@
+//! `POST /identity/v1/user/list` (seed 004): users matching a `UserQuery`, as `UsersInfo`.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, listing, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let request = spaceone::parse_list(http::body_bytes(&req))?;
+            let (results, total_count) = listing::list(
+                app,
+                &caller,
+                &request.domain_id,
+                &request.query,
+                spaceone::document,
+            )
+            .await?;
+            Ok(json_response(
+                200,
+                &spaceone::users_info(results, total_count),
+            ))
+        }
+        .await,
+    )
+}

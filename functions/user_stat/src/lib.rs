@@ -1,0 +1,25 @@
+//! `POST /identity/v1/user/stat` (seed 004): a `StatisticsQuery` (aggregate stages or distinct) over the users, as a `Struct`.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, listing, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let request = spaceone::parse_stat(http::body_bytes(&req))?;
+            let answer = listing::stat(
+                app,
+                &caller,
+                &request.domain_id,
+                &request.query,
+                spaceone::document,
+            )
+            .await?;
+            Ok(json_response(200, &answer))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,529 @@
+//! Seed 004 `list` and `stat`: the direct fields, every Query operator, keyword, sort, page, only,
+//! minimal and count_only; the aggregate stages and distinct; and the answers that come from the
+//! index and the counters agree with the ones computed from the users themselves.
+
+mod common;
+
+use common::TestEnv;
+use serde_json::{Value, json};
+use shared::model::{Backend, User, UserState, UserType};
+use shared::store::UserStore;
+
+/// The administrator plus six users: two disabled, an API user, an external user (PENDING), and one
+/// deleted (which no list or stat may show).
+async fn populated() -> TestEnv {
+    let env = TestEnv::new().await;
+    for (id, name) in [
+        ("ann@example.com", "Ann Archer"),
+        ("bob@example.com", "bob Baker"),
+        ("cid@corp.example", "Cid Cooper"),
+        ("dee@corp.example", "Dee Dunn"),
+        ("gone@example.com", "Gone Gray"),
+    ] {
+        env.create_user(
+            id,
+            "User-Passw0rd",
+            json!({"name": name, "email": id, "tags": {"team": if id.contains("corp") { "corp" } else { "home" }}}),
+        )
+        .await;
+    }
+    let api = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            json!({"user_id": "robot", "name": "Eve Engine", "user_type": "API_USER", "backend": "LOCAL", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(api.status, 200, "{}", api.raw);
+    let mut external = User::new(
+        &env.tenant,
+        "fay@directory.example",
+        UserType::User,
+        Backend::External,
+        shared::ops::now(),
+    );
+    external.display_name = Some("Fay Field".into());
+    external.state = UserState::Pending;
+    env.app
+        .store
+        .create_user(&external, 50, &[], None)
+        .await
+        .unwrap();
+    for (verb, id) in [
+        ("disable", "bob@example.com"),
+        ("disable", "dee@corp.example"),
+        ("delete", "gone@example.com"),
+    ] {
+        let reply = env
+            .spaceone(
+                verb,
+                &env.admin_token,
+                json!({"user_id": id, "domain_id": env.tenant}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{verb} {id}: {}", reply.raw);
+    }
+    env
+}
+
+async fn list(env: &TestEnv, body: Value) -> Value {
+    let mut body = body;
+    body["domain_id"] = json!(env.tenant);
+    let reply = env.spaceone("list", &env.admin_token, body).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    reply.body
+}
+
+fn ids(answer: &Value) -> Vec<&str> {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user_id"].as_str().unwrap())
+        .collect()
+}
+
+/// A condition that holds for every user but makes the query impossible to answer from an index,
+/// so that the same question is answered the slow way.
+fn always() -> Value {
+    json!({"k": "user_id", "v": ".", "o": "regex"})
+}
+
+#[tokio::test]
+async fn an_empty_query_lists_every_visible_user_by_name_with_the_total() {
+    let env = populated().await;
+    let answer = list(&env, json!({})).await;
+    // Ordered by name, case-insensitively; the deleted user is gone; the administrator has no name.
+    assert_eq!(
+        ids(&answer),
+        [
+            "admin",
+            "ann@example.com",
+            "bob@example.com",
+            "cid@corp.example",
+            "dee@corp.example",
+            "robot",
+            "fay@directory.example"
+        ]
+    );
+    assert_eq!(answer["total_count"], 7);
+    let ann = &answer["results"][1];
+    assert_eq!(ann["name"], "Ann Archer");
+    assert_eq!(ann["state"], "ENABLED");
+    assert_eq!(ann["tags"]["team"], "home");
+    assert!(ann.get("password").is_none() && !answer.to_string().contains("argon2"));
+}
+
+#[tokio::test]
+async fn direct_fields_are_equality_filters_and_lists_mean_any() {
+    let env = populated().await;
+    let cases = [
+        (
+            json!({"state": "DISABLED"}),
+            vec!["bob@example.com", "dee@corp.example"],
+        ),
+        (json!({"user_type": "API_USER"}), vec!["robot"]),
+        (
+            json!({"backend": "EXTERNAL"}),
+            vec!["fay@directory.example"],
+        ),
+        (json!({"state": "PENDING"}), vec!["fay@directory.example"]),
+        (
+            json!({"user_id": "cid@corp.example"}),
+            vec!["cid@corp.example"],
+        ),
+        (
+            json!({"user_id": ["robot", "ann@example.com", "nobody@example.com"]}),
+            vec!["ann@example.com", "robot"],
+        ),
+        (
+            json!({"email": "dee@corp.example"}),
+            vec!["dee@corp.example"],
+        ),
+        (json!({"name": "Cid Cooper"}), vec!["cid@corp.example"]),
+        // The deleted user is gone even when asked for by id, email or name.
+        (json!({"user_id": "gone@example.com"}), vec![]),
+        (json!({"email": "gone@example.com"}), vec![]),
+        (json!({"name": "Gone Gray"}), vec![]),
+        (
+            json!({"state": ["ENABLED", "PENDING"], "user_type": "USER"}),
+            vec![
+                "admin",
+                "ann@example.com",
+                "cid@corp.example",
+                "fay@directory.example",
+            ],
+        ),
+        (
+            json!({"state": "ENABLED", "query": {"filter": [{"k": "tags.team", "v": "corp"}]}}),
+            vec!["cid@corp.example"],
+        ),
+    ];
+    for (body, expected) in cases {
+        let answer = list(&env, body.clone()).await;
+        assert_eq!(ids(&answer), expected, "{body}");
+        assert_eq!(answer["total_count"], expected.len(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn every_query_operator_works_through_the_api() {
+    let env = populated().await;
+    let cases = [
+        (json!({"k": "name", "v": "Cid Cooper", "o": "eq"}), 1),
+        (json!({"k": "state", "v": "ENABLED", "o": "not"}), 3),
+        // Text compares as text: "" and "Ann Archer" sort before "Bob", "bob Baker" after "Z".
+        (json!({"k": "name", "v": "Bob", "o": "lt"}), 2),
+        (json!({"k": "name", "v": "Cid Cooper", "o": "lte"}), 3),
+        (json!({"k": "name", "v": "Dee", "o": "gt"}), 4),
+        (json!({"k": "name", "v": "Dee Dunn", "o": "gte"}), 4),
+        (
+            json!({"k": "last_accessed_at", "v": true, "o": "exists"}),
+            1,
+        ),
+        (json!({"k": "email", "v": "CORP", "o": "contain"}), 2),
+        (json!({"k": "email", "v": "corp", "o": "not_contain"}), 5),
+        (json!({"k": "user_type", "v": ["API_USER"], "o": "in"}), 1),
+        (json!({"k": "state", "v": ["ENABLED"], "o": "not_in"}), 3),
+        (
+            json!({"k": "name", "v": ["archer", "ENGINE"], "o": "contain_in"}),
+            2,
+        ),
+        (
+            json!({"k": "name", "v": ["archer", "engine"], "o": "not_contain_in"}),
+            5,
+        ),
+        (
+            json!({"k": "user_id", "v": "^[a-c][a-z]+@", "o": "regex"}),
+            3,
+        ),
+        (
+            json!({"k": "created_at", "v": "2000-01-01", "o": "datetime_gt"}),
+            7,
+        ),
+        (
+            json!({"k": "created_at", "v": "2000-01-01T00:00:00Z", "o": "datetime_gte"}),
+            7,
+        ),
+        (
+            json!({"k": "created_at", "v": "2000-01-01", "o": "datetime_lt"}),
+            0,
+        ),
+        (
+            json!({"k": "created_at", "v": "2999-01-01", "o": "datetime_lte"}),
+            7,
+        ),
+    ];
+    for (condition, expected) in cases {
+        let answer = list(&env, json!({"query": {"filter": [condition.clone()]}})).await;
+        assert_eq!(answer["total_count"], expected, "{condition}: {answer}");
+    }
+    let either = list(
+        &env,
+        json!({"query": {"filter_or": [{"k": "user_id", "v": "robot"}, {"k": "state", "v": "PENDING"}]}}),
+    )
+    .await;
+    assert_eq!(ids(&either), ["robot", "fay@directory.example"]);
+    let keyword = list(
+        &env,
+        json!({"query": {"keyword": "nobody ENGINE corp.example"}}),
+    )
+    .await;
+    assert_eq!(
+        ids(&keyword),
+        ["cid@corp.example", "dee@corp.example", "robot"]
+    );
+}
+
+#[tokio::test]
+async fn sort_page_only_minimal_and_count_only_shape_the_answer() {
+    let env = populated().await;
+    let sorted = list(
+        &env,
+        json!({"query": {"sort": {"key": "user_id", "desc": true}, "page": {"start": 2, "limit": 2}}}),
+    )
+    .await;
+    assert_eq!(ids(&sorted), ["fay@directory.example", "dee@corp.example"]);
+    assert_eq!(sorted["total_count"], 7);
+
+    let only = list(
+        &env,
+        json!({"user_id": "robot", "query": {"only": ["user_id", "user_type"]}}),
+    )
+    .await;
+    assert_eq!(
+        only["results"],
+        json!([{"user_id": "robot", "user_type": "API_USER"}])
+    );
+    let minimal = list(
+        &env,
+        json!({"user_id": "robot", "query": {"minimal": true}}),
+    )
+    .await;
+    assert_eq!(
+        minimal["results"],
+        json!([{"user_id": "robot", "name": "Eve Engine", "state": "ENABLED", "user_type": "API_USER"}])
+    );
+    let counted = list(
+        &env,
+        json!({"state": "DISABLED", "query": {"count_only": true}}),
+    )
+    .await;
+    assert_eq!(counted, json!({"results": [], "total_count": 2}));
+    let past_the_end = list(&env, json!({"query": {"page": {"start": 50, "limit": 5}}})).await;
+    assert_eq!(past_the_end, json!({"results": [], "total_count": 7}));
+}
+
+#[tokio::test]
+async fn index_pages_and_counters_agree_with_reading_every_user() {
+    let env = populated().await;
+    for (direct, sort, page) in [
+        (
+            json!({}),
+            json!({"key": "name"}),
+            json!({"start": 1, "limit": 3}),
+        ),
+        (
+            json!({}),
+            json!({"key": "name", "desc": true}),
+            json!({"start": 3, "limit": 2}),
+        ),
+        (
+            json!({"state": "DISABLED"}),
+            json!([]),
+            json!({"start": 2, "limit": 1}),
+        ),
+        (
+            json!({"state": ["ENABLED", "PENDING"]}),
+            json!({"key": "name", "desc": true}),
+            json!({"start": 1, "limit": 10}),
+        ),
+        (
+            json!({"user_type": "USER", "backend": "LOCAL"}),
+            json!([]),
+            json!({"start": 1, "limit": 4}),
+        ),
+    ] {
+        let mut fast = direct.clone();
+        fast["query"] = json!({"sort": sort, "page": page});
+        let mut slow = direct.clone();
+        slow["query"] = json!({"sort": sort, "page": page, "filter": [always()]});
+        let fast_answer = list(&env, fast.clone()).await;
+        let slow_answer = list(&env, slow).await;
+        assert_eq!(fast_answer, slow_answer, "{fast}");
+    }
+}
+
+async fn stat(env: &TestEnv, query: Value) -> (u16, Value) {
+    let reply = env
+        .spaceone(
+            "stat",
+            &env.admin_token,
+            json!({"query": query, "domain_id": env.tenant}),
+        )
+        .await;
+    (reply.status, reply.body)
+}
+
+fn count_by_state() -> Value {
+    json!({"group": {"keys": [{"key": "state", "name": "state"}], "fields": [{"name": "count", "operator": "count"}]}})
+}
+
+#[tokio::test]
+async fn stat_groups_counts_and_distinct_values() {
+    let env = populated().await;
+    let (status, by_state) = stat(&env, json!({"aggregate": [count_by_state()]})).await;
+    assert_eq!(status, 200, "{by_state}");
+    assert_eq!(
+        by_state,
+        json!({"results": [
+            {"state": "DISABLED", "count": 2},
+            {"state": "ENABLED", "count": 4},
+            {"state": "PENDING", "count": 1}
+        ]})
+    );
+    // The same question answered from the users themselves (the counters are not used then).
+    let (_, recounted) = stat(
+        &env,
+        json!({"filter": [always()], "aggregate": [count_by_state()]}),
+    )
+    .await;
+    assert_eq!(recounted, by_state);
+
+    let (_, sorted) = stat(
+        &env,
+        json!({"filter": [{"k": "user_type", "v": "USER"}], "aggregate": [count_by_state(), {"sort": {"key": "count", "desc": true}}, {"limit": 1}]}),
+    )
+    .await;
+    assert_eq!(
+        sorted,
+        json!({"results": [{"state": "ENABLED", "count": 3}]})
+    );
+
+    let (_, teams) = stat(
+        &env,
+        json!({"aggregate": [
+            {"group": {"keys": [{"key": "tags.team", "name": "team"}],
+                       "fields": [{"name": "users", "operator": "count"}, {"key": "user_id", "name": "ids", "operator": "add_to_set"}]}},
+            {"skip": 1}
+        ]}),
+    )
+    .await;
+    assert_eq!(
+        teams,
+        json!({"results": [
+            {"team": "corp", "users": 2, "ids": ["cid@corp.example", "dee@corp.example"]},
+            {"team": "home", "users": 2, "ids": ["ann@example.com", "bob@example.com"]}
+        ]}),
+        "the first group (no team) is skipped"
+    );
+
+    let (_, counted) = stat(&env, json!({"filter": [{"k": "state", "v": "DISABLED"}], "aggregate": [{"count": {"name": "disabled"}}]})).await;
+    assert_eq!(counted, json!({"results": [{"disabled": 2}]}));
+
+    let (_, distinct) = stat(
+        &env,
+        json!({"distinct": "state", "page": {"start": 1, "limit": 2}}),
+    )
+    .await;
+    assert_eq!(
+        distinct,
+        json!({"results": ["DISABLED", "ENABLED"], "total_count": 3})
+    );
+    let (_, domains) = stat(
+        &env,
+        json!({"distinct": "email", "filter": [{"k": "email", "v": "corp", "o": "contain"}]}),
+    )
+    .await;
+    assert_eq!(
+        domains,
+        json!({"results": ["cid@corp.example", "dee@corp.example"]})
+    );
+}
+
+#[tokio::test]
+async fn bad_queries_are_clear_400s() {
+    let env = populated().await;
+    for (body, code) in [
+        (
+            json!({"query": {"filter": [{"k": "name", "v": ["a"], "o": "eq"}]}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"query": {"filter": [{"k": "name", "v": "a", "o": "in"}]}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"query": {"filter": [{"k": "name", "v": "a", "o": "$where"}]}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"query": {"filter": [{"k": "name", "v": "(", "o": "regex"}]}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"query": {"filter": [{"v": "a"}]}}),
+            "ERROR_REQUIRED_PARAMETER",
+        ),
+        (
+            json!({"query": {"filter": "name=a"}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"query": {"page": {"start": 0}}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"query": {"page": {"limit": -1}}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"query": {"page": {"limit": 100000000}}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"query": {"sort": {"desc": true}}}),
+            "ERROR_REQUIRED_PARAMETER",
+        ),
+        (
+            json!({"query": {"everything": true}}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (json!({"user_type": "ROBOT"}), "ERROR_INVALID_PARAMETER"),
+        (json!({"state": 3}), "ERROR_INVALID_PARAMETER"),
+        (json!({"domain": "x"}), "ERROR_INVALID_PARAMETER"),
+    ] {
+        let mut request = body.clone();
+        request["domain_id"] = json!(env.tenant);
+        let reply = env.spaceone("list", &env.admin_token, request).await;
+        assert_eq!(reply.expect_error(400), code, "{body}");
+    }
+    let no_domain = env.spaceone("list", &env.admin_token, json!({})).await;
+    assert_eq!(no_domain.expect_error(400), "ERROR_REQUIRED_PARAMETER");
+
+    for (query, code) in [
+        (json!({"filter": []}), "ERROR_REQUIRED_PARAMETER"),
+        (
+            json!({"aggregate": [{"group": {}}]}),
+            "ERROR_REQUIRED_PARAMETER",
+        ),
+        (
+            json!({"aggregate": [{"lookup": {}}]}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"aggregate": [{"group": {"keys": [{"key": "state"}], "fields": [{"name": "x", "operator": "median"}]}}]}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"aggregate": [{"limit": -1}]}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+        (
+            json!({"aggregate": [{"sort": {"key": "a"}, "limit": 1}]}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+    ] {
+        let (status, body) = stat(&env, query.clone()).await;
+        assert_eq!(
+            (status, body["error_code"].as_str().unwrap_or_default()),
+            (400, code),
+            "{query}: {body}"
+        );
+    }
+    let missing = env
+        .spaceone("stat", &env.admin_token, json!({"domain_id": env.tenant}))
+        .await;
+    assert_eq!(missing.expect_error(400), "ERROR_REQUIRED_PARAMETER");
+}
+
+#[tokio::test]
+async fn only_an_administrator_of_the_tenant_lists_and_counts() {
+    let env = populated().await;
+    let member = env.login("ann@example.com", "User-Passw0rd").await;
+    let other = TestEnv::new().await;
+    for verb in ["list", "stat"] {
+        let body = json!({"query": {"aggregate": [count_by_state()]}, "domain_id": env.tenant});
+        let body = if verb == "list" {
+            json!({"domain_id": env.tenant})
+        } else {
+            body
+        };
+        let nobody = env
+            .request(
+                "POST",
+                &format!("/identity/v1/user/{verb}"),
+                &[],
+                body.to_string(),
+            )
+            .await;
+        assert_eq!(nobody.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+        let reply = env.spaceone(verb, &member, body.clone()).await;
+        assert_eq!(reply.expect_error(403), "ERROR_PERMISSION_DENIED", "{verb}");
+        let reply = other.spaceone(verb, &other.admin_token, body.clone()).await;
+        assert_eq!(reply.expect_error(403), "ERROR_PERMISSION_DENIED", "{verb}");
+    }
+    // The administrator's own login shows up as last_accessed_at.
+    let admin = list(&env, json!({"user_id": "admin"})).await;
+    assert!(admin["results"][0]["last_accessed_at"].is_string());
+}
