@@ -173,8 +173,9 @@ fn verification_code() -> String {
     format!("{:06}", rng.random_range(0..1_000_000))
 }
 
-/// SpaceONE `verify_email`: optionally sets a new address, then either marks it verified at once
-/// (`force`, administrators only) or sends a fresh code that replaces any earlier one.
+/// SpaceONE `verify_email`: optionally sets a new address (administrators only), then either marks
+/// it verified at once (`force`, administrators only) or sends a fresh code that replaces any
+/// earlier one.
 pub async fn verify_email(
     app: &App,
     caller: &Caller,
@@ -183,7 +184,9 @@ pub async fn verify_email(
     email: Option<String>,
     force: bool,
 ) -> ApiResult<User> {
-    let before = if force {
+    // Only an administrator sets the address or vouches for it; a user may only ask for a code to
+    // the address on record (else a member could claim any unused address).
+    let before = if force || email.is_some() {
         read_managed_user(app, caller, tenant_id, user_id).await?
     } else {
         read_own_or_managed_user(app, caller, tenant_id, user_id).await?

@@ -30,6 +30,8 @@ pub struct Config {
     /// The longest a password lives before its user must change it; `None`: passwords never expire
     /// (Huawei's default).
     pub password_max_age_ms: Option<i64>,
+    /// How long a deleted user is kept (pending deletion) before housekeeping purges it.
+    pub deleted_user_retention_ms: i64,
     /// Set only for DynamoDB Local.
     pub dynamodb_endpoint: Option<String>,
 }
@@ -80,6 +82,10 @@ impl Config {
                 0 => None,
                 days @ 1..=36_500 => Some(days * 86_400_000),
                 _ => return Err("PASSWORD_MAX_AGE_DAYS must be 0 (off) to 36500".into()),
+            },
+            deleted_user_retention_ms: match number::<i64>("DELETED_USER_RETENTION_DAYS", 30)? {
+                days @ 0..=36_500 => days * 86_400_000,
+                _ => return Err("DELETED_USER_RETENTION_DAYS must be 0 to 36500".into()),
             },
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
         })

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{Facet, Tenant, User, UserState};
 use crate::outbox::Notification;
 use crate::store::{
-    LIST_KEYS_MAX, ListSource, LoginRecord, UserStore, name_order_key, name_order_prefix,
+    LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, UserStore, name_order_key, name_order_prefix,
     unique_values,
 };
 use crate::validate::uniqueness_key;
@@ -35,6 +35,8 @@ pub fn user_sk(user_id: &str) -> String {
     format!("U#{user_id}")
 }
 pub const TENANT_SK: &str = "TENANT";
+/// The partition listing every tenant (one item per tenant), so housekeeping never scans.
+pub const TENANT_REGISTRY_PK: &str = "TENANTS";
 /// Outbox messages sort by creation time within the tenant.
 pub fn outbox_sk(notification: &Notification) -> String {
     format!(
@@ -152,6 +154,8 @@ struct Transaction {
 #[derive(Debug, Clone, Copy)]
 enum Guard {
     NewUser,
+    /// A user pending deletion that a create replaces: someone else replaced it first.
+    ReplacedUser,
     UserVersion,
     Unique(UniqueField),
     ReleaseUnique,
@@ -346,7 +350,9 @@ enum TxFailure {
 /// Turns a failed commit into the API error: a lost guard names its cause.
 fn failure(failed: TxFailure, user: &User) -> ApiError {
     match failed {
-        TxFailure::Lost(Guard::NewUser) => ApiError::AlreadyExists(UniqueField::UserId),
+        TxFailure::Lost(Guard::NewUser | Guard::ReplacedUser) => {
+            ApiError::AlreadyExists(UniqueField::UserId)
+        }
         TxFailure::Lost(Guard::Unique(field)) => ApiError::AlreadyExists(field),
         TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique | Guard::NewNotification) => {
             ApiError::ConcurrentModification
@@ -448,6 +454,29 @@ impl DynamoStore {
         desc: bool,
         first: Option<usize>,
     ) -> ApiResult<Vec<Item>> {
+        self.query_partition(
+            Some(index),
+            key_prefix,
+            partition,
+            prefix,
+            desc,
+            first,
+            IndexFilter::Visible,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn query_partition(
+        &self,
+        index: Option<&str>,
+        key_prefix: &str,
+        partition: String,
+        prefix: Option<String>,
+        desc: bool,
+        first: Option<usize>,
+        filter: IndexFilter,
+    ) -> ApiResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -460,15 +489,31 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(index)
+                .set_index_name(index.map(str::to_owned))
                 .key_condition_expression(condition)
-                .filter_expression("#state <> :deleted")
                 .expression_attribute_names("#pk", format!("{key_prefix}pk"))
-                .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":pk", s(partition.clone()))
-                .expression_attribute_values(":deleted", s(UserState::PendingDelete.as_str()))
                 .scan_index_forward(!desc)
                 .set_exclusive_start_key(start.take());
+            query = match filter {
+                IndexFilter::Visible => query
+                    .filter_expression("#state <> :deleted")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":deleted", s(UserState::PendingDelete.as_str())),
+                IndexFilter::All => query,
+                IndexFilter::Sweep(Sweep::DeletedBefore(cutoff)) => query
+                    .filter_expression("deleted_at < :cutoff")
+                    .expression_attribute_values(":cutoff", n(cutoff)),
+                IndexFilter::Sweep(Sweep::PasswordChangedBefore(cutoff)) => query
+                    .filter_expression(
+                        "password_changed_at < :cutoff \
+                         AND (attribute_not_exists(password_never_expired) OR password_never_expired = :no) \
+                         AND NOT contains(required_actions, :update_password)",
+                    )
+                    .expression_attribute_values(":cutoff", n(cutoff))
+                    .expression_attribute_values(":no", AttributeValue::Bool(false))
+                    .expression_attribute_values(":update_password", s("UPDATE_PASSWORD")),
+            };
             if let Some(prefix) = &prefix {
                 query = query
                     .expression_attribute_names("#sk", format!("{key_prefix}sk"))
@@ -520,6 +565,15 @@ impl DynamoStore {
         }
         Ok(())
     }
+}
+
+/// Which items of a partition a query keeps.
+#[derive(Debug, Clone, Copy)]
+enum IndexFilter {
+    /// Users that are not pending deletion.
+    Visible,
+    All,
+    Sweep(Sweep),
 }
 
 /// How a user changes the tenant's counters: its state counter, and the live-user count unless
@@ -693,6 +747,80 @@ impl UserStore for DynamoStore {
             .collect()
     }
 
+    async fn list_tenants(&self) -> ApiResult<Vec<String>> {
+        let items = self
+            .query_partition(
+                None,
+                "",
+                TENANT_REGISTRY_PK.into(),
+                None,
+                false,
+                None,
+                IndexFilter::All,
+            )
+            .await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|mut item| item.remove("tenant_id"))
+            .filter_map(|id| id.as_s().ok().cloned())
+            .collect())
+    }
+
+    async fn sweep(&self, tenant_id: &str, sweep: Sweep) -> ApiResult<Vec<User>> {
+        let states = match sweep {
+            Sweep::DeletedBefore(_) => [UserState::PendingDelete],
+            Sweep::PasswordChangedBefore(_) => [UserState::Enabled],
+        };
+        let mut users = Vec::new();
+        for facet in Facet::all_of(&states) {
+            let items = self
+                .query_partition(
+                    Some(BY_FACET_INDEX),
+                    "gsi2",
+                    format!("{}#{}", tenant_pk(tenant_id), facet.key()),
+                    None,
+                    false,
+                    None,
+                    IndexFilter::Sweep(sweep),
+                )
+                .await?;
+            for item in items {
+                users.push(user_from_item(item)?);
+            }
+        }
+        Ok(users)
+    }
+
+    async fn purge_user(&self, user: &User) -> ApiResult<()> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(user_key(&user.tenant_id, &user.user_id)))
+            .condition_expression("#version = :expected AND #state = :pending_delete")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":expected", n(user.version))
+            .expression_attribute_values(":pending_delete", s(UserState::PendingDelete.as_str()))
+            .build()
+            .map_err(build_error)?;
+        let mut tx = Transaction::default();
+        tx.push(
+            TransactWriteItem::builder().delete(delete).build(),
+            Guard::UserVersion,
+        );
+        for (field, value) in unique_values(user) {
+            tx.release_unique(&self.table, user, field, &value)?;
+        }
+        tx.update_tenant_counters(
+            &self.table,
+            &user.tenant_id,
+            &counter_deltas(user, -1),
+            Guard::TenantExists,
+        )?;
+        tx.commit(&self.client)
+            .await
+            .map_err(|failed| failure(failed, user))
+    }
+
     async fn find_user_id_by_login(
         &self,
         tenant_id: &str,
@@ -728,6 +856,9 @@ impl UserStore for DynamoStore {
         }
         let mut tx = Transaction::default();
         tx.put_new(&self.table, item, Guard::NewTenant)?;
+        let mut registration = key(TENANT_REGISTRY_PK.into(), tenant_pk(&tenant.tenant_id));
+        registration.insert("tenant_id".into(), s(tenant.tenant_id.clone()));
+        tx.put_new(&self.table, registration, Guard::NewTenant)?;
         self.put_new_user(&mut tx, admin)?;
         match tx.commit(&self.client).await {
             Ok(()) => Ok(true),
@@ -765,7 +896,7 @@ impl UserStore for DynamoStore {
                     .map_err(build_error)?;
                 tx.push(
                     TransactWriteItem::builder().put(put).build(),
-                    Guard::UserVersion,
+                    Guard::ReplacedUser,
                 );
                 self.move_unique_records(&mut tx, old, user)?;
                 state_change_deltas(old, user)

@@ -6,6 +6,7 @@ pub mod account;
 pub mod app;
 pub mod dynamo;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod iam;
 pub mod iam_users;

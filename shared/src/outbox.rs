@@ -80,13 +80,14 @@ impl SecretSealer {
         }
     }
 
-    /// What a code is bound to: the user and the address it was sent to.
+    /// What a code is bound to: the user and the address it was sent to, normalised as uniqueness
+    /// compares addresses (a change of letter case is the same address and keeps the code).
     fn code_message(user: &User, code: &str) -> String {
         format!(
             "{}\n{}\n{}\n{code}",
             user.tenant_id,
             user.user_id,
-            user.email.as_deref().unwrap_or_default()
+            crate::validate::uniqueness_key(user.email.as_deref().unwrap_or_default())
         )
     }
 

@@ -883,7 +883,7 @@ fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField]) -> Vec<Valu
                         .cloned()
                         .unwrap_or(Value::Null),
                     GroupOperator::First => values().next().cloned().unwrap_or(Value::Null),
-                    GroupOperator::Last => values().last().cloned().unwrap_or(Value::Null),
+                    GroupOperator::Last => values().next_back().cloned().unwrap_or(Value::Null),
                     GroupOperator::Push => Value::Array(values().cloned().collect()),
                     GroupOperator::AddToSet => {
                         let mut set: Vec<Value> = Vec::new();

@@ -326,8 +326,11 @@ pub struct ListRequest {
     pub query: Query,
 }
 
+/// Whether a value names a member of a field's enum.
+type KnownValue = fn(&str) -> bool;
+
 /// The direct fields of `UserQuery`, with the enum each must name (if any).
-const DIRECT_FIELDS: [(&str, Option<fn(&str) -> bool>); 6] = [
+const DIRECT_FIELDS: [(&str, Option<KnownValue>); 6] = [
     ("user_id", None),
     ("name", None),
     ("state", None),

@@ -52,6 +52,16 @@ pub enum ListSource {
     Tenant { desc: bool, first: Option<usize> },
 }
 
+/// What a housekeeping sweep looks for in a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// Users pending deletion since before this time.
+    DeletedBefore(Millis),
+    /// Enabled users whose password was last changed before this time, whose password may expire,
+    /// and who are not yet required to change it.
+    PasswordChangedBefore(Millis),
+}
+
 /// At most this many ids or addresses are read by key in one listing.
 pub const LIST_KEYS_MAX: usize = 100;
 
@@ -91,6 +101,20 @@ pub trait UserStore: Send + Sync {
         tenant_id: &str,
         source: &ListSource,
     ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
+
+    /// Every tenant's id, from the registry bootstrap writes.
+    fn list_tenants(&self) -> impl Future<Output = ApiResult<Vec<String>>> + Send;
+
+    /// The tenant's users found by a housekeeping sweep, as the index projects them.
+    fn sweep(
+        &self,
+        tenant_id: &str,
+        sweep: Sweep,
+    ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
+
+    /// Deletes a user pending deletion for good, if it is unchanged since read, and frees its
+    /// unique login name, email, phone and external id; in one transaction with the counters.
+    fn purge_user(&self, user: &User) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// Creates the tenant with its first administrator in one transaction; `false` when the tenant
     /// exists already (nothing is written then).

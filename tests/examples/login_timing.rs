@@ -44,6 +44,7 @@ async fn main() -> Result<(), String> {
         password_policy: Default::default(),
         tenant_user_quota: 50,
         password_max_age_ms: None,
+        deleted_user_retention_ms: 30 * 86_400_000,
         dynamodb_endpoint: Some(endpoint),
     };
     let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;

@@ -35,6 +35,7 @@ pub fn config() -> Config {
         password_policy: PasswordPolicy::default(),
         tenant_user_quota: 50,
         password_max_age_ms: None,
+        deleted_user_retention_ms: 30 * 86_400_000,
         dynamodb_endpoint: Some(endpoint()),
     }
 }

@@ -1,0 +1,13 @@
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            housekeeping::handle(app, event.payload).await
+        },
+    ))
+    .await
+}
