@@ -5,6 +5,7 @@ use rand::{Rng, TryRngCore};
 use serde_json::{Map, Value};
 
 use crate::app::App;
+use crate::directory::{Directory, DirectorySearch, DirectoryUser};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{
     Backend, DisabledBy, EmailVerification, Millis, RequiredAction, User, UserState, UserType,
@@ -15,6 +16,7 @@ use crate::ops::{
 };
 use crate::outbox::{Channel, VERIFICATION_CODE_ATTEMPTS, VERIFICATION_CODE_LIFETIME_MS};
 use crate::password::{self, Verified};
+use crate::store::UserStore;
 use crate::token::Caller;
 use crate::validate::PasswordContext;
 
@@ -326,6 +328,73 @@ pub async fn change_lifecycle(
     let before = read_managed_user(app, caller, tenant_id, user_id).await?;
     write_managed_user(app, before, |user, now| {
         apply_lifecycle(user, change, now).map(|()| Vec::new())
+    })
+    .await
+}
+
+/// SpaceONE `find`: users of the external directory matching a user id or a keyword.
+pub async fn find_external_users(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    search: &DirectorySearch,
+) -> ApiResult<(Vec<DirectoryUser>, u64)> {
+    ops::authorize_admin(caller, tenant_id)?;
+    let directory = app
+        .directory
+        .as_ref()
+        .ok_or(ApiError::ExternalAuthNotAllowed)?;
+    let (record, found) = tokio::join!(
+        app.store.get_user(tenant_id, &caller.claims.sub),
+        directory.find(tenant_id, search)
+    );
+    ops::ensure_may_manage(app, caller, record?.as_ref(), ops::now())?;
+    found
+}
+
+/// `sync`: refreshes an EXTERNAL user from the directory: name and email as listed there, and its
+/// state (a user disabled there, or gone from it, becomes DISABLED by sync; one enabled there is
+/// enabled again unless an administrator disabled it).
+pub async fn sync_user(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<User> {
+    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
+    if before.backend != Backend::External {
+        return Err(ApiError::invalid(
+            "user_id",
+            "only an EXTERNAL user is synchronised from the directory",
+        ));
+    }
+    let directory = app
+        .directory
+        .as_ref()
+        .ok_or(ApiError::ExternalAuthNotAllowed)?;
+    let listed = crate::directory::lookup(directory, tenant_id, user_id).await?;
+    write_managed_user(app, before, |user, _| {
+        match &listed {
+            Some(listed) => {
+                if let Some(name) = listed
+                    .name
+                    .as_deref()
+                    .and_then(|n| crate::validate::display_name("name", n, 128).ok())
+                {
+                    user.display_name = Some(name);
+                }
+                if let Some(email) = listed
+                    .email
+                    .as_deref()
+                    .and_then(|e| crate::validate::email("email", e, 255).ok())
+                {
+                    user.set_email(Some(email));
+                }
+                ops::apply_directory_state(user, listed);
+            }
+            None => user.disable(DisabledBy::Sync),
+        }
+        Ok(Vec::new())
     })
     .await
 }

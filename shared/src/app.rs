@@ -5,6 +5,7 @@ use std::env;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 
+use crate::directory::HttpDirectory;
 use crate::dynamo::DynamoStore;
 use crate::outbox::SecretSealer;
 use crate::token::TokenService;
@@ -32,8 +33,21 @@ pub struct Config {
     pub password_max_age_ms: Option<i64>,
     /// How long a deleted user is kept (pending deletion) before housekeeping purges it.
     pub deleted_user_retention_ms: i64,
+    /// The external directory EXTERNAL users come from; `None`: the deployment has none.
+    pub external_directory_url: Option<String>,
+    pub external_directory_token: Option<Secret>,
     /// Set only for DynamoDB Local.
     pub dynamodb_endpoint: Option<String>,
+}
+
+/// A configured secret: never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -87,6 +101,8 @@ impl Config {
                 days @ 0..=36_500 => days * 86_400_000,
                 _ => return Err("DELETED_USER_RETENTION_DAYS must be 0 to 36500".into()),
             },
+            external_directory_url: var("EXTERNAL_DIRECTORY_URL"),
+            external_directory_token: var("EXTERNAL_DIRECTORY_TOKEN").map(Secret),
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
         })
     }
@@ -98,6 +114,7 @@ pub struct App {
     pub store: DynamoStore,
     pub tokens: TokenService,
     pub sealer: SecretSealer,
+    pub directory: Option<HttpDirectory>,
 }
 
 impl App {
@@ -122,11 +139,19 @@ impl App {
         )?;
         let store = DynamoStore::new(client, config.table_name.clone());
         let sealer = SecretSealer::from_signing_key(signing_key);
+        let directory = config
+            .external_directory_url
+            .as_deref()
+            .map(|url| {
+                HttpDirectory::new(url, config.external_directory_token.clone().map(|t| t.0))
+            })
+            .transpose()?;
         Ok(App {
             config,
             store,
             tokens,
             sealer,
+            directory,
         })
     }
 }

@@ -69,6 +69,12 @@ pub enum ApiError {
     VerificationUnavailable,
     /// A verification code that is wrong, expired, used up or never sent.
     InvalidVerifyCode,
+    /// No external directory is configured (SpaceONE `ERROR_NOT_ALLOWED_EXTERNAL_AUTHENTICATION`).
+    ExternalAuthNotAllowed,
+    /// The directory knows no user with this id.
+    ExternalUserNotFound(String),
+    /// The directory holds more than one user with this id.
+    TooManyExternalUsers(String),
     /// A required action the user cannot perform (UPDATE_PASSWORD without a password of their own).
     NotAllowedActions(String),
     /// The new password equals the current one (seed 001 code 1108).
@@ -140,6 +146,9 @@ impl ApiError {
             | ApiError::VerificationUnavailable
             | ApiError::InvalidVerifyCode
             | ApiError::NotAllowedActions(_)
+            | ApiError::ExternalAuthNotAllowed
+            | ApiError::ExternalUserNotFound(_)
+            | ApiError::TooManyExternalUsers(_)
             | ApiError::PasswordNotChanged
             | ApiError::WrongOriginalPassword
             | ApiError::QuotaExceeded
@@ -225,6 +234,9 @@ impl ApiError {
             ApiError::VerificationUnavailable => "The user's email address is not verified, so no password can be sent to it.".into(),
             ApiError::InvalidVerifyCode => "The verification code is wrong, expired or used up.".into(),
             ApiError::NotAllowedActions(reason) => format!("The required action is not allowed: {reason}."),
+            ApiError::ExternalAuthNotAllowed => "No external directory is configured.".into(),
+            ApiError::ExternalUserNotFound(user_id) => format!("The external directory has no user {user_id}."),
+            ApiError::TooManyExternalUsers(user_id) => format!("The external directory has more than one user {user_id}."),
             ApiError::PasswordNotChanged => "The new password must be different from the old password.".into(),
             ApiError::WrongOriginalPassword => "The original password is wrong.".into(),
             ApiError::ConsoleOnlyUser => "The user may sign in to the console only, not call the API.".into(),
@@ -276,6 +288,9 @@ impl ApiError {
             ApiError::VerificationUnavailable => "EMAIL_NOT_VERIFIED",
             ApiError::InvalidVerifyCode => "INVALID_VERIFY_CODE",
             ApiError::NotAllowedActions(_) => "NOT_ALLOWED_ACTIONS",
+            ApiError::ExternalAuthNotAllowed => "NO_EXTERNAL_DIRECTORY",
+            ApiError::ExternalUserNotFound(_) => "EXTERNAL_USER_NOT_FOUND",
+            ApiError::TooManyExternalUsers(_) => "EXTERNAL_USER_AMBIGUOUS",
             ApiError::PasswordNotChanged => "PASSWORD_NOT_CHANGED",
             ApiError::WrongOriginalPassword => "WRONG_ORIGINAL_PASSWORD",
             ApiError::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
@@ -364,6 +379,9 @@ impl ApiError {
             ApiError::VerificationUnavailable => "ERROR_VERIFICATION_UNAVAILABLE",
             ApiError::InvalidVerifyCode => "ERROR_INVALID_VERIFY_CODE",
             ApiError::NotAllowedActions(_) => "ERROR_NOT_ALLOWED_ACTIONS",
+            ApiError::ExternalAuthNotAllowed => "ERROR_NOT_ALLOWED_EXTERNAL_AUTHENTICATION",
+            ApiError::ExternalUserNotFound(_) => "ERROR_NOT_FOUND_USER_IN_EXTERNAL_AUTH",
+            ApiError::TooManyExternalUsers(_) => "ERROR_TOO_MANY_USERS_IN_EXTERNAL_AUTH",
             ApiError::NotFound { .. } => "ERROR_NOT_FOUND",
             ApiError::AlreadyExists(_) => "ERROR_SAVE_UNIQUE_VALUES",
             ApiError::Unavailable(_) => "ERROR_UNAVAILABLE",
@@ -425,6 +443,15 @@ impl ApiError {
             ApiError::NotAllowedActions(reason) => {
                 format!("Not allowed actions. (reason = {reason})")
             }
+            ApiError::ExternalAuthNotAllowed => {
+                "This domain does not allow external authentication.".into()
+            }
+            ApiError::ExternalUserNotFound(user_id) => format!(
+                "The user could not be found in the external authentication system. (user_id = {user_id})"
+            ),
+            ApiError::TooManyExternalUsers(user_id) => format!(
+                "There are two or more users in the external authentication system. (user_id = {user_id})"
+            ),
             ApiError::NotFound { key, value } => format!("Value not found. ({key} = {value})"),
             // A 004 user's login name is its user_id; its `name` is not unique.
             ApiError::AlreadyExists(UniqueField::LoginName) => {

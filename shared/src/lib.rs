@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod app;
+pub mod directory;
 pub mod dynamo;
 pub mod error;
 pub mod housekeeping;

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::app::App;
+use crate::directory::{self, DirectoryUser};
 use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{
     AccessMode, Backend, LockReason, Millis, RequiredAction, Role, Tenant, User, UserState,
@@ -212,7 +213,15 @@ pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiRe
         Some(_) => return Err(ApiError::AlreadyExists(UniqueField::UserId)),
         None => None,
     };
+    let mut new_user = new_user;
+    let listed = match new_user.backend {
+        Backend::External => Some(external_user(app, &mut new_user).await?),
+        Backend::Local => None,
+    };
     let (mut user, notifications) = new_user.into_user(app, now).await?;
+    if let Some(listed) = &listed {
+        apply_directory_state(&mut user, listed);
+    }
     if let Some(old) = &replacing {
         // Versions only go up, and no token of the deleted user works for the new one.
         user.version = old.version + 1;
@@ -227,6 +236,48 @@ pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiRe
         )
         .await?;
     Ok(user)
+}
+
+/// The directory's record of a new EXTERNAL user (exactly one must match its id); fills in the
+/// name and email the request leaves out, as the vendor does.
+async fn external_user(app: &App, new_user: &mut NewUser) -> ApiResult<DirectoryUser> {
+    let directory = app
+        .directory
+        .as_ref()
+        .ok_or(ApiError::ExternalAuthNotAllowed)?;
+    let listed = directory::lookup(directory, &new_user.tenant_id, &new_user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::ExternalUserNotFound(new_user.user_id.clone()))?;
+    if new_user.display_name.is_none() {
+        new_user.display_name = listed
+            .name
+            .as_deref()
+            .and_then(|name| validate::display_name("name", name, 128).ok());
+    }
+    if new_user.email.is_none() {
+        new_user.email = listed
+            .email
+            .as_deref()
+            .and_then(|email| validate::email("email", email, 255).ok());
+    }
+    Ok(listed)
+}
+
+/// The state the directory gives an EXTERNAL user: enabled or disabled there, else unconfirmed.
+/// A user the directory disables is disabled by sync: only the directory enables it again.
+pub fn apply_directory_state(user: &mut User, listed: &DirectoryUser) {
+    match listed.state.as_deref() {
+        Some("ENABLED") => {
+            if user.state == UserState::Pending
+                || user.disabled_by == Some(crate::model::DisabledBy::Sync)
+            {
+                user.state = UserState::Enabled;
+                user.disabled_by = None;
+            }
+        }
+        Some("DISABLED") => user.disable(crate::model::DisabledBy::Sync),
+        _ => {}
+    }
 }
 
 /// Reads a user of the caller's tenant: the caller's record and the target in one round trip.

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::account::ProfileChange;
+use crate::directory::{DirectorySearch, DirectoryUser};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Empty, Fields};
 use crate::model::{Backend, Millis, RequiredAction, Role, User, UserState, UserType};
@@ -390,6 +391,51 @@ pub fn parse_stat(body: &[u8]) -> ApiResult<StatRequest> {
 /// A user as the documents list and stat filter: the full `UserInfo`.
 pub fn document(user: &User) -> Value {
     user_info(user, None)
+}
+
+/// `FindUserQuery`: `search` with a `user_id` or a `keyword`.
+pub struct FindRequest {
+    pub domain_id: String,
+    pub search: DirectorySearch,
+}
+
+pub fn parse_find(body: &[u8]) -> ApiResult<FindRequest> {
+    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
+    let mut search = fields.required_nested("search", Empty::IsMissing)?;
+    let user_id = search.string("user_id")?;
+    let keyword = search.string("keyword")?;
+    search.finish()?;
+    let domain_id = domain_id(&mut fields)?;
+    fields.finish()?;
+    if user_id.is_none() && keyword.is_none() {
+        return Err(ApiError::RequiredParameter("search.keyword".into()));
+    }
+    for (key, value) in [("search.user_id", &user_id), ("search.keyword", &keyword)] {
+        if let Some(value) = value {
+            validate::max_chars(key, value, NAME_MAX)?;
+            validate::no_control_characters(key, value)?;
+        }
+    }
+    Ok(FindRequest {
+        domain_id,
+        search: DirectorySearch { user_id, keyword },
+    })
+}
+
+/// `FindUsersInfo`: each user as `FindUserInfo` (`user_id`, `name`, `email`, `tags`).
+pub fn find_users_info(users: &[DirectoryUser], total_count: u64) -> Value {
+    let results: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            json!({
+                "user_id": u.user_id,
+                "name": u.name.as_deref().unwrap_or_default(),
+                "email": u.email.as_deref().unwrap_or_default(),
+                "tags": u.tags,
+            })
+        })
+        .collect();
+    json!({"results": results, "total_count": total_count})
 }
 
 /// The JSON rendering of the protobuf `Empty` message the vendor answers.

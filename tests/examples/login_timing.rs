@@ -45,6 +45,8 @@ async fn main() -> Result<(), String> {
         tenant_user_quota: 50,
         password_max_age_ms: None,
         deleted_user_retention_ms: 30 * 86_400_000,
+        external_directory_url: None,
+        external_directory_token: None,
         dynamodb_endpoint: Some(endpoint),
     };
     let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;

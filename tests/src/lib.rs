@@ -1,6 +1,7 @@
 //! The local stack: DynamoDB Local's table from `template.yaml`, and an HTTP server that serves
 //! exactly the template's routes by calling the same handlers the Lambda binaries run.
 
+pub mod directory;
 pub mod template;
 
 use std::collections::HashMap;
@@ -48,13 +49,15 @@ pub fn handler(function: &str) -> Option<Handler> {
         "user_delete" => |app, req| Box::pin(user_delete::handle(app, req)),
         "user_list" => |app, req| Box::pin(user_list::handle(app, req)),
         "user_stat" => |app, req| Box::pin(user_stat::handle(app, req)),
+        "user_find" => |app, req| Box::pin(user_find::handle(app, req)),
+        "user_sync" => |app, req| Box::pin(user_sync::handle(app, req)),
         _ => return None,
     };
     Some(handler)
 }
 
 /// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 18] = [
+pub const HTTP_FUNCTIONS: [&str; 20] = [
     "auth_tokens",
     "user_create",
     "user_get",
@@ -73,6 +76,8 @@ pub const HTTP_FUNCTIONS: [&str; 18] = [
     "user_delete",
     "user_list",
     "user_stat",
+    "user_find",
+    "user_sync",
 ];
 
 /// API Gateway's own payload limit.

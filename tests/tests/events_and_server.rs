@@ -36,6 +36,8 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         ("user_update", 200),
         ("user_list", 200),
         ("user_stat", 200),
+        ("user_find", 200),
+        ("user_sync", 200),
         ("user_set_required_actions", 200),
         ("user_verify_email", 200),
         // Its code is filled in from the outbox, as a user would copy it from the mail.
@@ -63,6 +65,22 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         files, covered,
         "every event file has an expected status here"
     );
+
+    // The directory people the find and sync events name, and the EXTERNAL user sync refreshes.
+    for (id, name) in [
+        ("jkim@directory.example", "Jin Kim"),
+        ("skim@directory.example", "Soo Kim"),
+    ] {
+        env.directory_put(json!({"user_id": id, "name": name, "email": id, "state": "ENABLED"}));
+    }
+    let external = env
+        .spaceone(
+            "create",
+            &env.admin_token,
+            json!({"user_id": "jkim@directory.example", "backend": "EXTERNAL", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(external.status, 200, "{}", external.raw);
 
     let mut token = String::new();
     for (function, status) in expected {

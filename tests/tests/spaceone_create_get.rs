@@ -99,6 +99,8 @@ async fn api_users_and_external_users_follow_the_vendor_rules() {
         .await
         .expect_error(401);
 
+    // The directory lists the person without a state: the user stays unconfirmed (PENDING).
+    env.directory_put(json!({"user_id": "ext@example.com"}));
     let external = env
         .spaceone(
             "create",

@@ -356,6 +356,7 @@ async fn a_new_password_revokes_old_tokens_clears_update_password_and_logs_in() 
 #[tokio::test]
 async fn a_password_cannot_be_set_for_api_or_external_users() {
     let env = TestEnv::new().await;
+    env.directory_put(json!({"user_id": "ext@example.com", "state": "ENABLED"}));
     for body in [
         json!({"user_id": "robot-1", "user_type": "API_USER", "backend": "LOCAL", "domain_id": env.tenant}),
         json!({"user_id": "ext@example.com", "backend": "EXTERNAL", "domain_id": env.tenant}),
@@ -961,6 +962,7 @@ async fn reset_password_sends_a_temporary_password_the_user_must_change_first() 
 #[tokio::test]
 async fn reset_password_is_refused_for_external_users_missing_or_unverified_emails() {
     let env = TestEnv::new().await;
+    env.directory_put(json!({"user_id": "ext@example.com", "state": "ENABLED"}));
     let external = env
         .spaceone(
             "create",

@@ -554,6 +554,7 @@ async fn set_required_actions_refuses_empty_or_unknown_actions() {
 #[tokio::test]
 async fn update_password_cannot_be_required_of_api_or_external_users() {
     let env = TestEnv::new().await;
+    env.directory_put(json!({"user_id": "ext@example.com", "state": "ENABLED"}));
     for (user_id, extra) in [
         (
             "robot-1",

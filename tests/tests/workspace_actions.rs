@@ -641,6 +641,7 @@ async fn reset_pwd_goes_by_sms_when_the_user_has_only_a_phone_and_never_to_api_u
             .expect_error(400),
         "INVALID_PARAMETER"
     );
+    env.directory_put(json!({"user_id": "ext@example.com", "state": "ENABLED"}));
     let external = env.spaceone("create", &env.admin_token,
         json!({"user_id": "ext@example.com", "backend": "EXTERNAL", "email": "ext@example.com", "domain_id": env.tenant})).await;
     assert_eq!(external.status, 200);

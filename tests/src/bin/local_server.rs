@@ -39,6 +39,27 @@ fn local_signing_key() -> Result<String, String> {
     Ok(key)
 }
 
+/// Serves `scripts/sample-directory.json` (read on every request) as the external directory on
+/// 127.0.0.1:$DIRECTORY_PORT (3001), so that find, sync and EXTERNAL users work out of the box.
+async fn start_sample_directory() -> Result<String, String> {
+    let port: u16 = setting("DIRECTORY_PORT", "3001")
+        .parse()
+        .map_err(|_| "DIRECTORY_PORT must be a number")?;
+    let file = PathBuf::from(setting("SAMPLE_DIRECTORY", "scripts/sample-directory.json"));
+    let (listener, address) = bind_loopback(port)
+        .await
+        .map_err(|e| format!("binding port {port}: {e}"))?;
+    eprintln!(
+        "external directory: {} on http://{address}/find",
+        file.display()
+    );
+    tokio::spawn(local_stack::directory::serve(
+        listener,
+        local_stack::directory::Source::File(file),
+    ));
+    Ok(format!("http://{address}/find"))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
     shared::telemetry::init();
@@ -50,6 +71,13 @@ async fn main() -> Result<(), String> {
             setting("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
         );
         std::env::set_var("TOKEN_SIGNING_KEY", local_signing_key()?);
+    }
+    let directory = start_sample_directory().await?;
+    // SAFETY: as above; the directory task does not read the environment.
+    unsafe {
+        if std::env::var("EXTERNAL_DIRECTORY_URL").is_err() {
+            std::env::set_var("EXTERNAL_DIRECTORY_URL", &directory);
+        }
     }
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
     let table = app.config.table_name.clone();

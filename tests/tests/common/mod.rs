@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use lambda_http::Body;
 use lambda_http::http::{HeaderMap, Request};
@@ -22,6 +23,31 @@ pub fn endpoint() -> String {
     std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into())
 }
 
+/// The tests' external directory: one in-memory server on 127.0.0.1 for the whole test binary, on
+/// a thread of its own so that it outlives each test's runtime.
+fn directory() -> &'static (String, Arc<Mutex<Vec<local_stack::directory::Entry>>>) {
+    static DIRECTORY: OnceLock<(String, Arc<Mutex<Vec<local_stack::directory::Entry>>>)> =
+        OnceLock::new();
+    DIRECTORY.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/find", listener.local_addr().unwrap());
+        let entries = Arc::new(Mutex::new(Vec::new()));
+        let source = local_stack::directory::Source::Memory(entries.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                local_stack::directory::serve(listener, source).await;
+            });
+        });
+        (url, entries)
+    })
+}
+
 pub fn config() -> Config {
     Config {
         table_name: TABLE.into(),
@@ -36,6 +62,8 @@ pub fn config() -> Config {
         tenant_user_quota: 50,
         password_max_age_ms: None,
         deleted_user_retention_ms: 30 * 86_400_000,
+        external_directory_url: Some(directory().0.clone()),
+        external_directory_token: None,
         dynamodb_endpoint: Some(endpoint()),
     }
 }
@@ -255,6 +283,26 @@ impl TestEnv {
             .update_user(&before, &after, &[])
             .await
             .unwrap();
+    }
+
+    /// Puts a person into the external directory for this tenant, replacing one with the same id.
+    pub fn directory_put(&self, person: Value) {
+        let mut entries = directory().1.lock().unwrap();
+        entries.retain(|e| {
+            e.domain_id.as_deref() != Some(self.tenant.as_str())
+                || e.user["user_id"] != person["user_id"]
+        });
+        entries.push(local_stack::directory::Entry {
+            domain_id: Some(self.tenant.clone()),
+            user: person,
+        });
+    }
+
+    /// Takes a person out of this tenant's directory.
+    pub fn directory_remove(&self, user_id: &str) {
+        directory().1.lock().unwrap().retain(|e| {
+            e.domain_id.as_deref() != Some(self.tenant.as_str()) || e.user["user_id"] != user_id
+        });
     }
 
     /// The tenant's undelivered notifications, oldest first.

@@ -1,0 +1,23 @@
+//! `POST /identity/v1/users/find` (seed 004): searches the external directory, as `FindUsersInfo`.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, account, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let request = spaceone::parse_find(http::body_bytes(&req))?;
+            let (users, total_count) =
+                account::find_external_users(app, &caller, &request.domain_id, &request.search)
+                    .await?;
+            Ok(json_response(
+                200,
+                &spaceone::find_users_info(&users, total_count),
+            ))
+        }
+        .await,
+    )
+}

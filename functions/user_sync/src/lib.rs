@@ -1,0 +1,19 @@
+//! `POST /identity/v1/user/sync` (seed 004): refreshes an EXTERNAL user from the external directory; answers `UserInfo`.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, json_response};
+use shared::{App, Dialect, account, ops, spaceone};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::respond(
+        Dialect::SpaceOne,
+        async {
+            let caller = ops::verify_token(app, http::token(&req))?;
+            let request = spaceone::parse_user_request(http::body_bytes(&req))?;
+            let user =
+                account::sync_user(app, &caller, &request.domain_id, &request.user_id).await?;
+            Ok(json_response(200, &spaceone::user_info(&user, None)))
+        }
+        .await,
+    )
+}

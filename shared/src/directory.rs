@@ -1,0 +1,184 @@
+//! The external directory EXTERNAL users come from (SpaceONE's auth plugin `find`): seed 004's
+//! `find` searches it, `create` of an EXTERNAL user and `sync` read a user from it.
+//!
+//! The deployed directory speaks HTTPS JSON (docs/design.md, "External directory"):
+//! `POST <EXTERNAL_DIRECTORY_URL>` with `{"domain_id", "user_id"?, "keyword"?, "limit"}` and an
+//! optional `Authorization: Bearer <EXTERNAL_DIRECTORY_TOKEN>`, answered by
+//! `{"results": [{"user_id", "name", "email", "state", "tags"}], "total_count"}`. Plain HTTP is
+//! accepted for loopback addresses only (the local stack's sample directory).
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+/// A `find` answers at most this many users (SpaceONE's limit).
+pub const FIND_LIMIT: usize = 25;
+/// Longer than any answer of 25 users should be.
+const ANSWER_MAX_BYTES: usize = 1 << 20;
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryUser {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `ENABLED` or `DISABLED`; anything else (or nothing) leaves the user unconfirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub tags: Map<String, Value>,
+}
+
+/// What a `find` asks for: one user by id, or users matching a keyword.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DirectorySearch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+}
+
+pub trait Directory: Send + Sync {
+    /// Users matching the search (at most `FIND_LIMIT`) and how many match in all.
+    fn find(
+        &self,
+        tenant_id: &str,
+        search: &DirectorySearch,
+    ) -> impl Future<Output = ApiResult<(Vec<DirectoryUser>, u64)>> + Send;
+}
+
+#[derive(Serialize)]
+struct FindRequest<'a> {
+    domain_id: &'a str,
+    #[serde(flatten)]
+    search: &'a DirectorySearch,
+    limit: usize,
+}
+
+#[derive(Deserialize)]
+struct FindAnswer {
+    #[serde(default)]
+    results: Vec<DirectoryUser>,
+    #[serde(default)]
+    total_count: Option<u64>,
+}
+
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The HTTPS JSON directory, on the TLS stack the AWS SDK already uses (rustls on aws-lc).
+pub struct HttpDirectory {
+    url: hyper::Uri,
+    token: Option<String>,
+    client: HttpsClient,
+}
+
+impl HttpDirectory {
+    pub fn new(url: &str, token: Option<String>) -> Result<HttpDirectory, String> {
+        let url: hyper::Uri = url
+            .parse()
+            .map_err(|e| format!("EXTERNAL_DIRECTORY_URL is not a URL: {e}"))?;
+        let loopback = url.host().is_some_and(|host| {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        match url.scheme_str() {
+            Some("https") => {}
+            Some("http") if loopback => {}
+            _ => return Err("EXTERNAL_DIRECTORY_URL must be https (http only on loopback)".into()),
+        }
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| format!("TLS roots: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(HttpDirectory { url, token, client })
+    }
+
+    async fn call(&self, body: Vec<u8>) -> ApiResult<FindAnswer> {
+        let unavailable = |what: &str| ApiError::Unavailable(format!("external directory: {what}"));
+        let mut request = Request::post(self.url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| ApiError::Internal(format!("directory request: {e}")))?;
+        if let Some(token) = &self.token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                ApiError::Internal("EXTERNAL_DIRECTORY_TOKEN is not a header".into())
+            })?;
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|_| unavailable("unreachable"))?;
+        if !response.status().is_success() {
+            return Err(unavailable(&format!("answered {}", response.status())));
+        }
+        let body = Limited::new(response.into_body(), ANSWER_MAX_BYTES)
+            .collect()
+            .await
+            .map_err(|_| unavailable("answer unreadable or too large"))?
+            .to_bytes();
+        serde_json::from_slice(&body).map_err(|_| unavailable("answer is not the expected JSON"))
+    }
+}
+
+impl Directory for HttpDirectory {
+    async fn find(
+        &self,
+        tenant_id: &str,
+        search: &DirectorySearch,
+    ) -> ApiResult<(Vec<DirectoryUser>, u64)> {
+        let body = serde_json::to_vec(&FindRequest {
+            domain_id: tenant_id,
+            search,
+            limit: FIND_LIMIT,
+        })
+        .map_err(|e| ApiError::Internal(format!("directory request: {e}")))?;
+        let answer = tokio::time::timeout(TIMEOUT, self.call(body))
+            .await
+            .map_err(|_| ApiError::Unavailable("external directory: timed out".into()))??;
+        let total = answer.total_count.unwrap_or(answer.results.len() as u64);
+        let mut users = answer.results;
+        users.truncate(FIND_LIMIT);
+        Ok((users, total))
+    }
+}
+
+/// What the directory says about one user id: exactly one match is the user; none is gone.
+pub async fn lookup(
+    directory: &impl Directory,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<Option<DirectoryUser>> {
+    let search = DirectorySearch {
+        user_id: Some(user_id.to_owned()),
+        keyword: None,
+    };
+    let (mut users, _) = directory.find(tenant_id, &search).await?;
+    // A directory may answer partial matches too: only the exact id counts.
+    users.retain(|u| u.user_id == user_id);
+    match users.len() {
+        0 => Ok(None),
+        1 => Ok(users.pop()),
+        _ => Err(ApiError::TooManyExternalUsers(user_id.to_owned())),
+    }
+}
