@@ -298,6 +298,18 @@ impl TestEnv {
         });
     }
 
+    /// Adds a person to this tenant's directory even if one with the same id is there already.
+    pub fn directory_add(&self, person: Value) {
+        directory()
+            .1
+            .lock()
+            .unwrap()
+            .push(local_stack::directory::Entry {
+                domain_id: Some(self.tenant.clone()),
+                user: person,
+            });
+    }
+
     /// Takes a person out of this tenant's directory.
     pub fn directory_remove(&self, user_id: &str) {
         directory().1.lock().unwrap().retain(|e| {
