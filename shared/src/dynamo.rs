@@ -791,6 +791,30 @@ impl UserStore for DynamoStore {
         Ok(users)
     }
 
+    async fn notification_pending(&self, notification: &Notification) -> ApiResult<bool> {
+        Ok(self
+            .get_item(key(
+                tenant_pk(&notification.tenant_id),
+                outbox_sk(notification),
+            ))
+            .await?
+            .is_some())
+    }
+
+    async fn delete_notification(&self, notification: &Notification) -> ApiResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                tenant_pk(&notification.tenant_id),
+                outbox_sk(notification),
+            )))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
     async fn purge_user(&self, user: &User) -> ApiResult<()> {
         let delete = Delete::builder()
             .table_name(&self.table)

@@ -13,6 +13,7 @@ pub mod iam;
 pub mod iam_users;
 pub mod listing;
 pub mod model;
+pub mod notify;
 pub mod ops;
 pub mod outbox;
 pub mod password;

@@ -185,7 +185,9 @@ pub struct User {
     pub access_mode: AccessMode,
     pub language: String,
     pub timezone: String,
-    #[serde(default)]
+    /// Not stored when empty: DynamoDB Local's stream renders an empty map as `{}`, which no
+    /// stream reader can parse.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub tags: Map<String, Value>,
     pub role: Role,
     /// An argon2id PHC string; `None` for users that cannot log in with a password.

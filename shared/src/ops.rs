@@ -267,13 +267,12 @@ async fn external_user(app: &App, new_user: &mut NewUser) -> ApiResult<Directory
 /// A user the directory disables is disabled by sync: only the directory enables it again.
 pub fn apply_directory_state(user: &mut User, listed: &DirectoryUser) {
     match listed.state.as_deref() {
-        Some("ENABLED") => {
+        Some("ENABLED")
             if user.state == UserState::Pending
-                || user.disabled_by == Some(crate::model::DisabledBy::Sync)
-            {
-                user.state = UserState::Enabled;
-                user.disabled_by = None;
-            }
+                || user.disabled_by == Some(crate::model::DisabledBy::Sync) =>
+        {
+            user.state = UserState::Enabled;
+            user.disabled_by = None;
         }
         Some("DISABLED") => user.disable(crate::model::DisabledBy::Sync),
         _ => {}

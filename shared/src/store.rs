@@ -112,6 +112,18 @@ pub trait UserStore: Send + Sync {
         sweep: Sweep,
     ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
 
+    /// Whether the notification is still in the outbox (not yet delivered).
+    fn notification_pending(
+        &self,
+        notification: &Notification,
+    ) -> impl Future<Output = ApiResult<bool>> + Send;
+
+    /// Removes a delivered notification (and the sealed secret in it) from the outbox.
+    fn delete_notification(
+        &self,
+        notification: &Notification,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+
     /// Deletes a user pending deletion for good, if it is unchanged since read, and frees its
     /// unique login name, email, phone and external id; in one transaction with the counters.
     fn purge_user(&self, user: &User) -> impl Future<Output = ApiResult<()>> + Send;

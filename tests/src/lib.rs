@@ -2,6 +2,7 @@
 //! exactly the template's routes by calling the same handlers the Lambda binaries run.
 
 pub mod directory;
+pub mod streams;
 pub mod template;
 
 use std::collections::HashMap;

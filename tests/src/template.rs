@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -160,6 +161,15 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<bool, Str
                 .index_name(text(index, "IndexName")?)
                 .set_key_schema(Some(key_schema(&index["KeySchema"])?))
                 .projection(projection)
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(view) = properties["StreamSpecification"]["StreamViewType"].as_str() {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view))
                 .build()
                 .map_err(|e| e.to_string())?,
         );

@@ -108,6 +108,17 @@ async fn main() -> Result<(), String> {
         eprintln!("generated password for admin (set ADMIN_PASSWORD to choose one): {generated}");
     }
 
+    // The notifier: new outbox messages land as JSON files in the mail folder.
+    let mail = PathBuf::from(setting("MAIL_FOLDER", ".local/mail"));
+    eprintln!("mail folder: {}", mail.display());
+    let endpoint = setting("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000");
+    tokio::spawn(local_stack::streams::run_notifier(
+        app,
+        local_stack::streams::client(&endpoint).await,
+        shared::notify::FolderMailer { folder: mail },
+        None,
+    ));
+
     let router: &'static Router = Box::leak(Box::new(Router::from_template(app)?));
     let port: u16 = setting("PORT", "3000")
         .parse()

@@ -1,0 +1,91 @@
+//! The notifier (DynamoDB Streams source in template.yaml): delivers each new outbox message with
+//! Amazon SES v2 and removes it from the table. A message that cannot be delivered is reported as a
+//! batch item failure, so Lambda retries it and finally hands it to the on-failure destination.
+
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use serde::Deserialize;
+use shared::notify::{self, Mailer, OutgoingMessage};
+use shared::outbox::{Channel, Notification};
+use shared::{App, Dialect};
+
+#[derive(Deserialize)]
+struct Keys {
+    sk: String,
+}
+
+/// Delivers the outbox messages among the stream's records; other records are not the notifier's.
+pub async fn handle(app: &App, mailer: &impl Mailer, event: Event) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    for record in event.records {
+        let is_outbox = serde_dynamo::from_item::<_, Keys>(record.change.keys.clone())
+            .is_ok_and(|keys| keys.sk.starts_with("OUTBOX#"));
+        if record.event_name != "INSERT" || !is_outbox {
+            continue;
+        }
+        let delivered = match serde_dynamo::from_item::<_, Notification>(record.change.new_image) {
+            Ok(notification) => {
+                let outcome = notify::deliver(app, mailer, &notification).await;
+                match &outcome {
+                    Ok(()) => tracing::info!(
+                        notification_id = notification.notification_id,
+                        template = ?notification.template,
+                        channel = ?notification.channel,
+                        "notification delivered"
+                    ),
+                    Err(error) => tracing::warn!(
+                        notification_id = notification.notification_id,
+                        error_code = error.code(Dialect::Own),
+                        "notification not delivered"
+                    ),
+                }
+                outcome.is_ok()
+            }
+            Err(error) => {
+                tracing::error!(%error, "outbox record unreadable");
+                false
+            }
+        };
+        if !delivered {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+/// Email through Amazon SES v2 from `MAIL_FROM`.
+pub struct SesMailer {
+    pub client: aws_sdk_sesv2::Client,
+    pub from: String,
+}
+
+impl Mailer for SesMailer {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        if message.channel != Channel::Email {
+            return Err("no SMS sender is configured".into());
+        }
+        let text = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        let email = Message::builder()
+            .subject(text(&message.subject)?)
+            .body(Body::builder().text(text(&message.text)?).build())
+            .build();
+        self.client
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(Destination::builder().to_addresses(&message.to).build())
+            .content(EmailContent::builder().simple(email).build())
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_sdk_sesv2::error::DisplayErrorContext(e).to_string())
+    }
+}

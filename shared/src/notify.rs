@@ -1,0 +1,110 @@
+//! Delivery of the outbox: each notification is opened (its secret unsealed), rendered and handed
+//! to a `Mailer`, then removed from the table so that the sealed secret does not outlive its
+//! delivery. The deployed mailer is Amazon SES v2 (functions/notifier); the local stack's writes
+//! each message as a JSON file into a mail folder.
+
+use std::future::Future;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::outbox::{Channel, Notification, Template};
+use crate::store::UserStore;
+
+/// A rendered message, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    pub notification_id: String,
+    pub channel: Channel,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+pub trait Mailer: Send + Sync {
+    /// Sends one message; an error is kept for a retry (never the message's text).
+    fn send(&self, message: &OutgoingMessage) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// The words of each template around its secret.
+pub fn render(notification: &Notification, secret: Option<&str>) -> ApiResult<OutgoingMessage> {
+    let secret = secret.ok_or_else(|| ApiError::Internal("a message without its secret".into()))?;
+    let (subject, text) = match notification.template {
+        Template::TemporaryPassword => (
+            "Your temporary password",
+            format!(
+                "An administrator set a temporary password for your account {}: {secret}\n\
+                 You must change it when you next sign in.",
+                notification.user_id
+            ),
+        ),
+        Template::VerificationCode => (
+            "Your verification code",
+            format!(
+                "Your verification code is {secret}. It confirms this email address for the account \
+                 {} and works once, for 60 minutes.",
+                notification.user_id
+            ),
+        ),
+    };
+    Ok(OutgoingMessage {
+        notification_id: notification.notification_id.clone(),
+        channel: notification.channel,
+        to: notification.recipient.clone(),
+        subject: subject.to_owned(),
+        text,
+    })
+}
+
+/// Delivers one notification, if still in the outbox, and removes it from there.
+pub async fn deliver(
+    app: &App,
+    mailer: &impl Mailer,
+    notification: &Notification,
+) -> ApiResult<()> {
+    // A retried batch repeats records already delivered (and removed): never send them twice.
+    if !app.store.notification_pending(notification).await? {
+        return Ok(());
+    }
+    let secret = app.sealer.open(notification)?;
+    let message = render(notification, secret.as_deref())?;
+    mailer
+        .send(&message)
+        .await
+        .map_err(|reason| ApiError::Unavailable(format!("sending failed: {reason}")))?;
+    app.store.delete_notification(notification).await
+}
+
+/// Writes each message as `<folder>/<notification_id>.json`, readable by its owner only.
+pub struct FolderMailer {
+    pub folder: PathBuf,
+}
+
+impl Mailer for FolderMailer {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        let folder = self.folder.clone();
+        let message = message.clone();
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+            let path = folder.join(format!("{}.json", message.notification_id));
+            let partial = folder.join(format!(".{}.partial", message.notification_id));
+            let text = serde_json::to_vec_pretty(&message).map_err(|e| e.to_string())?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&partial)
+                .map_err(|e| format!("{}: {e}", partial.display()))?;
+            file.write_all(&text).map_err(|e| e.to_string())?;
+            // A reader never sees half a message.
+            std::fs::rename(&partial, &path).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}

@@ -1,0 +1,152 @@
+//! The local stand-in for the notifier's event source mapping: reads the table's stream on DynamoDB
+//! Local and hands each batch to the notifier's handler as Lambda would, trying failed records
+//! again on the next round (the deployed mapping retries and then uses its on-failure destination).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_sdk_dynamodbstreams::types::{OperationType, ShardIteratorType};
+use shared::App;
+use shared::notify::Mailer;
+
+/// How often the stream is read when it had nothing new.
+const IDLE: Duration = Duration::from_millis(200);
+
+/// The streams client for the same DynamoDB Local endpoint.
+pub async fn client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "dynamodb-local",
+        ))
+        .load()
+        .await;
+    aws_sdk_dynamodbstreams::Client::new(&config)
+}
+
+fn event_record(record: aws_sdk_dynamodbstreams::types::Record) -> Option<EventRecord> {
+    let change = record.dynamodb?;
+    let mut event = EventRecord::default();
+    event.event_name = match record.event_name? {
+        OperationType::Insert => "INSERT",
+        OperationType::Modify => "MODIFY",
+        OperationType::Remove => "REMOVE",
+        _ => return None,
+    }
+    .to_owned();
+    event.change.keys = serde_dynamo::Item::from(change.keys.unwrap_or_default());
+    event.change.new_image = serde_dynamo::Item::from(change.new_image.unwrap_or_default());
+    event.change.sequence_number = change.sequence_number;
+    Some(event)
+}
+
+/// Delivers the table's new outbox messages until the task is dropped. With `only_partition`, the
+/// records of other partitions are left alone (tests share one table).
+pub async fn run_notifier(
+    app: &'static App,
+    streams: aws_sdk_dynamodbstreams::Client,
+    mailer: impl Mailer + 'static,
+    only_partition: Option<String>,
+) {
+    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+    let mut retry: Vec<EventRecord> = Vec::new();
+    loop {
+        let Ok(table) = app
+            .store
+            .client()
+            .describe_table()
+            .table_name(app.store.table())
+            .send()
+            .await
+        else {
+            tokio::time::sleep(IDLE).await;
+            continue;
+        };
+        let Some(arn) = table.table.and_then(|t| t.latest_stream_arn) else {
+            tokio::time::sleep(IDLE).await;
+            continue;
+        };
+        if let Ok(stream) = streams.describe_stream().stream_arn(&arn).send().await {
+            for shard in stream
+                .stream_description
+                .map(|d| d.shards.unwrap_or_default())
+                .unwrap_or_default()
+            {
+                let Some(id) = shard.shard_id else { continue };
+                if iterators.contains_key(&id) {
+                    continue;
+                }
+                let iterator = streams
+                    .get_shard_iterator()
+                    .stream_arn(&arn)
+                    .shard_id(&id)
+                    .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|o| o.shard_iterator);
+                iterators.insert(id, iterator);
+            }
+        }
+        let mut batch: Vec<EventRecord> = std::mem::take(&mut retry);
+        let mut unreadable = Vec::new();
+        for (shard, iterator) in iterators.iter_mut() {
+            let Some(current) = iterator.clone() else {
+                continue;
+            };
+            match streams.get_records().shard_iterator(current).send().await {
+                Ok(output) => {
+                    *iterator = output.next_shard_iterator;
+                    batch.extend(
+                        output
+                            .records
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter_map(event_record),
+                    );
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(error),
+                        "stream read failed; the shard is read again from its start"
+                    );
+                    unreadable.push(shard.clone());
+                }
+            }
+        }
+        // Read again from the start next round: delivered messages are skipped, none is lost.
+        for shard in unreadable {
+            iterators.remove(&shard);
+        }
+        if let Some(partition) = &only_partition {
+            batch.retain(|record| {
+                serde_dynamo::from_item::<_, HashMap<String, String>>(record.change.keys.clone())
+                    .is_ok_and(|keys| keys.get("pk") == Some(partition))
+            });
+        }
+        if batch.is_empty() {
+            tokio::time::sleep(IDLE).await;
+            continue;
+        }
+        let mut event = Event::default();
+        event.records = batch.clone();
+        let response = notifier::handle(app, &mailer, event).await;
+        for failure in response.batch_item_failures {
+            if let Some(record) = batch
+                .iter()
+                .find(|r| r.change.sequence_number == failure.item_identifier)
+            {
+                retry.push(record.clone());
+            }
+        }
+        if !retry.is_empty() {
+            tokio::time::sleep(IDLE).await;
+        }
+    }
+}
