@@ -58,7 +58,11 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     files.sort();
-    let mut covered = vec!["bootstrap.json".to_owned()];
+    let mut covered = vec![
+        "bootstrap.json".to_owned(),
+        "housekeeping.json".to_owned(),
+        "notifier.json".to_owned(),
+    ];
     covered.extend(expected.iter().map(|(f, _)| format!("{f}.json")));
     covered.sort();
     assert_eq!(
@@ -116,6 +120,46 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
                 .to_owned();
         }
     }
+
+    // The notifier's stream event carries the verification code verify-email left in the outbox,
+    // filled in as DynamoDB would (its sealed secret only opens with this deployment's key).
+    let message = env
+        .outbox()
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m.template == Template::VerificationCode)
+        .expect("verify-email left a message");
+    let text = std::fs::read_to_string(events_dir().join("notifier.json")).unwrap();
+    let text = fill(&text, &env.tenant, "")
+        .replace("{{OUTBOX_SK}}", &shared::dynamo::outbox_sk(&message))
+        .replace("{{NOTIFICATION_ID}}", &message.notification_id)
+        .replace(
+            "{{SEALED_SECRET}}",
+            message.sealed_secret.as_deref().unwrap(),
+        )
+        .replace("{{CREATED_AT}}", &message.created_at.to_string())
+        .replace("{{TTL}}", &message.ttl.to_string());
+    let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).unwrap();
+    let folder = std::env::temp_dir().join(unique_tenant("events-mail"));
+    let mailer = shared::notify::FolderMailer {
+        folder: folder.clone(),
+    };
+    let response = notifier::handle(env.app, &mailer, event).await;
+    assert!(response.batch_item_failures.is_empty());
+    let file = folder.join(format!("{}.json", message.notification_id));
+    let mail: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(mail["to"], "dkang@mz.co.kr");
+    std::fs::remove_dir_all(&folder).ok();
+
+    let text = std::fs::read_to_string(events_dir().join("housekeeping.json")).unwrap();
+    let report = housekeeping::handle(env.app, serde_json::from_str(&text).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        report.tenants >= 1 && report.errors.is_empty(),
+        "{report:?}"
+    );
 
     let text = std::fs::read_to_string(events_dir().join("bootstrap.json")).unwrap();
     let tenant = unique_tenant("events");

@@ -11,6 +11,14 @@ use shared::store::UserStore;
 
 const DAY: i64 = 86_400_000;
 
+/// A shorter retention than the other tests' 30 days, so that their sweeps (the housekeeping event
+/// replay sweeps every tenant) never purge this file's users.
+async fn short_retention() -> TestEnv {
+    let mut settings = config();
+    settings.deleted_user_retention_ms = 10 * DAY;
+    TestEnv::with_config(settings).await
+}
+
 async fn delete(env: &TestEnv, user_id: &str) {
     let reply = env
         .spaceone(
@@ -35,7 +43,7 @@ fn unique_records_of(
 
 #[tokio::test]
 async fn deletions_past_the_retention_are_purged_and_free_their_email() {
-    let env = TestEnv::new().await;
+    let env = short_retention().await;
     for id in ["old@example.com", "recent@example.com"] {
         env.create_user(id, "User-Passw0rd", json!({"email": id}))
             .await;
@@ -43,7 +51,7 @@ async fn deletions_past_the_retention_are_purged_and_free_their_email() {
     }
     let now = shared::ops::now();
     env.change_user("old@example.com", |u| {
-        u.deleted_at = Some(now - 31 * DAY);
+        u.deleted_at = Some(now - 20 * DAY);
     })
     .await;
     let counters_before = env.app.store.tenant_counters(&env.tenant).await.unwrap();
@@ -102,12 +110,12 @@ async fn deletions_past_the_retention_are_purged_and_free_their_email() {
 
 #[tokio::test]
 async fn a_deleted_user_re_created_before_the_purge_is_left_alone() {
-    let env = TestEnv::new().await;
+    let env = short_retention().await;
     env.create_user("back@example.com", "User-Passw0rd", json!({}))
         .await;
     delete(&env, "back@example.com").await;
     let now = shared::ops::now();
-    env.change_user("back@example.com", |u| u.deleted_at = Some(now - 40 * DAY))
+    env.change_user("back@example.com", |u| u.deleted_at = Some(now - 20 * DAY))
         .await;
     env.create_user("back@example.com", "Other-Passw0rd", json!({}))
         .await;
