@@ -14,7 +14,9 @@ use crate::ops::{
     self, hash_password, read_managed_user, read_own_or_managed_user, set_temporary_password,
     verify_password, write_managed_user,
 };
-use crate::outbox::{Channel, VERIFICATION_CODE_ATTEMPTS, VERIFICATION_CODE_LIFETIME_MS};
+use crate::outbox::{
+    Channel, Notification, VERIFICATION_CODE_ATTEMPTS, VERIFICATION_CODE_LIFETIME_MS,
+};
 use crate::password::{self, Verified};
 use crate::store::UserStore;
 use crate::token::Caller;
@@ -85,6 +87,32 @@ fn ensure_resettable_by_email(user: &User) -> ApiResult<()> {
     Ok(())
 }
 
+/// SpaceONE's temporary password, hashed before the user is written (off the async workers).
+struct TemporaryPassword {
+    clear: String,
+    hash: String,
+}
+
+impl TemporaryPassword {
+    async fn generate(app: &App) -> ApiResult<TemporaryPassword> {
+        let clear = password::temporary_password(app.config.password_policy.min_classes);
+        let hash = hash_password(&clear).await?;
+        Ok(TemporaryPassword { clear, hash })
+    }
+
+    /// Sets it on the user (UPDATE_PASSWORD required, tokens revoked) and returns the email that
+    /// carries it.
+    fn set_and_mail(self, app: &App, user: &mut User, now: Millis) -> ApiResult<Vec<Notification>> {
+        set_temporary_password(user, self.hash, now)?;
+        Ok(vec![app.sealer.temporary_password(
+            user,
+            &self.clear,
+            Channel::Email,
+            now,
+        )?])
+    }
+}
+
 /// Changes a user's profile and, optionally, their password (which revokes their tokens and clears
 /// UPDATE_PASSWORD) or sends them a temporary one.
 pub async fn update_profile(
@@ -113,9 +141,7 @@ pub async fn update_profile(
     };
     let temporary = if change.reset_password {
         ensure_resettable_by_email(&preview)?;
-        let temporary = password::temporary_password(app.config.password_policy.min_classes);
-        let hash = hash_password(&temporary).await?;
-        Some((temporary, hash))
+        Some(TemporaryPassword::generate(app).await?)
     } else {
         None
     };
@@ -129,15 +155,7 @@ pub async fn update_profile(
             user.revoke_tokens();
         }
         match temporary {
-            Some((temporary, hash)) => {
-                set_temporary_password(user, hash, now)?;
-                Ok(vec![app.sealer.temporary_password(
-                    user,
-                    &temporary,
-                    Channel::Email,
-                    now,
-                )?])
-            }
+            Some(temporary) => temporary.set_and_mail(app, user, now),
             None => Ok(Vec::new()),
         }
     })
@@ -154,16 +172,9 @@ pub async fn reset_password_by_email(
 ) -> ApiResult<()> {
     let before = read_managed_user(app, caller, tenant_id, user_id).await?;
     ensure_resettable_by_email(&before)?;
-    let temporary = password::temporary_password(app.config.password_policy.min_classes);
-    let hash = hash_password(&temporary).await?;
+    let temporary = TemporaryPassword::generate(app).await?;
     write_managed_user(app, before, |user, now| {
-        set_temporary_password(user, hash, now)?;
-        Ok(vec![app.sealer.temporary_password(
-            user,
-            &temporary,
-            Channel::Email,
-            now,
-        )?])
+        temporary.set_and_mail(app, user, now)
     })
     .await
     .map(drop)

@@ -73,6 +73,28 @@ impl Config {
         user.password_changed_at.map(|changed| changed + max_age)
     }
 
+    /// The defaults every setting has (Huawei's policies), for a table; `from_env` starts from the
+    /// same numbers.
+    pub fn defaults(table_name: &str) -> Config {
+        Config {
+            table_name: table_name.to_owned(),
+            token_key_id: "k1".into(),
+            token_lifetime_seconds: 86_400,
+            lockout: LockoutPolicy {
+                threshold: 5,
+                window_ms: 900_000,
+                duration_ms: 900_000,
+            },
+            password_policy: PasswordPolicy::default(),
+            tenant_user_quota: 50,
+            password_max_age_ms: None,
+            deleted_user_retention_ms: 30 * 86_400_000,
+            external_directory_url: None,
+            external_directory_token: None,
+            dynamodb_endpoint: None,
+        }
+    }
+
     pub fn from_env() -> Result<Config, String> {
         let min_classes: usize = number("PASSWORD_MIN_CHAR_CLASSES", 2)?;
         if !(2..=4).contains(&min_classes) {
@@ -156,11 +178,11 @@ impl App {
     }
 }
 
-/// The DynamoDB client: AWS's default chain when deployed; with an endpoint (DynamoDB Local) fixed
+/// The SDK configuration: AWS's default chain when deployed; with an endpoint (DynamoDB Local) fixed
 /// credentials and region, so that nothing ever asks a metadata service off this machine.
-pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     let loader = aws_config::defaults(BehaviorVersion::latest());
-    let shared = match endpoint {
+    match endpoint {
         Some(url) => {
             loader
                 .endpoint_url(url)
@@ -178,6 +200,10 @@ pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client
                 .await
         }
         None => loader.load().await,
-    };
-    aws_sdk_dynamodb::Client::new(&shared)
+    }
+}
+
+/// The DynamoDB client for `sdk_config(endpoint)`.
+pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await)
 }

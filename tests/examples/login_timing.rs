@@ -32,8 +32,6 @@ async fn main() -> Result<(), String> {
     let endpoint =
         std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
     let config = Config {
-        table_name: "useradmin-bench".into(),
-        token_key_id: "k1".into(),
         token_lifetime_seconds: 3600,
         // Measures failures, not the lockout.
         lockout: shared::app::LockoutPolicy {
@@ -41,13 +39,8 @@ async fn main() -> Result<(), String> {
             window_ms: 900_000,
             duration_ms: 900_000,
         },
-        password_policy: Default::default(),
-        tenant_user_quota: 50,
-        password_max_age_ms: None,
-        deleted_user_retention_ms: 30 * 86_400_000,
-        external_directory_url: None,
-        external_directory_token: None,
         dynamodb_endpoint: Some(endpoint),
+        ..Config::defaults("useradmin-bench")
     };
     let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
     local_stack::template::create_table(&client, &config.table_name).await?;

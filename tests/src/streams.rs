@@ -13,21 +13,9 @@ use shared::notify::Mailer;
 /// How often the stream is read when it had nothing new.
 const IDLE: Duration = Duration::from_millis(200);
 
-/// The streams client for the same DynamoDB Local endpoint.
+/// The streams client for the same DynamoDB Local endpoint (and the same local credentials).
 pub async fn client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "dynamodb-local",
-        ))
-        .load()
-        .await;
-    aws_sdk_dynamodbstreams::Client::new(&config)
+    aws_sdk_dynamodbstreams::Client::new(&shared::app::sdk_config(Some(endpoint)).await)
 }
 
 fn event_record(record: aws_sdk_dynamodbstreams::types::Record) -> Option<EventRecord> {

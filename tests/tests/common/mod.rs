@@ -11,8 +11,7 @@ use lambda_http::http::{HeaderMap, Request};
 use local_stack::{Router, template};
 use serde_json::{Value, json};
 use shared::App;
-use shared::app::{Config, LockoutPolicy, dynamodb_client};
-use shared::validate::PasswordPolicy;
+use shared::app::{Config, dynamodb_client};
 use tokio::sync::OnceCell;
 
 pub const SIGNING_KEY: &[u8] = b"integration-test-signing-key-0123456789";
@@ -50,21 +49,10 @@ fn directory() -> &'static (String, Arc<Mutex<Vec<local_stack::directory::Entry>
 
 pub fn config() -> Config {
     Config {
-        table_name: TABLE.into(),
-        token_key_id: "k1".into(),
         token_lifetime_seconds: 3600,
-        lockout: LockoutPolicy {
-            threshold: 5,
-            window_ms: 900_000,
-            duration_ms: 900_000,
-        },
-        password_policy: PasswordPolicy::default(),
-        tenant_user_quota: 50,
-        password_max_age_ms: None,
-        deleted_user_retention_ms: 30 * 86_400_000,
         external_directory_url: Some(directory().0.clone()),
-        external_directory_token: None,
         dynamodb_endpoint: Some(endpoint()),
+        ..Config::defaults(TABLE)
     }
 }
 
