@@ -149,6 +149,10 @@ pub struct User {
     pub state: UserState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_by: Option<DisabledBy>,
+    /// The state a disable interrupted, which an enable restores: an unconfirmed (PENDING) external
+    /// user stays unconfirmed across a disable and an enable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_from: Option<UserState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock: Option<LockReason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,6 +237,7 @@ impl User {
             phone: None,
             state: UserState::Enabled,
             disabled_by: None,
+            disabled_from: None,
             lock: None,
             locked_until: None,
             failed_logins: 0,
@@ -295,6 +300,7 @@ impl User {
     /// Disables the user (tokens revoked); disabling a disabled user changes nothing.
     pub fn disable(&mut self, by: DisabledBy) {
         if self.state != UserState::Disabled {
+            self.disabled_from = Some(self.state).filter(|s| *s == UserState::Pending);
             self.state = UserState::Disabled;
             self.disabled_by = Some(by);
             self.revoke_tokens();
@@ -312,7 +318,7 @@ impl User {
                 "the user was disabled by a directory sync".into(),
             )),
             (UserState::Disabled, _) => {
-                self.state = UserState::Enabled;
+                self.state = self.disabled_from.take().unwrap_or(UserState::Enabled);
                 self.disabled_by = None;
                 Ok(())
             }

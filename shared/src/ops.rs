@@ -271,8 +271,10 @@ pub fn apply_directory_state(user: &mut User, listed: &DirectoryUser) {
             if user.state == UserState::Pending
                 || user.disabled_by == Some(crate::model::DisabledBy::Sync) =>
         {
+            // The directory confirms the user.
             user.state = UserState::Enabled;
             user.disabled_by = None;
+            user.disabled_from = None;
         }
         Some("DISABLED") => user.disable(crate::model::DisabledBy::Sync),
         _ => {}

@@ -277,3 +277,31 @@ async fn sync_refuses_local_and_unknown_users() {
         .await;
     assert_eq!(missing.expect_error(400), "ERROR_REQUIRED_PARAMETER");
 }
+
+#[tokio::test]
+async fn an_unconfirmed_user_stays_unconfirmed_across_disable_and_enable() {
+    let env = TestEnv::new().await;
+    env.directory_put(json!({"user_id": "wait@dir.example"}));
+    assert_eq!(
+        create_external(&env, "wait@dir.example", json!({}))
+            .await
+            .body["state"],
+        "PENDING"
+    );
+    let target = json!({"user_id": "wait@dir.example", "domain_id": env.tenant});
+    let disabled = env
+        .spaceone("disable", &env.admin_token, target.clone())
+        .await;
+    assert_eq!(disabled.body["state"], "DISABLED");
+    let enabled = env.spaceone("enable", &env.admin_token, target).await;
+    assert_eq!(enabled.status, 200, "{}", enabled.raw);
+    assert_eq!(
+        enabled.body["state"], "PENDING",
+        "only the directory confirms a user"
+    );
+    env.directory_put(json!({"user_id": "wait@dir.example", "state": "ENABLED"}));
+    assert_eq!(
+        sync(&env, "wait@dir.example").await.body["state"],
+        "ENABLED"
+    );
+}
