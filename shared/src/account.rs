@@ -180,6 +180,10 @@ pub async fn reset_password_by_email(
     .map(drop)
 }
 
+/// The shortest time between two codes for one address: each code allows a few guesses, so codes
+/// must not be had for the asking.
+pub const VERIFICATION_CODE_INTERVAL_MS: Millis = 60_000;
+
 /// A six-digit code from the OS generator.
 fn verification_code() -> String {
     let mut rng = rand::rngs::OsRng.unwrap_err();
@@ -215,6 +219,12 @@ pub async fn verify_email(
             user.email_verified = true;
             user.email_verification = None;
             return Ok(Vec::new());
+        }
+        if let Some(earlier) = &user.email_verification {
+            let issued_at = earlier.expires_at - VERIFICATION_CODE_LIFETIME_MS;
+            if now < issued_at + VERIFICATION_CODE_INTERVAL_MS {
+                return Err(ApiError::TooManyRequests);
+            }
         }
         let code = verification_code();
         user.email_verified = false;
@@ -360,7 +370,10 @@ pub async fn find_external_users(
         directory.find(tenant_id, search)
     );
     ops::ensure_may_manage(app, caller, record?.as_ref(), ops::now())?;
-    found
+    let (mut users, total) = found?;
+    // Cut here, not in the client: `lookup` must see every exact match.
+    users.truncate(crate::directory::FIND_LIMIT);
+    Ok((users, total))
 }
 
 /// `sync`: refreshes an EXTERNAL user from the directory: name and email as listed there, and its

@@ -52,7 +52,7 @@ pub struct DirectorySearch {
 }
 
 pub trait Directory: Send + Sync {
-    /// Users matching the search (at most `FIND_LIMIT`) and how many match in all.
+    /// Users matching the search (as many as the directory answers) and how many match in all.
     fn find(
         &self,
         tenant_id: &str,

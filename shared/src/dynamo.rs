@@ -1,6 +1,6 @@
 //! The DynamoDB implementation of the store: one table, keys and layout in docs/design.md.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 
 use aws_sdk_dynamodb::Client;
@@ -651,24 +651,25 @@ impl UserStore for DynamoStore {
         let pk = tenant_pk(tenant_id);
         let items = match source {
             ListSource::Ids(ids) => {
-                self.batch_get(
-                    ids.iter()
-                        .take(LIST_KEYS_MAX)
-                        .map(|id| user_key(tenant_id, id))
-                        .collect(),
-                )
-                .await?
+                // Ids no user can have match nothing (and no key could hold them).
+                let ids: BTreeSet<&String> = ids
+                    .iter()
+                    .filter(|id| crate::validate::user_id(id).is_ok())
+                    .take(LIST_KEYS_MAX)
+                    .collect();
+                self.batch_get(ids.into_iter().map(|id| user_key(tenant_id, id)).collect())
+                    .await?
             }
             ListSource::Emails(emails) => {
-                let unique_keys = emails
+                let addresses: BTreeSet<String> = emails
                     .iter()
+                    .filter(|e| crate::validate::fits_uniqueness_key("email", e).is_ok())
+                    .map(|e| uniqueness_key(e))
                     .take(LIST_KEYS_MAX)
-                    .map(|e| {
-                        key(
-                            pk.clone(),
-                            unique_sk(UniqueField::Email, &uniqueness_key(e)),
-                        )
-                    })
+                    .collect();
+                let unique_keys = addresses
+                    .iter()
+                    .map(|e| key(pk.clone(), unique_sk(UniqueField::Email, e)))
                     .collect();
                 let ids: Vec<Item> = self
                     .batch_get(unique_keys)

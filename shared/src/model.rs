@@ -298,7 +298,12 @@ impl User {
     }
 
     /// Disables the user (tokens revoked); disabling a disabled user changes nothing.
+    /// A directory's disable also marks a user already disabled by an administrator, so that only
+    /// the directory lifts it.
     pub fn disable(&mut self, by: DisabledBy) {
+        if self.state == UserState::Disabled && by == DisabledBy::Sync {
+            self.disabled_by = Some(DisabledBy::Sync);
+        }
         if self.state != UserState::Disabled {
             self.disabled_from = Some(self.state).filter(|s| *s == UserState::Pending);
             self.state = UserState::Disabled;

@@ -3,6 +3,8 @@
 //! index or a counter, is the store's choice (`store::ListPlan`); the meaning is decided here, once.
 
 use std::cmp::Ordering;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -823,6 +825,7 @@ pub fn aggregate(mut rows: Vec<Value>, stages: &[Stage]) -> Vec<Value> {
 }
 
 fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField]) -> Vec<Value> {
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut groups: Vec<(Map<String, Value>, Vec<Value>)> = Vec::new();
     for row in rows {
         let mut id = Map::new();
@@ -832,9 +835,12 @@ fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField]) -> Vec<Valu
                 lookup(&row, &key.key).cloned().unwrap_or(Value::Null),
             );
         }
-        match groups.iter_mut().find(|(existing, _)| *existing == id) {
-            Some((_, members)) => members.push(row),
-            None => groups.push((id, vec![row])),
+        match index.entry(Value::Object(id.clone()).to_string()) {
+            Entry::Occupied(at) => groups[*at.get()].1.push(row),
+            Entry::Vacant(slot) => {
+                slot.insert(groups.len());
+                groups.push((id, vec![row]));
+            }
         }
     }
     // Groups in the order of their keys (missing first), so that answers are stable.
@@ -885,15 +891,7 @@ fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField]) -> Vec<Valu
                     GroupOperator::First => values().next().cloned().unwrap_or(Value::Null),
                     GroupOperator::Last => values().next_back().cloned().unwrap_or(Value::Null),
                     GroupOperator::Push => Value::Array(values().cloned().collect()),
-                    GroupOperator::AddToSet => {
-                        let mut set: Vec<Value> = Vec::new();
-                        for value in values() {
-                            if !set.contains(value) {
-                                set.push(value.clone());
-                            }
-                        }
-                        Value::Array(set)
-                    }
+                    GroupOperator::AddToSet => Value::Array(unique(values())),
                 };
                 out.insert(field.name.clone(), value);
             }
@@ -913,16 +911,22 @@ fn number(x: f64) -> Value {
 
 /// The sorted distinct values of `key` (list fields contribute their elements).
 pub fn distinct(docs: &[Value], key: &str) -> Vec<Value> {
-    let mut values: Vec<Value> = Vec::new();
-    for doc in docs {
-        for value in scalars(lookup(doc, key)) {
-            if !value.is_null() && !values.contains(value) {
-                values.push(value.clone());
-            }
-        }
-    }
+    let mut values = unique(
+        docs.iter()
+            .flat_map(|doc| scalars(lookup(doc, key)))
+            .filter(|v| !v.is_null()),
+    );
     values.sort_by(|a, b| order(a, b).unwrap_or(Ordering::Equal));
     values
+}
+
+/// The values in first-seen order without repeats, in linear time.
+fn unique<'a>(values: impl Iterator<Item = &'a Value>) -> Vec<Value> {
+    let mut seen = HashSet::new();
+    values
+        .filter(|v| seen.insert(v.to_string()))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,10 +3,13 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// The runtime crates log whole events (request bodies with passwords) at TRACE and DEBUG: they
-/// stay at INFO whatever level is asked for.
-const SECRET_SAFE_CAPS: &str =
-    "lambda_runtime=info,lambda_http=info,aws_lambda_runtime_api_client=info";
+/// The runtime crates log whole events (request bodies with passwords) at TRACE and DEBUG, and the
+/// AWS SDK and its HTTP stack log whole requests and answers (items with password hashes, the SES
+/// message with a temporary password): they stay at INFO whatever level is asked for.
+const SECRET_SAFE_CAPS: &str = "lambda_runtime=info,lambda_http=info,aws_lambda_runtime_api_client=info,\
+aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http_client=info,aws_smithy_types=info,\
+aws_sdk_dynamodb=info,aws_sdk_sesv2=info,aws_sdk_dynamodbstreams=info,aws_config=info,\
+hyper=info,hyper_util=info,rustls=info,h2=info";
 
 /// The filter directives for a requested level: the request, then the caps that keep secrets out.
 pub fn directives(requested: &str) -> String {
@@ -65,6 +68,27 @@ mod tests {
                 );
                 assert!(
                     !tracing::enabled!(target: "lambda_http::request", Level::DEBUG),
+                    "{requested}"
+                );
+                // Targets must be constants for `enabled!`.
+                assert!(
+                    !tracing::enabled!(target: "aws_smithy_runtime::client::orchestrator", Level::DEBUG),
+                    "{requested}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "aws_smithy_runtime_api::client", Level::TRACE),
+                    "{requested}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "aws_sdk_sesv2::operation", Level::DEBUG),
+                    "{requested}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "aws_sdk_dynamodb::operation", Level::DEBUG),
+                    "{requested}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "hyper_util::client", Level::TRACE),
                     "{requested}"
                 );
                 assert!(

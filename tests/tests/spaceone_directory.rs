@@ -305,3 +305,29 @@ async fn an_unconfirmed_user_stays_unconfirmed_across_disable_and_enable() {
         "ENABLED"
     );
 }
+
+#[tokio::test]
+async fn a_directory_disable_marks_a_user_an_administrator_disabled_first() {
+    let env = TestEnv::new().await;
+    env.directory_put(json!({"user_id": "both@dir.example", "state": "ENABLED"}));
+    assert_eq!(
+        create_external(&env, "both@dir.example", json!({}))
+            .await
+            .status,
+        200
+    );
+    let target = json!({"user_id": "both@dir.example", "domain_id": env.tenant});
+    assert_eq!(
+        env.spaceone("disable", &env.admin_token, target.clone())
+            .await
+            .status,
+        200
+    );
+    env.directory_put(json!({"user_id": "both@dir.example", "state": "DISABLED"}));
+    assert_eq!(
+        sync(&env, "both@dir.example").await.body["state"],
+        "DISABLED"
+    );
+    let enable = env.spaceone("enable", &env.admin_token, target).await;
+    assert_eq!(enable.expect_error(409), "USER_STATE_CONFLICT");
+}

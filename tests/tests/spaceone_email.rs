@@ -65,6 +65,14 @@ async fn send_code(env: &TestEnv, user_id: &str) -> String {
     code
 }
 
+/// Makes the pending code look a minute older, so that a new one may be asked for.
+async fn age_code(env: &TestEnv, user_id: &str) {
+    env.change_user(user_id, |u| {
+        u.email_verification.as_mut().unwrap().expires_at -= 61_000;
+    })
+    .await;
+}
+
 /// A six-digit code that is not `code`.
 fn other_code(code: &str) -> String {
     let n: u32 = code.parse().unwrap();
@@ -720,6 +728,7 @@ async fn after_five_wrong_codes_even_the_right_one_fails() {
     );
 
     // A fresh code starts a fresh count.
+    age_code(&env, "guess@example.com").await;
     let fresh = send_code(&env, "guess@example.com").await;
     let confirmed = confirm(&env, &env.admin_token, "guess@example.com", &fresh).await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.raw);
@@ -753,9 +762,15 @@ async fn a_new_verify_email_replaces_the_earlier_code() {
     let env = TestEnv::new().await;
     user_with_email(&env, "twice@example.com").await;
     let first = send_code(&env, "twice@example.com").await;
+    // Within a minute of the first, a second code is refused.
+    let early = verify(&env, &env.admin_token, "twice@example.com", json!({})).await;
+    assert_eq!(early.expect_error(429), "TOO_MANY_REQUESTS");
+    assert_eq!(early.headers["retry-after"], "1");
+    age_code(&env, "twice@example.com").await;
     let mut second = send_code(&env, "twice@example.com").await;
     // One in a million: the new code may equal the old one; ask again then.
     while second == first {
+        age_code(&env, "twice@example.com").await;
         second = send_code(&env, "twice@example.com").await;
     }
     assert!(messages_of(&env.outbox().await, Template::VerificationCode) >= 2);

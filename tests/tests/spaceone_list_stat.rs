@@ -145,6 +145,15 @@ async fn direct_fields_are_equality_filters_and_lists_mean_any() {
         (json!({"user_id": "gone@example.com"}), vec![]),
         (json!({"email": "gone@example.com"}), vec![]),
         (json!({"name": "Gone Gray"}), vec![]),
+        // Repeats, other spellings of one address, and ids no user can have match once or not at all.
+        (
+            json!({"user_id": ["robot", "robot", "x".repeat(2000)]}),
+            vec!["robot"],
+        ),
+        (
+            json!({"email": ["DEE@corp.example", "dee@CORP.example", format!("{}@corp.example", "y".repeat(2000))]}),
+            vec![],
+        ),
         (
             json!({"state": ["ENABLED", "PENDING"], "user_type": "USER"}),
             vec![
