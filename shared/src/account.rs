@@ -145,7 +145,7 @@ pub async fn update_profile(
     } else {
         None
     };
-    write_managed_user(app, before, |user, now| {
+    write_managed_user(app, &caller.actor(), before, |user, now| {
         change.apply(user);
         if let Some(hash) = new_hash {
             user.password_hash = Some(hash);
@@ -173,7 +173,7 @@ pub async fn reset_password_by_email(
     let before = read_managed_user(app, caller, tenant_id, user_id).await?;
     ensure_resettable_by_email(&before)?;
     let temporary = TemporaryPassword::generate(app).await?;
-    write_managed_user(app, before, |user, now| {
+    write_managed_user(app, &caller.actor(), before, |user, now| {
         temporary.set_and_mail(app, user, now)
     })
     .await
@@ -208,7 +208,7 @@ pub async fn verify_email(
     } else {
         read_own_or_managed_user(app, caller, tenant_id, user_id).await?
     };
-    write_managed_user(app, before, |user, now| {
+    write_managed_user(app, &caller.actor(), before, |user, now| {
         if let Some(email) = email {
             user.set_email(Some(email));
         }
@@ -258,7 +258,7 @@ pub async fn confirm_email(
         return Err(ApiError::InvalidVerifyCode);
     };
     let matches = app.sealer.code_matches(&before, code, &pending.code_digest);
-    let after = write_managed_user(app, before, |user, _| {
+    let after = write_managed_user(app, &caller.actor(), before, |user, _| {
         if matches {
             user.email_verified = true;
             user.email_verification = None;
@@ -287,7 +287,7 @@ pub async fn add_required_actions(
     actions: &[RequiredAction],
 ) -> ApiResult<User> {
     let before = read_managed_user(app, caller, tenant_id, user_id).await?;
-    write_managed_user(app, before, |user, _| {
+    write_managed_user(app, &caller.actor(), before, |user, _| {
         for action in actions {
             match action {
                 RequiredAction::UpdatePassword
@@ -347,7 +347,7 @@ pub async fn change_lifecycle(
     change: Lifecycle,
 ) -> ApiResult<User> {
     let before = read_managed_user(app, caller, tenant_id, user_id).await?;
-    write_managed_user(app, before, |user, now| {
+    write_managed_user(app, &caller.actor(), before, |user, now| {
         apply_lifecycle(user, change, now).map(|()| Vec::new())
     })
     .await
@@ -397,7 +397,7 @@ pub async fn sync_user(
         .as_ref()
         .ok_or(ApiError::ExternalAuthNotAllowed)?;
     let listed = crate::directory::lookup(directory, tenant_id, user_id).await?;
-    write_managed_user(app, before, |user, _| {
+    write_managed_user(app, &caller.actor(), before, |user, _| {
         match &listed {
             Some(listed) => {
                 if let Some(name) = listed
@@ -421,4 +421,74 @@ pub async fn sync_user(
         Ok(Vec::new())
     })
     .await
+}
+
+/// Seed 003 `userStatus`: enables or disables a user of the caller's tenant. A user pending deletion
+/// can be neither (409), nor can an administrator enable a user a directory sync disabled (409).
+/// Setting the status a user has changes nothing.
+pub async fn set_status(
+    app: &App,
+    caller: &Caller,
+    user_id: &str,
+    change: Lifecycle,
+) -> ApiResult<User> {
+    let tenant_id = caller.claims.ten.clone();
+    ops::authorize_admin(caller, &tenant_id)?;
+    let before = ops::read_target(app, caller, &tenant_id, user_id).await?;
+    if before.state == UserState::PendingDelete {
+        return Err(ApiError::StateConflict(
+            "the user is pending deletion".into(),
+        ));
+    }
+    write_managed_user(app, &caller.actor(), before, |user, now| {
+        apply_lifecycle(user, change, now).map(|()| Vec::new())
+    })
+    .await
+}
+
+/// Seed 003's User Details lookup: the user of the caller's tenant with this email address or login
+/// name (any normal form or case), including one pending deletion.
+pub async fn lookup_user(
+    app: &App,
+    caller: &Caller,
+    field: crate::error::UniqueField,
+    value: &str,
+) -> ApiResult<User> {
+    let tenant_id = caller.claims.ten.clone();
+    ops::authorize_admin(caller, &tenant_id)?;
+    let not_found = || ApiError::NotFound {
+        key: field.key().into(),
+        value: value.to_owned(),
+    };
+    let user_id = app.store.find_user_id(&tenant_id, field, value).await?;
+    // The caller is checked whether or not anyone matched, so that a revoked token learns nothing.
+    let probed = user_id.as_deref().unwrap_or(&caller.claims.sub);
+    let user = ops::read_target(app, caller, &tenant_id, probed).await?;
+    match user_id {
+        Some(_) => Ok(user),
+        None => Err(not_found()),
+    }
+}
+
+/// The status changes of a user of the caller's tenant, oldest first (also of a purged user).
+pub async fn status_history(
+    app: &App,
+    caller: &Caller,
+    user_id: &str,
+) -> ApiResult<Vec<crate::model::AuditRecord>> {
+    let tenant_id = caller.claims.ten.clone();
+    ops::authorize_admin(caller, &tenant_id)?;
+    let (record, (user, trail)) =
+        tokio::join!(app.store.get_user(&tenant_id, &caller.claims.sub), async {
+            tokio::join!(
+                app.store.get_user(&tenant_id, user_id),
+                app.store.audit_trail(&tenant_id, user_id)
+            )
+        });
+    ops::ensure_may_manage(app, caller, record?.as_ref(), ops::now())?;
+    let trail = trail?;
+    if user?.is_none() && trail.is_empty() {
+        return Err(ApiError::user_not_found(user_id));
+    }
+    Ok(trail)
 }

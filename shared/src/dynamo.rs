@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::error::{ApiError, ApiResult, UniqueField};
-use crate::model::{Facet, Tenant, User, UserState};
+use crate::model::{Actor, AuditRecord, Facet, Millis, Tenant, User, UserState};
 use crate::outbox::Notification;
 use crate::store::{
     LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, UserStore, name_order_key, name_order_prefix,
@@ -43,6 +43,17 @@ pub fn outbox_sk(notification: &Notification) -> String {
         "OUTBOX#{:015}#{}",
         notification.created_at, notification.notification_id
     )
+}
+/// A user's audit records sort by time; the random tail keeps two changes in one millisecond apart.
+pub fn audit_sk(user_id: &str, at: Millis) -> String {
+    format!(
+        "{}{at:015}#{:08x}",
+        audit_prefix(user_id),
+        rand::random::<u32>()
+    )
+}
+fn audit_prefix(user_id: &str) -> String {
+    format!("AUDIT#{user_id}#")
 }
 pub fn unique_sk(field: UniqueField, value: &str) -> String {
     let kind = match field {
@@ -165,7 +176,7 @@ enum Guard {
     /// The change would disable or delete the tenant's first administrator.
     FirstAdmin,
     NewTenant,
-    NewNotification,
+    NewRecord,
 }
 
 impl Transaction {
@@ -205,7 +216,17 @@ impl Transaction {
             tenant_pk(&notification.tenant_id),
             outbox_sk(notification),
         ));
-        self.put_new(table, item, Guard::NewNotification)
+        self.put_new(table, item, Guard::NewRecord)
+    }
+
+    fn put_audit(&mut self, table: &str, record: &AuditRecord) -> ApiResult<()> {
+        let mut item: Item = serde_dynamo::to_item(record)
+            .map_err(|e| ApiError::Internal(format!("audit serialisation: {e}")))?;
+        item.extend(key(
+            tenant_pk(&record.tenant_id),
+            audit_sk(&record.user_id, record.at),
+        ));
+        self.put_new(table, item, Guard::NewRecord)
     }
 
     fn release_unique(
@@ -354,7 +375,7 @@ fn failure(failed: TxFailure, user: &User) -> ApiError {
             ApiError::AlreadyExists(UniqueField::UserId)
         }
         TxFailure::Lost(Guard::Unique(field)) => ApiError::AlreadyExists(field),
-        TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique | Guard::NewNotification) => {
+        TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique | Guard::NewRecord) => {
             ApiError::ConcurrentModification
         }
         TxFailure::Lost(Guard::TenantQuota(_)) => ApiError::QuotaExceeded,
@@ -748,6 +769,35 @@ impl UserStore for DynamoStore {
             .collect()
     }
 
+    async fn audit_trail(&self, tenant_id: &str, user_id: &str) -> ApiResult<Vec<AuditRecord>> {
+        let mut records = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
+                .expression_attribute_values(":prefix", s(audit_prefix(user_id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
+            for item in output.items.unwrap_or_default() {
+                records
+                    .push(serde_dynamo::from_item(item).map_err(|e| {
+                        ApiError::Internal(format!("audit record unreadable: {e}"))
+                    })?);
+            }
+            match output.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => return Ok(records),
+            }
+        }
+    }
+
     async fn list_tenants(&self) -> ApiResult<Vec<String>> {
         let items = self
             .query_partition(
@@ -851,9 +901,22 @@ impl UserStore for DynamoStore {
         tenant_id: &str,
         login_name: &str,
     ) -> ApiResult<Option<String>> {
+        self.find_user_id(tenant_id, UniqueField::LoginName, login_name)
+            .await
+    }
+
+    async fn find_user_id(
+        &self,
+        tenant_id: &str,
+        field: UniqueField,
+        value: &str,
+    ) -> ApiResult<Option<String>> {
+        if crate::validate::fits_uniqueness_key(field.key(), value).is_err() {
+            return Ok(None);
+        }
         let item_key = key(
             tenant_pk(tenant_id),
-            unique_sk(UniqueField::LoginName, &uniqueness_key(login_name)),
+            unique_sk(field, &uniqueness_key(value)),
         );
         Ok(self
             .get_item(item_key)
@@ -897,7 +960,7 @@ impl UserStore for DynamoStore {
         user: &User,
         quota: u64,
         notifications: &[Notification],
-        replacing: Option<&User>,
+        replacing: Option<(&User, &Actor)>,
     ) -> ApiResult<()> {
         let mut tx = Transaction::default();
         let deltas = match replacing {
@@ -905,7 +968,19 @@ impl UserStore for DynamoStore {
                 self.put_new_user(&mut tx, user)?;
                 counter_deltas(user, 1)
             }
-            Some(old) => {
+            Some((old, actor)) => {
+                tx.put_audit(
+                    &self.table,
+                    &AuditRecord {
+                        tenant_id: user.tenant_id.clone(),
+                        user_id: user.user_id.clone(),
+                        at: user.created_at,
+                        actor: actor.user_id.clone(),
+                        endpoint: actor.endpoint.clone(),
+                        from_state: old.state,
+                        to_state: user.state,
+                    },
+                )?;
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(user_item(user)?))
@@ -946,6 +1021,7 @@ impl UserStore for DynamoStore {
         before: &User,
         after: &User,
         notifications: &[Notification],
+        actor: &Actor,
     ) -> ApiResult<()> {
         let mut after = after.clone();
         after.version = before.version + 1;
@@ -1012,6 +1088,18 @@ impl UserStore for DynamoStore {
             tx.check_not_first_admin(&self.table, &before.tenant_id)?;
         }
         if before.state != after.state {
+            tx.put_audit(
+                &self.table,
+                &AuditRecord {
+                    tenant_id: before.tenant_id.clone(),
+                    user_id: before.user_id.clone(),
+                    at: after.updated_at,
+                    actor: actor.user_id.clone(),
+                    endpoint: actor.endpoint.clone(),
+                    from_state: before.state,
+                    to_state: after.state,
+                },
+            )?;
             let deltas = state_change_deltas(before, after);
             let guard = if shuts_out {
                 Guard::FirstAdmin

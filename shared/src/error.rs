@@ -10,8 +10,12 @@ pub enum Dialect {
     Iam,
     /// Huawei Workspace: seeds 000 and 002 (no public code table: the project's own codes).
     Workspace,
-    /// RSA SecurID Cloud Administration: seed 003 (no documented error body: the project's own codes).
+    /// RSA SecurID Cloud Administration: seed 003's User Details lookup and the audit trail (no
+    /// documented error body: the project's own codes).
     Rsa,
+    /// Seed 003's userStatus endpoint: the project's codes, and 403 for a missing, bad or expired
+    /// token (the seed's documented choice; other endpoints answer 401).
+    RsaUserStatus,
     /// SpaceONE identity v1: seed 004.
     SpaceOne,
     /// The project's own codes: the bootstrap function and the local server's routing.
@@ -180,7 +184,9 @@ impl ApiError {
             Dialect::IamUserAdmin => self
                 .iam_user_admin_code()
                 .unwrap_or_else(|| self.iam_code()),
-            Dialect::Workspace | Dialect::Rsa | Dialect::Own => self.own_code(),
+            Dialect::Workspace | Dialect::Rsa | Dialect::RsaUserStatus | Dialect::Own => {
+                self.own_code()
+            }
         }
     }
 
@@ -188,6 +194,10 @@ impl ApiError {
     pub fn status_in(&self, dialect: Dialect) -> u16 {
         match (dialect, self) {
             (Dialect::IamUserAdmin, ApiError::AlreadyExists(_)) => 400,
+            (
+                Dialect::RsaUserStatus,
+                ApiError::AuthenticationRequired | ApiError::TokenInvalid | ApiError::TokenExpired,
+            ) => 403,
             _ => self.status(),
         }
     }

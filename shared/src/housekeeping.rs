@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::model::{Millis, RequiredAction};
+use crate::model::{Actor, Millis, RequiredAction};
 use crate::store::{Sweep, UserStore};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -105,7 +105,11 @@ async fn sweep_tenant(
             .required_actions
             .insert(RequiredAction::UpdatePassword);
         after.updated_at = now;
-        match app.store.update_user(&before, &after, &[]).await {
+        match app
+            .store
+            .update_user(&before, &after, &[], &Actor::system("housekeeping"))
+            .await
+        {
             Ok(()) => report.passwords_expired += 1,
             // A first administrator who may not change their password keeps the use of the API.
             Err(ApiError::ConcurrentModification | ApiError::FirstAdminProtected) => {

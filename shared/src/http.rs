@@ -69,6 +69,28 @@ pub fn query_flag(req: &Request, name: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The endpoint a request came to, `METHOD /route` (API Gateway's resource path, so ids do not
+/// appear), for the audit trail.
+pub fn endpoint(req: &Request) -> String {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let route = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.clone(),
+        _ => None,
+    };
+    format!(
+        "{} {}",
+        req.method(),
+        route.unwrap_or_else(|| req.uri().path().to_owned())
+    )
+}
+
+/// The caller of a request: its token verified (signature, algorithm, key, expiry; liveness is
+/// checked with the caller's record later) and the endpoint noted.
+pub fn authenticate(app: &crate::App, req: &Request) -> ApiResult<crate::token::Caller> {
+    crate::ops::verify_token(app, token(req)).map(|caller| caller.at(endpoint(req)))
+}
+
 /// The fields of a JSON object, taken one by one; what is left at the end is an unknown field.
 pub struct Fields {
     map: Map<String, Value>,

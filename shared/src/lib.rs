@@ -18,6 +18,7 @@ pub mod ops;
 pub mod outbox;
 pub mod password;
 pub mod query;
+pub mod rsa;
 pub mod spaceone;
 pub mod store;
 pub mod telemetry;

@@ -433,6 +433,35 @@ impl Facet {
     }
 }
 
+/// Who made a change, and through which endpoint (`METHOD /route`); `system` for scheduled work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: String,
+    pub endpoint: String,
+}
+
+impl Actor {
+    /// A change made by the system itself (housekeeping, a directory sync without a caller, tests).
+    pub fn system(task: &str) -> Actor {
+        Actor {
+            user_id: "system".into(),
+            endpoint: task.into(),
+        }
+    }
+}
+
+/// One status change of a user, kept in the same transaction as the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub at: Millis,
+    pub actor: String,
+    pub endpoint: String,
+    pub from_state: UserState,
+    pub to_state: UserState,
+}
+
 /// A pending email verification: only a keyed digest of the code is kept (outbox::SecretSealer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailVerification {

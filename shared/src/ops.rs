@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::directory::{self, DirectoryUser};
 use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{
-    AccessMode, Backend, LockReason, Millis, RequiredAction, Role, Tenant, User, UserState,
+    AccessMode, Actor, Backend, LockReason, Millis, RequiredAction, Role, Tenant, User, UserState,
     UserType,
 };
 use crate::outbox::{self, Channel, Notification};
@@ -227,12 +227,13 @@ pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiRe
         user.version = old.version + 1;
         user.token_version = old.token_version + 1;
     }
+    let actor = caller.actor();
     app.store
         .create_user(
             &user,
             app.config.tenant_user_quota,
             &notifications,
-            replacing.as_ref(),
+            replacing.as_ref().map(|old| (old, &actor)),
         )
         .await?;
     Ok(user)
@@ -292,8 +293,9 @@ pub async fn get_user(
     read_target(app, caller, tenant_id, user_id).await
 }
 
-/// The caller's record and the target in one round trip, once the caller is authorised.
-async fn read_target(
+/// The caller's record and the target in one round trip, once the caller is authorised; a user
+/// pending deletion included.
+pub async fn read_target(
     app: &App,
     caller: &Caller,
     tenant_id: &str,
@@ -502,7 +504,7 @@ pub async fn manage_user(
     edit: impl FnOnce(&mut User, Millis) -> ApiResult<Vec<Notification>>,
 ) -> ApiResult<User> {
     let before = read_managed_user(app, caller, tenant_id, user_id).await?;
-    write_managed_user(app, before, edit).await
+    write_managed_user(app, &caller.actor(), before, edit).await
 }
 
 /// The first half of `manage_user`: the target, once the caller may manage it; a user pending
@@ -544,6 +546,7 @@ async fn live_target(
 /// The second half of `manage_user`: applies `edit` to the user read and writes the change.
 pub async fn write_managed_user(
     app: &App,
+    actor: &Actor,
     before: User,
     edit: impl FnOnce(&mut User, Millis) -> ApiResult<Vec<Notification>>,
 ) -> ApiResult<User> {
@@ -555,7 +558,7 @@ pub async fn write_managed_user(
     }
     after.updated_at = now;
     app.store
-        .update_user(&before, &after, &notifications)
+        .update_user(&before, &after, &notifications, actor)
         .await?;
     after.version = before.version + 1;
     Ok(after)
@@ -756,7 +759,9 @@ pub async fn change_own_password(
     after.failed_window_start = None;
     after.updated_at = now;
     after.revoke_tokens();
-    app.store.update_user(&before, &after, &[]).await
+    app.store
+        .update_user(&before, &after, &[], &caller.actor())
+        .await
 }
 
 /// Seed 001: an administrator modifies a user of their own tenant. A new password must differ from
@@ -786,7 +791,7 @@ pub async fn modify_iam_user(
         }
         None => None,
     };
-    write_managed_user(app, before, |user, now| {
+    write_managed_user(app, &caller.actor(), before, |user, now| {
         crate::iam_users::apply_modify(user, request)?;
         if let (Some(password), Some(hash)) = (&request.password, new_hash) {
             let context = PasswordContext {

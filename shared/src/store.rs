@@ -5,7 +5,7 @@ use std::future::Future;
 use crate::error::{ApiResult, UniqueField};
 use std::collections::HashMap;
 
-use crate::model::{Facet, Millis, Tenant, User};
+use crate::model::{Actor, AuditRecord, Facet, Millis, Tenant, User};
 use crate::outbox::Notification;
 use crate::validate::uniqueness_key;
 
@@ -87,6 +87,15 @@ pub trait UserStore: Send + Sync {
         login_name: &str,
     ) -> impl Future<Output = ApiResult<Option<String>>> + Send;
 
+    /// Resolves a unique value (login name or email, any normal form or case) to its holder's id,
+    /// whether or not that user is pending deletion.
+    fn find_user_id(
+        &self,
+        tenant_id: &str,
+        field: UniqueField,
+        value: &str,
+    ) -> impl Future<Output = ApiResult<Option<String>>> + Send;
+
     fn get_tenant(&self, tenant_id: &str)
     -> impl Future<Output = ApiResult<Option<Tenant>>> + Send;
 
@@ -139,24 +148,33 @@ pub trait UserStore: Send + Sync {
     /// Writes a new user with its uniqueness records, the tenant's counters and the messages the
     /// creation sends, in one transaction; refused when the tenant already holds `quota` users.
     /// `replacing` is a user with the same id pending deletion, as read: it is replaced if nobody
-    /// changed it since.
+    /// changed it since, and the change of state is recorded for the audit trail with the actor.
     fn create_user(
         &self,
         user: &User,
         quota: u64,
         notifications: &[Notification],
-        replacing: Option<&User>,
+        replacing: Option<(&User, &Actor)>,
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// Replaces `before` by `after` (with the next `version`) if nobody changed the user since
     /// `before` was read; moves the uniqueness records and counters that the change touches in the
     /// same transaction, with the messages the change sends.
+    /// A change of state is recorded for the audit trail with `actor`, in the same transaction.
     fn update_user(
         &self,
         before: &User,
         after: &User,
         notifications: &[Notification],
+        actor: &Actor,
     ) -> impl Future<Output = ApiResult<()>> + Send;
+
+    /// The user's status changes, oldest first.
+    fn audit_trail(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = ApiResult<Vec<AuditRecord>>> + Send;
 
     /// A write that never applies, costing what a login's own write costs, so that a login for a
     /// user who cannot log in takes as long as one with a wrong password.

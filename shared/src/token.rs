@@ -30,10 +30,27 @@ pub struct Claims {
     pub jti: String,
 }
 
-/// A verified token: who presented it. Whether it is still live is checked against the store.
+/// A verified token: who presented it, and at which endpoint. Whether it is still live is checked
+/// against the store.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub claims: Claims,
+    /// `METHOD /route` the request came to, for the audit trail.
+    pub endpoint: String,
+}
+
+impl Caller {
+    pub fn at(self, endpoint: String) -> Caller {
+        Caller { endpoint, ..self }
+    }
+
+    /// Who is acting, as the audit trail records it.
+    pub fn actor(&self) -> crate::model::Actor {
+        crate::model::Actor {
+            user_id: self.claims.sub.clone(),
+            endpoint: self.endpoint.clone(),
+        }
+    }
 }
 
 pub struct TokenService {
@@ -109,6 +126,7 @@ impl TokenService {
         match decode::<Claims>(token, &self.decoding, &self.validation) {
             Ok(data) => Ok(Caller {
                 claims: data.claims,
+                endpoint: String::new(),
             }),
             Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
                 Err(ApiError::TokenExpired)

@@ -52,13 +52,16 @@ pub fn handler(function: &str) -> Option<Handler> {
         "user_stat" => |app, req| Box::pin(user_stat::handle(app, req)),
         "user_find" => |app, req| Box::pin(user_find::handle(app, req)),
         "user_sync" => |app, req| Box::pin(user_sync::handle(app, req)),
+        "rsa_user_status" => |app, req| Box::pin(rsa_user_status::handle(app, req)),
+        "rsa_user_lookup" => |app, req| Box::pin(rsa_user_lookup::handle(app, req)),
+        "rsa_audit_trail" => |app, req| Box::pin(rsa_audit_trail::handle(app, req)),
         _ => return None,
     };
     Some(handler)
 }
 
 /// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 20] = [
+pub const HTTP_FUNCTIONS: [&str; 23] = [
     "auth_tokens",
     "user_create",
     "user_get",
@@ -79,6 +82,9 @@ pub const HTTP_FUNCTIONS: [&str; 20] = [
     "user_stat",
     "user_find",
     "user_sync",
+    "rsa_user_status",
+    "rsa_user_lookup",
+    "rsa_audit_trail",
 ];
 
 /// API Gateway's own payload limit.
@@ -155,9 +161,16 @@ impl Router {
                         map.entry(k).or_default().push(v);
                         map
                     });
+            // API Gateway tells the function its route (resource path) and stage.
+            let mut context =
+                lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext::default();
+            context.resource_path = Some(route.path.clone());
+            context.http_method = req.method().clone();
+            context.stage = Some("local".into());
             let req = req
                 .with_path_parameters(params)
-                .with_query_string_parameters(query);
+                .with_query_string_parameters(query)
+                .with_request_context(lambda_http::request::RequestContext::ApiGatewayV1(context));
             return handler(self.app, req).await;
         }
         let error = if path_known {

@@ -85,11 +85,15 @@ async fn updates_are_conditional_on_the_version() {
     let mut second = read.clone();
     second.display_name = Some("second".into());
     second.version += 1;
-    env.app.store.update_user(&read, &first, &[]).await.unwrap();
+    env.app
+        .store
+        .update_user(&read, &first, &[], &shared::model::Actor::system("test"))
+        .await
+        .unwrap();
     assert_eq!(
         env.app
             .store
-            .update_user(&read, &second, &[])
+            .update_user(&read, &second, &[], &shared::model::Actor::system("test"))
             .await
             .unwrap_err(),
         ApiError::ConcurrentModification
@@ -122,7 +126,7 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
     assert_eq!(
         env.app
             .store
-            .update_user(&read, &clash, &[])
+            .update_user(&read, &clash, &[], &shared::model::Actor::system("test"))
             .await
             .unwrap_err(),
         ApiError::AlreadyExists(UniqueField::Email)
@@ -132,7 +136,11 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
     let mut moved = read.clone();
     moved.email = Some("new@example.com".into());
     moved.version += 1;
-    env.app.store.update_user(&read, &moved, &[]).await.unwrap();
+    env.app
+        .store
+        .update_user(&read, &moved, &[], &shared::model::Actor::system("test"))
+        .await
+        .unwrap();
     // The old address is free again, the new one is taken.
     env.create_user(
         "c@example.com",
@@ -208,7 +216,7 @@ async fn the_first_administrator_can_be_neither_disabled_nor_deleted() {
         let refused = env
             .app
             .store
-            .update_user(&admin, &changed, &[])
+            .update_user(&admin, &changed, &[], &shared::model::Actor::system("test"))
             .await
             .unwrap_err();
         assert_eq!(refused, ApiError::FirstAdminProtected);

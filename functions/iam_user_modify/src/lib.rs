@@ -9,7 +9,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::IamUserAdmin,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let user_id = http::path_param(&req, "user_id")?;
             validate::user_id(&user_id).map_err(|_| shared::ApiError::user_not_found(&user_id))?;
             let request = iam_users::parse_modify(http::body_bytes(&req))?;

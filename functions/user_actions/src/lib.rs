@@ -9,7 +9,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::Workspace,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let (project_id, user_id) = workspace::target(&req)?;
             let action = workspace::parse_action(http::body_bytes(&req))?;
             ops::user_action(app, &caller, &project_id, &user_id, action).await?;

@@ -8,7 +8,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::SpaceOne,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let request = spaceone::parse_create(http::body_bytes(&req))?;
             let user = ops::create_user(app, &caller, request.user).await?;
             Ok(json_response(200, &spaceone::user_info(&user, None)))

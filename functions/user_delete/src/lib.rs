@@ -3,13 +3,13 @@
 use lambda_http::{Body, Request, Response};
 use shared::account::{self, Lifecycle};
 use shared::http::{self, json_response};
-use shared::{App, Dialect, ops, spaceone};
+use shared::{App, Dialect, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::SpaceOne,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let request = spaceone::parse_user_request(http::body_bytes(&req))?;
             account::change_lifecycle(
                 app,

@@ -8,7 +8,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::SpaceOne,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let request = spaceone::parse_get(http::body_bytes(&req))?;
             let user = ops::get_user(app, &caller, &request.domain_id, &request.user_id).await?;
             let user = spaceone::visible(user)?;

@@ -2,13 +2,13 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::http::{self, json_response};
-use shared::{App, Dialect, listing, ops, spaceone};
+use shared::{App, Dialect, listing, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::SpaceOne,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let request = spaceone::parse_list(http::body_bytes(&req))?;
             let (results, total_count) = listing::list(
                 app,

@@ -9,7 +9,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::Workspace,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let (project_id, user_id) = workspace::target(&req)?;
             let request = workspace::parse_modify(http::body_bytes(&req))?;
             let user = ops::manage_user(app, &caller, &project_id, &user_id, |user, now| {

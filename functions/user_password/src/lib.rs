@@ -8,7 +8,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::Iam,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let user_id = http::path_param(&req, "user_id")?;
             let (original, password) = iam::parse_password_change(http::body_bytes(&req))?;
             ops::change_own_password(app, &caller, &user_id, &original, &password).await?;

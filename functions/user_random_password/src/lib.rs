@@ -10,7 +10,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
         Dialect::Workspace,
         async {
-            let caller = ops::verify_token(app, http::token(&req))?;
+            let caller = http::authenticate(app, &req)?;
             let (project_id, user_id) = workspace::target(&req)?;
             let channels =
                 workspace::parse_notification_types(http::query_param(&req, "notification_type"))?;

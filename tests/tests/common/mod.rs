@@ -268,7 +268,7 @@ impl TestEnv {
         edit(&mut after);
         self.app
             .store
-            .update_user(&before, &after, &[])
+            .update_user(&before, &after, &[], &shared::model::Actor::system("test"))
             .await
             .unwrap();
     }
