@@ -118,6 +118,55 @@ pub fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>>
 pub struct Router {
     pub app: &'static App,
     routes: Vec<(Route, Handler)>,
+    /// API Gateway's stage throttling, one token bucket per route; `None`: unlimited.
+    limits: Option<Vec<std::sync::Mutex<Bucket>>>,
+}
+
+/// A token bucket: `rate` requests a second on average, `burst` at once.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    pub fn new(rate: f64, burst: f64) -> Bucket {
+        Bucket {
+            rate,
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+        }
+    }
+
+    fn admit(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The template's default throttling (`ThrottlingRateLimit`, `ThrottlingBurstLimit`).
+pub fn template_throttling() -> Result<(f64, f64), String> {
+    let template = template::load()?;
+    let default = |name: &str| {
+        template["Parameters"][name]["Default"]
+            .as_f64()
+            .ok_or_else(|| format!("template parameter {name} has no numeric default"))
+    };
+    Ok((
+        default("ThrottlingRateLimit")?,
+        default("ThrottlingBurstLimit")?,
+    ))
 }
 
 impl Router {
@@ -134,7 +183,23 @@ impl Router {
             })?;
             routes.push((route, handler));
         }
-        Ok(Router { app, routes })
+        Ok(Router {
+            app,
+            routes,
+            limits: None,
+        })
+    }
+
+    /// Throttles each route as API Gateway's stage settings do: 429 in the error shape with
+    /// `Retry-After` once a route's bucket is empty.
+    pub fn with_rate_limit(mut self, rate: f64, burst: f64) -> Router {
+        self.limits = Some(
+            self.routes
+                .iter()
+                .map(|_| std::sync::Mutex::new(Bucket::new(rate, burst)))
+                .collect(),
+        );
+        self
     }
 
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
@@ -146,13 +211,18 @@ impl Router {
     pub async fn dispatch(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().to_owned();
         let mut path_known = false;
-        for (route, handler) in &self.routes {
+        for (index, (route, handler)) in self.routes.iter().enumerate() {
             let Some(params) = match_path(&route.path, &path) else {
                 continue;
             };
             path_known = true;
             if route.method != req.method().as_str() {
                 continue;
+            }
+            if let Some(limits) = &self.limits
+                && !limits[index].lock().unwrap().admit()
+            {
+                return error_response(&ApiError::TooManyRequests, Dialect::Own);
             }
             let query: HashMap<String, Vec<String>> =
                 form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())

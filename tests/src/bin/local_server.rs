@@ -119,7 +119,13 @@ async fn main() -> Result<(), String> {
         None,
     ));
 
-    let router: &'static Router = Box::leak(Box::new(Router::from_template(app)?));
+    let (rate, burst) = local_stack::template_throttling()?;
+    eprintln!(
+        "throttling: {rate} requests/s per route, bursts of {burst} (the template's defaults)"
+    );
+    let router: &'static Router = Box::leak(Box::new(
+        Router::from_template(app)?.with_rate_limit(rate, burst),
+    ));
     let port: u16 = setting("PORT", "3000")
         .parse()
         .map_err(|_| "PORT must be a number")?;
