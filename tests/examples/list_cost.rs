@@ -10,7 +10,6 @@ use lambda_http::Body;
 use lambda_http::http::Request;
 use serde_json::{Value, json};
 use shared::App;
-use shared::app::{Config, dynamodb_client};
 use shared::model::{Backend, User, UserState, UserType};
 use shared::store::UserStore;
 
@@ -85,20 +84,7 @@ async fn tenant_with(app: &'static App, users: usize) -> Result<(String, String)
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    let endpoint =
-        std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
-    let config = Config {
-        tenant_user_quota: u64::MAX,
-        dynamodb_endpoint: Some(endpoint),
-        ..Config::defaults("useradmin-bench")
-    };
-    let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
-    local_stack::template::create_table(&client, &config.table_name).await?;
-    let app: &'static App = Box::leak(Box::new(App::new(
-        config,
-        client,
-        b"bench-signing-key-0123456789abcdef",
-    )?));
+    let app = local_stack::bench_app(|config| config.tenant_user_quota = u64::MAX).await?;
     let page = json!({"start": 1, "limit": 20});
     let queries: Vec<(&str, &str, Value)> = vec![
         (

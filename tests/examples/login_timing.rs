@@ -7,8 +7,6 @@ use std::time::Instant;
 
 use lambda_http::Body;
 use lambda_http::http::Request;
-use shared::App;
-use shared::app::{Config, dynamodb_client};
 
 const ROUNDS: usize = 40;
 
@@ -29,26 +27,12 @@ fn median(mut samples: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    let endpoint =
-        std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
-    let config = Config {
-        token_lifetime_seconds: 3600,
+    let app = local_stack::bench_app(|config| {
+        config.token_lifetime_seconds = 3600;
         // Measures failures, not the lockout.
-        lockout: shared::app::LockoutPolicy {
-            threshold: 1_000_000,
-            window_ms: 900_000,
-            duration_ms: 900_000,
-        },
-        dynamodb_endpoint: Some(endpoint),
-        ..Config::defaults("useradmin-bench")
-    };
-    let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
-    local_stack::template::create_table(&client, &config.table_name).await?;
-    let app: &'static App = Box::leak(Box::new(App::new(
-        config,
-        client,
-        b"bench-signing-key-0123456789abcdef",
-    )?));
+        config.lockout.threshold = 1_000_000;
+    })
+    .await?;
     let tenant = format!("timing-{}", std::process::id());
     let event = bootstrap::BootstrapEvent {
         tenant_id: tenant.clone(),

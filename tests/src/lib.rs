@@ -155,6 +155,27 @@ impl Bucket {
     }
 }
 
+/// An app for the examples that measure: DynamoDB Local at `$DYNAMODB_ENDPOINT` (default port 8000),
+/// table `useradmin-bench` created from the template, `adjust` applied to the default settings.
+pub async fn bench_app(
+    adjust: impl FnOnce(&mut shared::app::Config),
+) -> Result<&'static App, String> {
+    let endpoint =
+        std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
+    let mut config = shared::app::Config {
+        dynamodb_endpoint: Some(endpoint),
+        ..shared::app::Config::defaults("useradmin-bench")
+    };
+    adjust(&mut config);
+    let client = shared::app::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+    template::create_table(&client, &config.table_name).await?;
+    Ok(Box::leak(Box::new(App::new(
+        config,
+        client,
+        b"bench-signing-key-0123456789abcdef",
+    )?)))
+}
+
 /// The template's default throttling (`ThrottlingRateLimit`, `ThrottlingBurstLimit`).
 pub fn template_throttling() -> Result<(f64, f64), String> {
     let template = template::load()?;

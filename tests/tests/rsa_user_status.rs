@@ -547,3 +547,29 @@ async fn every_status_change_from_every_dialect_is_in_the_audit_trail() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_user_disabled_through_seed_002_reads_back_disabled_in_004_and_003() {
+    let env = TestEnv::new().await;
+    env.create_user(
+        "desk@example.com",
+        PASSWORD,
+        json!({"email": "desk@example.com"}),
+    )
+    .await;
+    let disabled = env
+        .request(
+            "PUT",
+            &format!("/v2/{}/users/desk@example.com", env.tenant),
+            &[("x-auth-token", &env.admin_token)],
+            json!({"disabled": true}).to_string(),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.raw);
+    assert_eq!(
+        env.get_info("desk@example.com").await.body["state"],
+        "DISABLED"
+    );
+    let details = lookup(&env, json!({"email": "desk@example.com"})).await;
+    assert_eq!(details.body["userStatus"], "Disabled");
+}
