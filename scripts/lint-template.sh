@@ -6,15 +6,8 @@ ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 readonly CFN_LINT_VERSION="1.58.0"
 readonly SAM_VERSION="1.170.0"
 
-venv() { # venv NAME PACKAGE==VERSION -> prints the venv's bin dir
-  local dir="$ROOT/.local/venv-$1"
-  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/pip" show "${2%%==*}" 2>/dev/null | grep -qx "Version: ${2##*==}"; then
-    echo "installing $2 into .local/venv-$1" >&2
-    python3 -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check "$2" >&2
-  fi
-  echo "$dir/bin"
-}
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
 
 cfn_bin="$(venv cfn-lint "cfn-lint==$CFN_LINT_VERSION")"
 sam_bin="$(venv sam "aws-sam-cli==$SAM_VERSION")"

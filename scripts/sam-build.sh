@@ -16,15 +16,8 @@ readonly CARGO_LAMBDA_VERSION="1.9.2"
 readonly SAM_VERSION="1.170.0"
 BUILD_DIR="${SAM_BUILD_DIR:-$ROOT/.local/sam-build}"
 
-venv() { # venv NAME PACKAGE==VERSION -> prints the venv's bin dir
-  local dir="$ROOT/.local/venv-$1"
-  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/pip" show "${2%%==*}" 2>/dev/null | grep -qx "Version: ${2##*==}"; then
-    echo "installing $2 into .local/venv-$1" >&2
-    python3 -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check "$2" >&2
-  fi
-  echo "$dir/bin"
-}
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
 
 lambda_bin="$(venv cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION")"
 sam_bin="$(venv sam "aws-sam-cli==$SAM_VERSION")"
