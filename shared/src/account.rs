@@ -360,17 +360,14 @@ pub async fn find_external_users(
     tenant_id: &str,
     search: &DirectorySearch,
 ) -> ApiResult<(Vec<DirectoryUser>, u64)> {
-    ops::authorize_admin(caller, tenant_id)?;
-    let directory = app
-        .directory
-        .as_ref()
-        .ok_or(ApiError::ExternalAuthNotAllowed)?;
-    let (record, found) = tokio::join!(
-        app.store.get_user(tenant_id, &caller.claims.sub),
-        directory.find(tenant_id, search)
-    );
-    ops::ensure_may_manage(app, caller, record?.as_ref(), ops::now())?;
-    let (mut users, total) = found?;
+    let (mut users, total) = ops::as_admin(app, caller, tenant_id, async {
+        let directory = app
+            .directory
+            .as_ref()
+            .ok_or(ApiError::ExternalAuthNotAllowed)?;
+        directory.find(tenant_id, search).await
+    })
+    .await?;
     // Cut here, not in the client: `lookup` must see every exact match.
     users.truncate(crate::directory::FIND_LIMIT);
     Ok((users, total))
@@ -400,18 +397,10 @@ pub async fn sync_user(
     write_managed_user(app, &caller.actor(), before, |user, _| {
         match &listed {
             Some(listed) => {
-                if let Some(name) = listed
-                    .name
-                    .as_deref()
-                    .and_then(|n| crate::validate::display_name("name", n, 128).ok())
-                {
+                if let Some(name) = listed.valid_name() {
                     user.display_name = Some(name);
                 }
-                if let Some(email) = listed
-                    .email
-                    .as_deref()
-                    .and_then(|e| crate::validate::email("email", e, 255).ok())
-                {
+                if let Some(email) = listed.valid_email() {
                     user.set_email(Some(email));
                 }
                 ops::apply_directory_state(user, listed);
@@ -477,17 +466,14 @@ pub async fn status_history(
     user_id: &str,
 ) -> ApiResult<Vec<crate::model::AuditRecord>> {
     let tenant_id = caller.claims.ten.clone();
-    ops::authorize_admin(caller, &tenant_id)?;
-    let (record, (user, trail)) =
-        tokio::join!(app.store.get_user(&tenant_id, &caller.claims.sub), async {
-            tokio::join!(
-                app.store.get_user(&tenant_id, user_id),
-                app.store.audit_trail(&tenant_id, user_id)
-            )
-        });
-    ops::ensure_may_manage(app, caller, record?.as_ref(), ops::now())?;
-    let trail = trail?;
-    if user?.is_none() && trail.is_empty() {
+    let (user, trail) = ops::as_admin(app, caller, &tenant_id, async {
+        tokio::try_join!(
+            app.store.get_user(&tenant_id, user_id),
+            app.store.audit_trail(&tenant_id, user_id)
+        )
+    })
+    .await?;
+    if user.is_none() && trail.is_empty() {
         return Err(ApiError::user_not_found(user_id));
     }
     Ok(trail)

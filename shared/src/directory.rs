@@ -42,6 +42,22 @@ pub struct DirectoryUser {
     pub tags: Map<String, Value>,
 }
 
+impl DirectoryUser {
+    /// The directory's name for the user, if it is one we could store (else ignored, not refused).
+    pub fn valid_name(&self) -> Option<String> {
+        self.name
+            .as_deref()
+            .and_then(|name| crate::validate::display_name("name", name, 128).ok())
+    }
+
+    /// The directory's address for the user, if it is a valid one.
+    pub fn valid_email(&self) -> Option<String> {
+        self.email
+            .as_deref()
+            .and_then(|email| crate::validate::email("email", email, 255).ok())
+    }
+}
+
 /// What a `find` asks for: one user by id, or users matching a keyword.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DirectorySearch {

@@ -511,6 +511,8 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .set_index_name(index.map(str::to_owned))
+                // The table itself reads consistently; an index cannot.
+                .consistent_read(index.is_none())
                 .key_condition_expression(condition)
                 .expression_attribute_names("#pk", format!("{key_prefix}pk"))
                 .expression_attribute_values(":pk", s(partition.clone()))
@@ -770,32 +772,22 @@ impl UserStore for DynamoStore {
     }
 
     async fn audit_trail(&self, tenant_id: &str, user_id: &str) -> ApiResult<Vec<AuditRecord>> {
-        let mut records = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-                .expression_attribute_values(":prefix", s(audit_prefix(user_id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(store_error)?;
-            for item in output.items.unwrap_or_default() {
-                records
-                    .push(serde_dynamo::from_item(item).map_err(|e| {
-                        ApiError::Internal(format!("audit record unreadable: {e}"))
-                    })?);
-            }
-            match output.last_evaluated_key {
-                Some(last) if !last.is_empty() => start = Some(last),
-                _ => return Ok(records),
-            }
-        }
+        self.query_partition(
+            None,
+            "",
+            tenant_pk(tenant_id),
+            Some(audit_prefix(user_id)),
+            false,
+            None,
+            IndexFilter::All,
+        )
+        .await?
+        .into_iter()
+        .map(|item| {
+            serde_dynamo::from_item(item)
+                .map_err(|e| ApiError::Internal(format!("audit record unreadable: {e}")))
+        })
+        .collect()
     }
 
     async fn list_tenants(&self) -> ApiResult<Vec<String>> {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::error::ApiResult;
 use crate::model::{Facet, User, UserState};
-use crate::ops::{self, authorize_admin, ensure_may_manage};
+use crate::ops;
 use crate::query::{self, Filter, GroupOperator, Query, Stage, StatQuery};
 use crate::store::{LIST_KEYS_MAX, ListSource, UserStore, name_order_key};
 use crate::token::Caller;
@@ -124,19 +124,6 @@ fn index_order(query: &Query) -> Option<bool> {
     }
 }
 
-/// Reads the caller's record alongside the listing's own reads, and checks it.
-async fn authorised<T>(
-    app: &App,
-    caller: &Caller,
-    tenant_id: &str,
-    work: impl Future<Output = ApiResult<T>>,
-) -> ApiResult<T> {
-    authorize_admin(caller, tenant_id)?;
-    let (record, result) = tokio::join!(app.store.get_user(tenant_id, &caller.claims.sub), work);
-    ensure_may_manage(app, caller, record?.as_ref(), ops::now())?;
-    result
-}
-
 /// A page of users matching `query`, rendered, and the total number that match.
 pub async fn list(
     app: &App,
@@ -150,7 +137,7 @@ pub async fn list(
         .filter(|p| p.limit > 0)
         .map(|p| p.start - 1 + p.limit);
     let plan = plan(&query.filter, index_order(query), wanted);
-    let (docs, total) = authorised(app, caller, tenant_id, async {
+    let (docs, total) = ops::as_admin(app, caller, tenant_id, async {
         match (&plan.exact, query.count_only) {
             (Some(facets), true) => {
                 let counters = app.store.tenant_counters(tenant_id).await?;
@@ -270,7 +257,7 @@ pub async fn stat(
 ) -> ApiResult<Value> {
     let counters_suffice = query.filter.only_equalities_on(&FACET_KEYS);
     let plan = plan(&query.filter, None, None);
-    let rows = authorised(app, caller, tenant_id, async {
+    let rows = ops::as_admin(app, caller, tenant_id, async {
         if counters_suffice {
             let counters = app.store.tenant_counters(tenant_id).await?;
             if let Some(rows) = rows_from_counters(query, &counters) {

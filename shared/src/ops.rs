@@ -53,6 +53,20 @@ pub fn authorize_admin_or_self(caller: &Caller, tenant_id: &str, user_id: &str) 
     authorize_admin(caller, tenant_id)
 }
 
+/// Runs `work` for an administrator of the tenant, reading the caller's record alongside it (one
+/// round trip for both) and refusing the answer if the caller may not manage.
+pub async fn as_admin<T>(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    work: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    authorize_admin(caller, tenant_id)?;
+    let (record, result) = tokio::join!(app.store.get_user(tenant_id, &caller.claims.sub), work);
+    ensure_may_manage(app, caller, record?.as_ref(), now())?;
+    result
+}
+
 /// A token is live while its user exists, may hold tokens, and has not revoked it since.
 pub fn ensure_live(caller: &Caller, record: Option<&User>, now: Millis) -> ApiResult<()> {
     match record {
@@ -250,16 +264,10 @@ async fn external_user(app: &App, new_user: &mut NewUser) -> ApiResult<Directory
         .await?
         .ok_or_else(|| ApiError::ExternalUserNotFound(new_user.user_id.clone()))?;
     if new_user.display_name.is_none() {
-        new_user.display_name = listed
-            .name
-            .as_deref()
-            .and_then(|name| validate::display_name("name", name, 128).ok());
+        new_user.display_name = listed.valid_name();
     }
     if new_user.email.is_none() {
-        new_user.email = listed
-            .email
-            .as_deref()
-            .and_then(|email| validate::email("email", email, 255).ok());
+        new_user.email = listed.valid_email();
     }
     Ok(listed)
 }
