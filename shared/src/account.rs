@@ -11,8 +11,8 @@ use crate::model::{
     Backend, DisabledBy, EmailVerification, Millis, RequiredAction, User, UserState, UserType,
 };
 use crate::ops::{
-    self, hash_password, read_managed_user, read_own_or_managed_user, set_temporary_password,
-    verify_password, write_managed_user,
+    self, Authority, hash_password, read_managed_user, read_own_or_managed_user,
+    set_temporary_password, verify_password, write_managed_user,
 };
 use crate::outbox::{
     Channel, Notification, VERIFICATION_CODE_ATTEMPTS, VERIFICATION_CODE_LIFETIME_MS,
@@ -117,12 +117,13 @@ impl TemporaryPassword {
 /// UPDATE_PASSWORD) or sends them a temporary one.
 pub async fn update_profile(
     app: &App,
-    caller: &Caller,
+    by: impl Into<Authority<'_>>,
     tenant_id: &str,
     user_id: &str,
     change: ProfileChange,
 ) -> ApiResult<User> {
-    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
+    let by = by.into();
+    let before = read_managed_user(app, by, tenant_id, user_id).await?;
     let mut preview = before.clone();
     change.apply(&mut preview);
     let new_hash = match &change.password {
@@ -145,7 +146,7 @@ pub async fn update_profile(
     } else {
         None
     };
-    write_managed_user(app, &caller.actor(), before, |user, now| {
+    write_managed_user(app, &by.actor(), before, |user, now| {
         change.apply(user);
         if let Some(hash) = new_hash {
             user.password_hash = Some(hash);
@@ -281,31 +282,36 @@ pub async fn confirm_email(
 /// SpaceONE `set_required_actions`: adds the actions to the user's set.
 pub async fn add_required_actions(
     app: &App,
-    caller: &Caller,
+    by: impl Into<Authority<'_>>,
     tenant_id: &str,
     user_id: &str,
     actions: &[RequiredAction],
 ) -> ApiResult<User> {
-    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
-    write_managed_user(app, &caller.actor(), before, |user, _| {
-        for action in actions {
-            match action {
-                RequiredAction::UpdatePassword
-                    if user.backend == Backend::External || user.user_type == UserType::ApiUser =>
-                {
-                    return Err(ApiError::NotAllowedActions(
-                        "UPDATE_PASSWORD needs a user who signs in with a password of their own"
-                            .into(),
-                    ));
-                }
-                RequiredAction::UpdatePassword => {
-                    user.required_actions.insert(*action);
-                }
-            }
-        }
-        Ok(Vec::new())
+    let by = by.into();
+    let before = read_managed_user(app, by, tenant_id, user_id).await?;
+    write_managed_user(app, &by.actor(), before, |user, _| {
+        require_actions(user, actions).map(|()| Vec::new())
     })
     .await
+}
+
+/// Adds required actions to a user, if the user can perform them.
+pub(crate) fn require_actions(user: &mut User, actions: &[RequiredAction]) -> ApiResult<()> {
+    for action in actions {
+        match action {
+            RequiredAction::UpdatePassword
+                if user.backend == Backend::External || user.user_type == UserType::ApiUser =>
+            {
+                return Err(ApiError::NotAllowedActions(
+                    "UPDATE_PASSWORD needs a user who signs in with a password of their own".into(),
+                ));
+            }
+            RequiredAction::UpdatePassword => {
+                user.required_actions.insert(*action);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The lifecycle changes an administrator makes.
@@ -341,13 +347,14 @@ pub fn apply_lifecycle(user: &mut User, change: Lifecycle, now: Millis) -> ApiRe
 
 pub async fn change_lifecycle(
     app: &App,
-    caller: &Caller,
+    by: impl Into<Authority<'_>>,
     tenant_id: &str,
     user_id: &str,
     change: Lifecycle,
 ) -> ApiResult<User> {
-    let before = read_managed_user(app, caller, tenant_id, user_id).await?;
-    write_managed_user(app, &caller.actor(), before, |user, now| {
+    let by = by.into();
+    let before = read_managed_user(app, by, tenant_id, user_id).await?;
+    write_managed_user(app, &by.actor(), before, |user, now| {
         apply_lifecycle(user, change, now).map(|()| Vec::new())
     })
     .await

@@ -14,13 +14,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::https::{self, HttpsClient};
 
 /// A `find` answers at most this many users (SpaceONE's limit).
 pub const FIND_LIMIT: usize = 25;
@@ -92,9 +90,7 @@ struct FindAnswer {
     total_count: Option<u64>,
 }
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// The HTTPS JSON directory, on the TLS stack the AWS SDK already uses (rustls on aws-lc).
+/// The HTTPS JSON directory.
 pub struct HttpDirectory {
     url: hyper::Uri,
     token: Option<String>,
@@ -103,28 +99,8 @@ pub struct HttpDirectory {
 
 impl HttpDirectory {
     pub fn new(url: &str, token: Option<String>) -> Result<HttpDirectory, String> {
-        let url: hyper::Uri = url
-            .parse()
-            .map_err(|e| format!("EXTERNAL_DIRECTORY_URL is not a URL: {e}"))?;
-        let loopback = url.host().is_some_and(|host| {
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
-        match url.scheme_str() {
-            Some("https") => {}
-            Some("http") if loopback => {}
-            _ => return Err("EXTERNAL_DIRECTORY_URL must be https (http only on loopback)".into()),
-        }
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| format!("TLS roots: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let url = https::outbound_url("EXTERNAL_DIRECTORY_URL", url)?;
+        let client = https::client()?;
         Ok(HttpDirectory { url, token, client })
     }
 

@@ -283,7 +283,7 @@ impl ApiError {
     }
 
     /// The project's own catalogue, used where a vendor documents no code.
-    fn own_code(&self) -> &'static str {
+    pub fn own_code(&self) -> &'static str {
         match self {
             ApiError::MalformedBody(_) => "MALFORMED_REQUEST",
             ApiError::RequiredParameter(_) => "MISSING_PARAMETER",

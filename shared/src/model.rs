@@ -206,6 +206,10 @@ pub struct User {
     pub last_accessed_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<Millis>,
+    /// The CloudFormation resource (`<stack id>|<logical id>`) that declares the user: only that
+    /// resource's deletion deletes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
     /// Bumped by every change; writes are conditional on it.
     pub version: u64,
     /// Bumped whenever existing tokens must stop working (lock, disable, delete, new password).
@@ -264,6 +268,7 @@ impl User {
             updated_at: now,
             last_accessed_at: None,
             deleted_at: None,
+            managed_by: None,
             version: 1,
             // Random, so that a token of an earlier user with the same id never matches.
             token_version: u64::from(rand::random::<u32>()),

@@ -28,6 +28,30 @@ pub fn verify_token(app: &App, token: Option<&str>) -> ApiResult<Caller> {
         .verify(token.ok_or(ApiError::AuthenticationRequired)?)
 }
 
+/// Who an operation acts for: the caller of a verified token, or the deployment itself (users as
+/// code from CloudFormation), which administers any existing tenant and has no user record.
+#[derive(Debug, Clone, Copy)]
+pub enum Authority<'a> {
+    Caller(&'a Caller),
+    System(&'a Actor),
+}
+
+impl<'a> From<&'a Caller> for Authority<'a> {
+    fn from(caller: &'a Caller) -> Authority<'a> {
+        Authority::Caller(caller)
+    }
+}
+
+impl Authority<'_> {
+    /// Who is acting, as the audit trail records it.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Authority::Caller(caller) => caller.actor(),
+            Authority::System(actor) => (*actor).clone(),
+        }
+    }
+}
+
 /// Management needs an administrator of the tenant the request names; the store check follows
 /// with the caller's record, read together with the request's own data where possible.
 pub fn authorize_admin(caller: &Caller, tenant_id: &str) -> ApiResult<()> {
@@ -148,6 +172,11 @@ pub struct NewUser {
     pub role: Role,
     /// Set a random temporary password, sent by email, that must be changed at the next login.
     pub temporary_password: bool,
+    /// Created disabled (by an administrator).
+    pub disabled: bool,
+    pub required_actions: Vec<RequiredAction>,
+    /// The CloudFormation resource that declares the user (users as code).
+    pub managed_by: Option<String>,
 }
 
 impl NewUser {
@@ -174,6 +203,8 @@ impl NewUser {
         user.email = self.email;
         user.role = self.role;
         user.tags = self.tags;
+        user.managed_by = self.managed_by;
+        crate::account::require_actions(&mut user, &self.required_actions)?;
         if let Some(language) = self.language {
             user.language = language;
         }
@@ -194,6 +225,9 @@ impl NewUser {
             user.password_hash = Some(hash_password(&password).await?);
             user.password_changed_at = Some(now);
         }
+        if self.disabled {
+            user.disable(crate::model::DisabledBy::Admin);
+        }
         let mut notifications = Vec::new();
         if self.temporary_password {
             let temporary = password::temporary_password(app.config.password_policy.min_classes);
@@ -213,15 +247,40 @@ impl NewUser {
 
 /// Creates a user in the caller's tenant. A user with the same id pending deletion is replaced
 /// (it is gone for every dialect that sees no deleted users); any other holder of the id wins.
-pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiResult<User> {
-    authorize_admin(caller, &new_user.tenant_id)?;
+pub async fn create_user(
+    app: &App,
+    by: impl Into<Authority<'_>>,
+    new_user: NewUser,
+) -> ApiResult<User> {
+    let by = by.into();
     validate::user_id(&new_user.user_id)?;
     let now = now();
-    let (record, existing) = app
-        .store
-        .get_user_pair(&caller.claims.ten, &caller.claims.sub, &new_user.user_id)
-        .await?;
-    ensure_may_manage(app, caller, record.as_ref(), now)?;
+    let existing = match by {
+        Authority::Caller(caller) => {
+            authorize_admin(caller, &new_user.tenant_id)?;
+            let (record, existing) = app
+                .store
+                .get_user_pair(&caller.claims.ten, &caller.claims.sub, &new_user.user_id)
+                .await?;
+            ensure_may_manage(app, caller, record.as_ref(), now)?;
+            existing
+        }
+        Authority::System(_) => {
+            // A caller's tenant exists; a tenant a template names may not.
+            validate::tenant_id("tenant_id", &new_user.tenant_id)?;
+            let (tenant, existing) = tokio::try_join!(
+                app.store.get_tenant(&new_user.tenant_id),
+                app.store.get_user(&new_user.tenant_id, &new_user.user_id)
+            )?;
+            if tenant.is_none() {
+                return Err(ApiError::NotFound {
+                    key: "tenant_id".into(),
+                    value: new_user.tenant_id.clone(),
+                });
+            }
+            existing
+        }
+    };
     let replacing = match existing {
         Some(old) if old.state == UserState::PendingDelete => Some(old),
         Some(_) => return Err(ApiError::AlreadyExists(UniqueField::UserId)),
@@ -241,7 +300,7 @@ pub async fn create_user(app: &App, caller: &Caller, new_user: NewUser) -> ApiRe
         user.version = old.version + 1;
         user.token_version = old.token_version + 1;
     }
-    let actor = caller.actor();
+    let actor = by.actor();
     app.store
         .create_user(
             &user,
@@ -488,6 +547,9 @@ pub async fn bootstrap(app: &App, request: BootstrapRequest) -> ApiResult<bool> 
         tags: Map::new(),
         role: Role::Admin,
         temporary_password: false,
+        disabled: false,
+        required_actions: Vec::new(),
+        managed_by: None,
     }
     .into_user(app, now)
     .await?
@@ -519,12 +581,22 @@ pub async fn manage_user(
 /// deletion is gone.
 pub async fn read_managed_user(
     app: &App,
-    caller: &Caller,
+    by: impl Into<Authority<'_>>,
     tenant_id: &str,
     user_id: &str,
 ) -> ApiResult<User> {
-    authorize_admin(caller, tenant_id)?;
-    live_target(app, caller, tenant_id, user_id).await
+    match by.into() {
+        Authority::Caller(caller) => {
+            authorize_admin(caller, tenant_id)?;
+            live_target(app, caller, tenant_id, user_id).await
+        }
+        Authority::System(_) => app
+            .store
+            .get_user(tenant_id, user_id)
+            .await?
+            .filter(|user| user.state != UserState::PendingDelete)
+            .ok_or_else(|| ApiError::user_not_found(user_id)),
+    }
 }
 
 /// Like `read_managed_user`, but the user may also act on themself.

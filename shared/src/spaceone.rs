@@ -187,6 +187,9 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
             tags: tags.unwrap_or_default(),
             role: Role::Member,
             temporary_password: reset_password,
+            disabled: false,
+            required_actions: Vec::new(),
+            managed_by: None,
         },
     })
 }

@@ -1,6 +1,7 @@
 //! The local stack: DynamoDB Local's table from `template.yaml`, and an HTTP server that serves
 //! exactly the template's routes by calling the same handlers the Lambda binaries run.
 
+pub mod cloudformation;
 pub mod directory;
 pub mod streams;
 pub mod template;

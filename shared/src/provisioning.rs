@@ -1,0 +1,553 @@
+//! Users as code: the CloudFormation custom resource `Custom::User`, through the same operations
+//! as the API, acting as the deployment itself (`Authority::System`).
+//!
+//! - The physical id is `<tenant id>/<user id>` (neither may hold a `/`), stable across updates of
+//!   everything else. A change of tenant or user id is a replacement: the new user is created, and
+//!   CloudFormation then deletes the old one.
+//! - The user records the resource that declares it (`managed_by` = `<stack id>|<logical id>`).
+//!   A Delete removes only a user this resource declared, so a failed Create of a user someone
+//!   else owns, rolled back, never deletes that user.
+//! - A replayed Create finds its own user and converges it on the declared properties.
+//! - A password never appears in a template: `PasswordSecretId` (and `PasswordSecretKey` for one
+//!   member of a JSON secret) names a Secrets Manager secret the function reads, or
+//!   `TemporaryPassword: true` mails a temporary one through the notification outbox.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
+    CloudFormationCustomResourceResponseStatus,
+};
+use bytes::Bytes;
+use http_body_util::Full;
+use serde_json::{Map, Value};
+
+use crate::account::{self, Lifecycle};
+use crate::app::{App, Secret};
+use crate::error::{ApiError, ApiResult, UniqueField};
+use crate::http::{Empty, Fields};
+use crate::https::{self, HttpsClient};
+use crate::model::{Actor, Backend, DisabledBy, RequiredAction, Role, User, UserState, UserType};
+use crate::ops::{self, Authority, NewUser};
+use crate::password::Verified;
+use crate::secrets::SecretReader;
+use crate::validate::{self, PasswordContext};
+
+pub type UserResourceRequest = CloudFormationCustomResourceRequest<Value, Value>;
+
+/// CloudFormation refuses a response document over 4 KiB; the reason is the only long part.
+const REASON_MAX_CHARS: usize = 1_000;
+
+/// Where a declared user's password comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// None: an API user, an external user, or one whose password is set later.
+    Unset,
+    /// A Secrets Manager secret's string, or one string member of its JSON object.
+    Secret { id: String, key: Option<String> },
+    /// A random temporary password mailed to the user, to be changed at the first login.
+    Temporary,
+}
+
+/// A user as a template declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredUser {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub user_type: UserType,
+    pub backend: Backend,
+    pub role: Role,
+    pub enabled: bool,
+    pub required_actions: Vec<RequiredAction>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub tags: Map<String, Value>,
+    pub password: PasswordSource,
+}
+
+impl DeclaredUser {
+    pub fn physical_id(&self) -> String {
+        format!("{}/{}", self.tenant_id, self.user_id)
+    }
+}
+
+fn choice<T: Copy>(key: &str, raw: Option<String>, options: &[(&str, T)]) -> ApiResult<Option<T>> {
+    let Some(raw) = raw else { return Ok(None) };
+    options
+        .iter()
+        .find(|(name, _)| *name == raw)
+        .map(|(_, value)| Some(*value))
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+            ApiError::invalid(key, format!("must be one of {}", names.join(", ")))
+        })
+}
+
+/// CloudFormation passes every scalar property as a string: `true` arrives as `"true"`.
+fn flag(fields: &mut Fields, key: &str) -> ApiResult<bool> {
+    match fields.take(key) {
+        None => Ok(false),
+        Some(Value::Bool(value)) => Ok(value),
+        Some(Value::String(text)) if text == "true" => Ok(true),
+        Some(Value::String(text)) if text == "false" => Ok(false),
+        Some(_) => Err(ApiError::invalid(key, "must be true or false")),
+    }
+}
+
+/// Reads a resource's properties, with the limits SpaceONE's `create` applies to the same fields.
+pub fn parse_properties(properties: &Value) -> ApiResult<DeclaredUser> {
+    let Value::Object(map) = properties else {
+        return Err(ApiError::MalformedBody(
+            "the resource properties are not an object".into(),
+        ));
+    };
+    let mut map = map.clone();
+    map.remove("ServiceToken");
+    let mut fields = Fields::from_map(map, String::new(), Empty::IsMissing);
+    let tenant_id = fields.required_string("TenantId")?;
+    validate::tenant_id("TenantId", &tenant_id)?;
+    let user_id = fields.required_string("UserId")?;
+    validate::user_id(&user_id)?;
+    let name = fields
+        .string("Name")?
+        .map(|name| validate::display_name("Name", &name, crate::spaceone::NAME_MAX))
+        .transpose()?;
+    let email = fields
+        .string("Email")?
+        .map(|email| validate::email("Email", &email, crate::spaceone::EMAIL_MAX))
+        .transpose()?;
+    let user_type = choice(
+        "UserType",
+        fields.string("UserType")?,
+        &[("USER", UserType::User), ("API_USER", UserType::ApiUser)],
+    )?
+    .unwrap_or(UserType::User);
+    let backend = choice(
+        "Backend",
+        fields.string("Backend")?,
+        &[("LOCAL", Backend::Local), ("EXTERNAL", Backend::External)],
+    )?
+    .unwrap_or(Backend::Local);
+    let role = choice(
+        "Role",
+        fields.string("Role")?,
+        &[("MEMBER", Role::Member), ("ADMIN", Role::Admin)],
+    )?
+    .unwrap_or(Role::Member);
+    let enabled = choice(
+        "State",
+        fields.string("State")?,
+        &[("ENABLED", true), ("DISABLED", false)],
+    )?
+    .unwrap_or(true);
+    let required_actions = fields
+        .string_list("RequiredActions")?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|action| {
+            choice(
+                "RequiredActions",
+                Some(action),
+                &[("UPDATE_PASSWORD", RequiredAction::UpdatePassword)],
+            )
+            .map(|action| action.expect("given"))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let language = fields
+        .string("Language")?
+        .map(|language| validate::language(&language, crate::spaceone::LANGUAGE_MAX))
+        .transpose()?;
+    let timezone = fields
+        .string("Timezone")?
+        .map(|timezone| validate::timezone(&timezone))
+        .transpose()?;
+    let tags = fields.object("Tags")?.unwrap_or_default();
+    validate::tags("Tags", &tags)?;
+    let secret_id = fields.string("PasswordSecretId")?;
+    let secret_key = fields.string("PasswordSecretKey")?;
+    let temporary = flag(&mut fields, "TemporaryPassword")?;
+    fields.finish()?;
+
+    if user_type == UserType::ApiUser && backend == Backend::External {
+        return Err(ApiError::ExternalApiUser);
+    }
+    let password = match (secret_id, temporary) {
+        (Some(_), true) => {
+            return Err(ApiError::invalid(
+                "PasswordSecretId",
+                "give either PasswordSecretId or TemporaryPassword",
+            ));
+        }
+        (Some(id), false) => PasswordSource::Secret {
+            id,
+            key: secret_key,
+        },
+        (None, true) if email.is_none() => return Err(ApiError::ResetPasswordWithoutEmail),
+        (None, true) => PasswordSource::Temporary,
+        (None, false) if secret_key.is_some() => {
+            return Err(ApiError::RequiredParameter("PasswordSecretId".into()));
+        }
+        (None, false) => PasswordSource::Unset,
+    };
+    if password != PasswordSource::Unset
+        && (backend == Backend::External || user_type == UserType::ApiUser)
+    {
+        return Err(ApiError::invalid(
+            "PasswordSecretId",
+            "only a LOCAL USER signs in with a password",
+        ));
+    }
+    Ok(DeclaredUser {
+        tenant_id,
+        user_id,
+        name,
+        email,
+        user_type,
+        backend,
+        role,
+        enabled,
+        required_actions,
+        language,
+        timezone,
+        tags,
+        password,
+    })
+}
+
+/// Tenant and user id of a physical id this resource answered; `None` for the id of a Create
+/// that failed before it knew them.
+fn parse_physical_id(physical_id: &str) -> Option<(&str, &str)> {
+    let (tenant_id, user_id) = physical_id.split_once('/')?;
+    (validate::tenant_id("tenant_id", tenant_id).is_ok() && validate::user_id(user_id).is_ok())
+        .then_some((tenant_id, user_id))
+}
+
+/// What a request does, with what CloudFormation needs to answer it.
+struct Context<'a> {
+    app: &'a App,
+    secrets: &'a SecretReader,
+    /// `<stack id>|<logical id>`: the resource, as users record it.
+    owner: String,
+    actor: Actor,
+}
+
+impl Context<'_> {
+    fn authority(&self) -> Authority<'_> {
+        Authority::System(&self.actor)
+    }
+
+    async fn password(&self, declared: &DeclaredUser) -> ApiResult<Option<Secret>> {
+        match &declared.password {
+            PasswordSource::Secret { id, key } => self
+                .secrets
+                .read("PasswordSecretId", id, key.as_deref())
+                .await
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Creates the declared user; a replayed Create (the user exists and this resource declared
+    /// it) converges it instead.
+    async fn create(&self, declared: &DeclaredUser) -> ApiResult<User> {
+        let password = self.password(declared).await?;
+        let new_user = NewUser {
+            tenant_id: declared.tenant_id.clone(),
+            user_id: declared.user_id.clone(),
+            login_name: None,
+            display_name: declared.name.clone(),
+            email: declared.email.clone(),
+            password: password.as_ref().map(|p| p.0.clone()),
+            user_type: declared.user_type,
+            backend: declared.backend,
+            language: declared.language.clone(),
+            timezone: declared.timezone.clone(),
+            tags: declared.tags.clone(),
+            role: declared.role,
+            temporary_password: declared.password == PasswordSource::Temporary,
+            disabled: !declared.enabled,
+            required_actions: declared.required_actions.clone(),
+            managed_by: Some(self.owner.clone()),
+        };
+        match ops::create_user(self.app, self.authority(), new_user).await {
+            Err(ApiError::AlreadyExists(UniqueField::UserId)) => {
+                let existing = self.owned_user(declared).await?;
+                self.converge(existing, declared, None, None).await
+            }
+            other => other,
+        }
+    }
+
+    /// The declared user as stored, if this resource declared it.
+    async fn owned_user(&self, declared: &DeclaredUser) -> ApiResult<User> {
+        let existing = ops::read_managed_user(
+            self.app,
+            self.authority(),
+            &declared.tenant_id,
+            &declared.user_id,
+        )
+        .await?;
+        if existing.managed_by.as_deref() != Some(self.owner.as_str()) {
+            return Err(ApiError::AlreadyExists(UniqueField::UserId));
+        }
+        Ok(existing)
+    }
+
+    async fn update(&self, declared: &DeclaredUser, old: Option<&DeclaredUser>) -> ApiResult<User> {
+        let existing = match ops::read_managed_user(
+            self.app,
+            self.authority(),
+            &declared.tenant_id,
+            &declared.user_id,
+        )
+        .await
+        {
+            // Deleted outside the template since: declare it again.
+            Err(ApiError::NotFound { .. }) => return self.create(declared).await,
+            other => other?,
+        };
+        if existing.managed_by.as_deref() != Some(self.owner.as_str()) {
+            return Err(ApiError::StateConflict(format!(
+                "the user {} is not declared by this resource",
+                declared.user_id
+            )));
+        }
+        let password = match old {
+            Some(old) if old.password == declared.password => None,
+            _ => self.password(declared).await?,
+        };
+        self.converge(existing, declared, old, password).await
+    }
+
+    /// Brings a stored user to the declared properties in one conditional write. Required actions
+    /// newly declared are added (a user clears them by acting); a new password from the secret
+    /// is set when the secret reference changed.
+    async fn converge(
+        &self,
+        before: User,
+        declared: &DeclaredUser,
+        old: Option<&DeclaredUser>,
+        password: Option<Secret>,
+    ) -> ApiResult<User> {
+        if before.user_type != declared.user_type {
+            return Err(ApiError::invalid(
+                "UserType",
+                "cannot change: declare the user under a new UserId",
+            ));
+        }
+        if before.backend != declared.backend {
+            return Err(ApiError::invalid(
+                "Backend",
+                "cannot change: declare the user under a new UserId",
+            ));
+        }
+        let new_hash = match &password {
+            Some(password) => {
+                let context = PasswordContext {
+                    login_name: &before.login_name,
+                    email: declared.email.as_deref(),
+                    phone: before.phone.as_deref(),
+                };
+                self.app
+                    .config
+                    .password_policy
+                    .check(&password.0, &context)?;
+                match ops::verify_password(&password.0, before.password_hash.as_deref()).await {
+                    Verified::No => Some(ops::hash_password(&password.0).await?),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let added_actions: Vec<RequiredAction> = declared
+            .required_actions
+            .iter()
+            .filter(|action| old.is_none_or(|old| !old.required_actions.contains(action)))
+            .copied()
+            .collect();
+        ops::write_managed_user(self.app, &self.actor, before, |user, now| {
+            user.display_name = declared.name.clone();
+            if user.email != declared.email {
+                user.set_email(declared.email.clone());
+            }
+            if let Some(language) = &declared.language {
+                user.language = language.clone();
+            }
+            if let Some(timezone) = &declared.timezone {
+                user.timezone = timezone.clone();
+            }
+            user.tags = declared.tags.clone();
+            if user.role != declared.role {
+                user.role = declared.role;
+                user.revoke_tokens();
+            }
+            // A user the directory disabled stays disabled: only the directory enables it.
+            let directory_disabled = user.disabled_by == Some(DisabledBy::Sync);
+            match (declared.enabled, user.state) {
+                (true, UserState::Disabled) if !directory_disabled => {
+                    account::apply_lifecycle(user, Lifecycle::Enable, now)?;
+                }
+                (false, UserState::Enabled | UserState::Pending) => {
+                    account::apply_lifecycle(user, Lifecycle::Disable, now)?;
+                }
+                _ => {}
+            }
+            account::require_actions(user, &added_actions)?;
+            if let Some(hash) = new_hash {
+                user.password_hash = Some(hash);
+                user.password_changed_at = Some(now);
+                user.required_actions
+                    .remove(&RequiredAction::UpdatePassword);
+                user.revoke_tokens();
+            }
+            Ok(Vec::new())
+        })
+        .await
+    }
+
+    /// Deletes the user behind a physical id if this resource declared it; anything else (a
+    /// failed Create's id, a user already gone, someone else's user) is left alone.
+    async fn delete(&self, physical_id: &str) -> ApiResult<()> {
+        let Some((tenant_id, user_id)) = parse_physical_id(physical_id) else {
+            return Ok(());
+        };
+        let existing =
+            match ops::read_managed_user(self.app, self.authority(), tenant_id, user_id).await {
+                Err(ApiError::NotFound { .. }) => return Ok(()),
+                other => other?,
+            };
+        if existing.managed_by.as_deref() != Some(self.owner.as_str()) {
+            tracing::info!(
+                tenant_id,
+                user_id,
+                "not declared by this resource: left alone"
+            );
+            return Ok(());
+        }
+        ops::write_managed_user(self.app, &self.actor, existing, |user, now| {
+            account::apply_lifecycle(user, Lifecycle::Delete, now).map(|()| Vec::new())
+        })
+        .await
+        .map(drop)
+    }
+}
+
+/// The document CloudFormation gets for a request; every outcome is one (a failure included),
+/// since a request left unanswered holds the stack for an hour.
+pub async fn answer(
+    app: &App,
+    secrets: &SecretReader,
+    request: &UserResourceRequest,
+) -> CloudFormationCustomResourceResponse {
+    let (kind, stack_id, request_id, logical_id) = match request {
+        CloudFormationCustomResourceRequest::Create(r) => {
+            ("Create", &r.stack_id, &r.request_id, &r.logical_resource_id)
+        }
+        CloudFormationCustomResourceRequest::Update(r) => {
+            ("Update", &r.stack_id, &r.request_id, &r.logical_resource_id)
+        }
+        CloudFormationCustomResourceRequest::Delete(r) => {
+            ("Delete", &r.stack_id, &r.request_id, &r.logical_resource_id)
+        }
+        _ => ("Unknown", &String::new(), &String::new(), &String::new()),
+    };
+    let context = Context {
+        app,
+        secrets,
+        owner: format!("{stack_id}|{logical_id}"),
+        actor: Actor {
+            user_id: "cloudformation".into(),
+            endpoint: format!("{kind} {logical_id}"),
+        },
+    };
+    let (physical_id, outcome) = match request {
+        CloudFormationCustomResourceRequest::Create(r) => {
+            match parse_properties(&r.resource_properties) {
+                Ok(declared) => (
+                    declared.physical_id(),
+                    context.create(&declared).await.map(Some),
+                ),
+                Err(error) => (format!("unprovisioned:{}", r.request_id), Err(error)),
+            }
+        }
+        CloudFormationCustomResourceRequest::Update(r) => {
+            match parse_properties(&r.resource_properties) {
+                Ok(declared) if declared.physical_id() != r.physical_resource_id => {
+                    // A new tenant or user id: a replacement, after which CloudFormation deletes
+                    // the old user. A failed one leaves the resource as it was.
+                    match context.create(&declared).await {
+                        Ok(user) => (declared.physical_id(), Ok(Some(user))),
+                        Err(error) => (r.physical_resource_id.clone(), Err(error)),
+                    }
+                }
+                Ok(declared) => {
+                    let old = parse_properties(&r.old_resource_properties).ok();
+                    let outcome = context.update(&declared, old.as_ref()).await;
+                    (r.physical_resource_id.clone(), outcome.map(Some))
+                }
+                Err(error) => (r.physical_resource_id.clone(), Err(error)),
+            }
+        }
+        CloudFormationCustomResourceRequest::Delete(r) => (
+            r.physical_resource_id.clone(),
+            context.delete(&r.physical_resource_id).await.map(|()| None),
+        ),
+        _ => (
+            String::new(),
+            Err(ApiError::invalid("RequestType", "unknown request type")),
+        ),
+    };
+    let mut response = CloudFormationCustomResourceResponse::default();
+    response.physical_resource_id = physical_id;
+    response.stack_id = stack_id.clone();
+    response.request_id = request_id.clone();
+    response.logical_resource_id = logical_id.clone();
+    match outcome {
+        Ok(user) => {
+            response.status = CloudFormationCustomResourceResponseStatus::Success;
+            if let Some(user) = user {
+                response.data = HashMap::from([
+                    ("TenantId".to_owned(), user.tenant_id),
+                    ("UserId".to_owned(), user.user_id),
+                    ("LoginName".to_owned(), user.login_name),
+                    ("State".to_owned(), user.state.as_str().to_owned()),
+                ]);
+            }
+        }
+        Err(error) => {
+            tracing::warn!(
+                request = kind,
+                error_code = error.own_code(),
+                "Custom::User failed"
+            );
+            response.status = CloudFormationCustomResourceResponseStatus::Failed;
+            response.reason = Some(error.to_string().chars().take(REASON_MAX_CHARS).collect());
+        }
+    }
+    response
+}
+
+/// Puts the answer to CloudFormation's pre-signed response URL (S3, or loopback in the tests).
+pub async fn respond(
+    client: &HttpsClient,
+    response_url: &str,
+    response: &CloudFormationCustomResourceResponse,
+) -> Result<(), String> {
+    let url = https::outbound_url("ResponseURL", response_url)?;
+    let body = serde_json::to_vec(response).map_err(|e| format!("response document: {e}"))?;
+    // The URL's signature covers no content type: send none.
+    let request = hyper::Request::put(url)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| format!("response request: {e}"))?;
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), client.request(request))
+        .await
+        .map_err(|_| "the response URL timed out".to_owned())?
+        .map_err(|e| format!("the response URL is unreachable: {e}"))?;
+    if answer.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the response URL answered {}", answer.status()))
+    }
+}
