@@ -3,7 +3,8 @@
 # its own virtualenv (aws-sam-cli pins an older boto3).
 venv() {
   local dir="$ROOT/.local/venv-$1"
-  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/pip" show "${2%%==*}" 2>/dev/null | grep -qx "Version: ${2##*==}"; then
+  # grep reads all of pip's answer (no -q): an early exit would fail the pipe under pipefail.
+  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/pip" show "${2%%==*}" 2>/dev/null | grep -x "Version: ${2##*==}" >/dev/null; then
     echo "installing $2 into .local/venv-$1" >&2
     python3 -m venv "$dir"
     "$dir/bin/pip" install --quiet --disable-pip-version-check "$2" >&2

@@ -138,6 +138,12 @@ where
             .is_some_and(|code| TRANSIENT.contains(&code)),
         _ => false,
     };
+    let throttled = matches!(&err, SdkError::ServiceError(service) if service.err().code().is_some_and(|code| {
+        matches!(code, "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded")
+    }));
+    if throttled {
+        crate::telemetry::note(|notes| notes.store_throttles += 1);
+    }
     let detail = DisplayErrorContext(&err).to_string();
     if transient {
         ApiError::Unavailable(detail)
@@ -376,6 +382,7 @@ fn failure(failed: TxFailure, user: &User) -> ApiError {
         }
         TxFailure::Lost(Guard::Unique(field)) => ApiError::AlreadyExists(field),
         TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique | Guard::NewRecord) => {
+            crate::telemetry::note(|notes| notes.write_conflicts += 1);
             ApiError::ConcurrentModification
         }
         TxFailure::Lost(Guard::TenantQuota(_)) => ApiError::QuotaExceeded,
@@ -1102,7 +1109,11 @@ impl UserStore for DynamoStore {
         }
         tx.commit(&self.client)
             .await
-            .map_err(|failed| failure(failed, before))
+            .map_err(|failed| failure(failed, before))?;
+        if after.token_version != before.token_version {
+            crate::telemetry::note(|notes| notes.token_revocations += 1);
+        }
+        Ok(())
     }
 
     async fn probe_login(&self, tenant_id: &str, user_id: &str) -> ApiResult<()> {
@@ -1176,6 +1187,7 @@ impl UserStore for DynamoStore {
             Err(SdkError::ServiceError(service))
                 if service.err().is_conditional_check_failed_exception() =>
             {
+                crate::telemetry::note(|notes| notes.write_conflicts += 1);
                 Err(ApiError::ConcurrentModification)
             }
             Err(other) => Err(store_error(other)),

@@ -88,7 +88,12 @@ pub fn endpoint(req: &Request) -> String {
 /// The caller of a request: its token verified (signature, algorithm, key, expiry; liveness is
 /// checked with the caller's record later) and the endpoint noted.
 pub fn authenticate(app: &crate::App, req: &Request) -> ApiResult<crate::token::Caller> {
-    crate::ops::verify_token(app, token(req)).map(|caller| caller.at(endpoint(req)))
+    let caller = crate::ops::verify_token(app, token(req))?;
+    crate::telemetry::note(|notes| {
+        notes.tenant = Some(caller.claims.ten.clone());
+        notes.actor = Some(caller.claims.sub.clone());
+    });
+    Ok(caller.at(endpoint(req)))
 }
 
 /// The fields of a JSON object, taken one by one; what is left at the end is an unknown field.
@@ -276,6 +281,15 @@ pub fn empty_response(status: u16) -> Response<Body> {
 
 /// The error shape `{"error_code", "error_msg"}` with the dialect's code and the catalogue's status.
 pub fn error_response(error: &ApiError, dialect: Dialect) -> Response<Body> {
+    crate::telemetry::note(|notes| {
+        notes.error_code = Some(error.code(dialect).to_owned());
+        if matches!(
+            error,
+            ApiError::LoginFailed | ApiError::WrongOriginalPassword
+        ) {
+            notes.login_failures += 1;
+        }
+    });
     match error {
         ApiError::Internal(detail) => {
             tracing::error!(error_code = error.code(dialect), %detail, "internal error")
@@ -348,10 +362,39 @@ where
 {
     crate::telemetry::init();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let function: &'static str = Box::leak(
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+            .unwrap_or_else(|_| "local".into())
+            .into_boxed_str(),
+    );
     lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, lambda_http::Error>(handler(app, req).await)
+        Ok::<_, lambda_http::Error>(observed(function, req, move |req| handler(app, req)).await)
     }))
     .await
+}
+
+/// Runs a handler for one request with its access line and metrics (the Lambda binaries and the
+/// local server alike).
+pub async fn observed<F, Fut>(function: &str, req: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response<Body>>,
+{
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let request_id = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.request_id.clone(),
+        _ => None,
+    };
+    let info = crate::telemetry::RequestInfo {
+        function: function.to_owned(),
+        route: endpoint(&req),
+        request_id,
+        lambda_request_id: req
+            .lambda_context_ref()
+            .map(|context| context.request_id.clone()),
+    };
+    crate::telemetry::observe(&info, handler(req), |response| response.status().as_u16()).await
 }
 
 #[cfg(test)]

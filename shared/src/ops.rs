@@ -254,6 +254,7 @@ pub async fn create_user(
 ) -> ApiResult<User> {
     let by = by.into();
     validate::user_id(&new_user.user_id)?;
+    note_target(&new_user.tenant_id, &new_user.user_id);
     let now = now();
     let existing = match by {
         Authority::Caller(caller) => {
@@ -368,6 +369,7 @@ pub async fn read_target(
     tenant_id: &str,
     user_id: &str,
 ) -> ApiResult<User> {
+    note_target(tenant_id, user_id);
     let (record, target) = app
         .store
         .get_user_pair(tenant_id, &caller.claims.sub, user_id)
@@ -405,6 +407,7 @@ const LOGIN_ATTEMPTS: usize = 5;
 pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedToken)> {
     let tenant = request.tenant_id.as_str();
     let (LoginIdentity::Name(who) | LoginIdentity::Id(who)) = &request.identity;
+    crate::telemetry::note(|notes| notes.tenant = Some(tenant.to_owned()));
     // Names no user can have (and that no storage key could hold) fail like any unknown user.
     let plausible = validate::tenant_id("domain", tenant).is_ok()
         && who.chars().count() <= LOGIN_NAME_MAX
@@ -463,7 +466,8 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
                 };
                 // An administrator's lock or a deletion that came in between stands as it is.
                 match app.store.record_login(found, &lockout).await {
-                    Ok(()) | Err(ApiError::ConcurrentModification) => {}
+                    Ok(()) => crate::telemetry::note(|notes| notes.lockouts += 1),
+                    Err(ApiError::ConcurrentModification) => {}
                     Err(other) => return Err(other),
                 }
             }
@@ -484,6 +488,7 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
                     e
                 }
             })?;
+        crate::telemetry::note(|notes| notes.actor = Some(found.user_id.clone()));
         let mut found = found.clone();
         found.last_accessed_at = Some(now);
         found.password_expires_at = app.config.password_expires_at(&found);
@@ -590,13 +595,23 @@ pub async fn read_managed_user(
             authorize_admin(caller, tenant_id)?;
             live_target(app, caller, tenant_id, user_id).await
         }
-        Authority::System(_) => app
-            .store
-            .get_user(tenant_id, user_id)
-            .await?
-            .filter(|user| user.state != UserState::PendingDelete)
-            .ok_or_else(|| ApiError::user_not_found(user_id)),
+        Authority::System(_) => {
+            note_target(tenant_id, user_id);
+            app.store
+                .get_user(tenant_id, user_id)
+                .await?
+                .filter(|user| user.state != UserState::PendingDelete)
+                .ok_or_else(|| ApiError::user_not_found(user_id))
+        }
     }
+}
+
+/// The user a request acts on, for its access line.
+fn note_target(tenant_id: &str, user_id: &str) {
+    crate::telemetry::note(|notes| {
+        notes.tenant.get_or_insert_with(|| tenant_id.to_owned());
+        notes.target = Some(user_id.to_owned());
+    });
 }
 
 /// Like `read_managed_user`, but the user may also act on themself.
@@ -808,7 +823,8 @@ pub async fn change_own_password(
                 until: now + app.config.lockout.duration_ms,
             };
             match app.store.record_login(&before, &lockout).await {
-                Ok(()) | Err(ApiError::ConcurrentModification) => {}
+                Ok(()) => crate::telemetry::note(|notes| notes.lockouts += 1),
+                Err(ApiError::ConcurrentModification) => {}
                 Err(other) => return Err(other),
             }
         }

@@ -1,7 +1,36 @@
-//! Logging set-up shared by every binary: JSON lines when the Lambda runtime asks for them
-//! (`AWS_LAMBDA_LOG_FORMAT=JSON`), the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
+//! What the functions tell their operators.
+//!
+//! - **Logs.** Every binary logs through `tracing`: JSON lines (one object, fields at the top level)
+//!   when the Lambda runtime asks for them (`AWS_LAMBDA_LOG_FORMAT=JSON`, as the template sets), at
+//!   the level of `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`. Each request ends with one `access` line:
+//!   request ids, function, route, tenant, acting and target user, outcome, status, error code and
+//!   latency; never a body, a password, a hash, a token or a code.
+//! - **Metrics.** Each request also writes one CloudWatch Embedded Metric Format line to stdout
+//!   (whatever the log level, since alarms depend on it): requests by function and status class,
+//!   latency, and the counters the operations note while they run (login failures, lockouts, token
+//!   revocations, conditional-write conflicts, DynamoDB throttles after retries). The notifier
+//!   writes notifications sent and failed the same way.
 
+use std::cell::RefCell;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
 use tracing_subscriber::EnvFilter;
+
+/// The CloudWatch namespace of the metrics: `METRICS_NAMESPACE` (the template gives each stack its
+/// own, `UserAdmin/<stack>`), else this.
+pub const DEFAULT_NAMESPACE: &str = "UserAdmin";
+
+fn namespace() -> &'static str {
+    static NAMESPACE: OnceLock<String> = OnceLock::new();
+    NAMESPACE.get_or_init(|| {
+        std::env::var("METRICS_NAMESPACE")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.into())
+    })
+}
 
 /// The runtime crates log whole events (request bodies with passwords) at TRACE and DEBUG, and the
 /// AWS SDK and its HTTP stack log whole requests and answers (items with password hashes, the SES
@@ -28,17 +57,228 @@ pub fn init() {
         .unwrap_or_default();
     let filter = EnvFilter::try_new(directives(&requested))
         .unwrap_or_else(|_| EnvFilter::new(directives("info")));
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // JSON lines name their target, so the access lines can be picked out (`"target": "access"`).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
+        .with_target(json)
         .without_time();
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     // A second initialisation (tests, the local server) keeps the first subscriber.
     let _ = if json {
-        builder.json().try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// What the operations of one request note about it, for its access line and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestNotes {
+    pub tenant: Option<String>,
+    /// The user whose token acts (or who logs in, once known).
+    pub actor: Option<String>,
+    /// The user acted on.
+    pub target: Option<String>,
+    pub error_code: Option<String>,
+    pub login_failures: u32,
+    pub lockouts: u32,
+    pub token_revocations: u32,
+    pub write_conflicts: u32,
+    pub store_throttles: u32,
+}
+
+tokio::task_local! {
+    static NOTES: RefCell<RequestNotes>;
+}
+
+/// Notes something about the request being served; nothing outside one (tests calling operations
+/// directly, housekeeping).
+pub fn note(edit: impl FnOnce(&mut RequestNotes)) {
+    let _ = NOTES.try_with(|notes| edit(&mut notes.borrow_mut()));
+}
+
+/// Which request a line is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The deployed function's name (`AWS_LAMBDA_FUNCTION_NAME`), locally its directory.
+    pub function: String,
+    /// `METHOD /route`.
+    pub route: String,
+    /// API Gateway's request id: what the client sees as `x-amzn-RequestId`.
+    pub request_id: Option<String>,
+    /// The Lambda invocation's id.
+    pub lambda_request_id: Option<String>,
+}
+
+/// Runs one request's work with its notes, then writes its access line and metrics.
+pub async fn observe<T>(
+    info: &RequestInfo,
+    work: impl Future<Output = T>,
+    status_of: impl FnOnce(&T) -> u16,
+) -> T {
+    let started = Instant::now();
+    let (result, notes) = NOTES
+        .scope(RefCell::new(RequestNotes::default()), async {
+            let result = work.await;
+            (result, NOTES.with(|notes| notes.take()))
+        })
+        .await;
+    let status = status_of(&result);
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let outcome = match status {
+        0..400 => "success",
+        400..500 => "refused",
+        _ => "failed",
+    };
+    tracing::info!(
+        target: "access",
+        request_id = info.request_id.as_deref(),
+        lambda_request_id = info.lambda_request_id.as_deref(),
+        function = %info.function,
+        route = %info.route,
+        tenant = notes.tenant.as_deref(),
+        actor = notes.actor.as_deref(),
+        target_user = notes.target.as_deref(),
+        outcome,
+        status,
+        error_code = notes.error_code.as_deref(),
+        latency_ms = (latency_ms * 10.0).round() / 10.0,
+        "request"
+    );
+    emit_metrics(&request_metrics(info, &notes, status, latency_ms));
+    result
+}
+
+/// The EMF document of one request.
+pub fn request_metrics(
+    info: &RequestInfo,
+    notes: &RequestNotes,
+    status: u16,
+    latency_ms: f64,
+) -> Value {
+    let status_class = format!("{}xx", status / 100);
+    let counters = [
+        ("LoginFailures", notes.login_failures),
+        ("Lockouts", notes.lockouts),
+        ("TokenRevocations", notes.token_revocations),
+        ("WriteConflicts", notes.write_conflicts),
+        ("StoreThrottles", notes.store_throttles),
+    ];
+    let mut root = Map::new();
+    root.insert("Function".into(), json!(info.function));
+    root.insert("StatusClass".into(), json!(status_class));
+    root.insert("Requests".into(), json!(1));
+    root.insert("Latency".into(), json!(latency_ms));
+    let mut per_function = vec![json!({"Name": "Latency", "Unit": "Milliseconds"})];
+    for (name, count) in counters {
+        root.insert(name.into(), json!(count));
+        per_function.push(json!({"Name": name, "Unit": "Count"}));
+    }
+    if let Some(id) = &info.request_id {
+        root.insert("request_id".into(), json!(id));
+    }
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": chrono::Utc::now().timestamp_millis(),
+            "CloudWatchMetrics": [
+                {"Namespace": namespace(), "Dimensions": [["Function", "StatusClass"]],
+                 "Metrics": [{"Name": "Requests", "Unit": "Count"}]},
+                // Per function, and over all functions (what the alarms watch).
+                {"Namespace": namespace(), "Dimensions": [["Function"], []], "Metrics": per_function},
+            ]
+        }),
+    );
+    Value::Object(root)
+}
+
+/// An EMF document of counters for one function, per function and over all functions.
+pub fn counter_metrics(function: &str, counters: &[(&str, u64)]) -> Value {
+    let mut root = Map::new();
+    root.insert("Function".into(), json!(function));
+    let mut metrics = Vec::new();
+    for (name, count) in counters {
+        root.insert((*name).into(), json!(count));
+        metrics.push(json!({"Name": name, "Unit": "Count"}));
+    }
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": chrono::Utc::now().timestamp_millis(),
+            "CloudWatchMetrics": [
+                {"Namespace": namespace(), "Dimensions": [["Function"], []], "Metrics": metrics},
+            ]
+        }),
+    );
+    Value::Object(root)
+}
+
+type Sink = Box<dyn Fn(&str) + Send + Sync>;
+static METRICS_SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Sends metric lines somewhere else than stdout (the tests' capture); the first call wins.
+pub fn set_metrics_sink(sink: Sink) {
+    let _ = METRICS_SINK.set(sink);
+}
+
+/// Writes one EMF document as one line.
+pub fn emit_metrics(document: &Value) {
+    let line = document.to_string();
+    match METRICS_SINK.get() {
+        Some(sink) => sink(&line),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+/// Checks a line is an EMF document CloudWatch accepts: `_aws` with a timestamp and metric
+/// directives whose every metric is a number and every dimension a string at the top level.
+pub fn check_emf(line: &str) -> Result<Value, String> {
+    let document: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let aws = &document["_aws"];
+    if !aws["Timestamp"].is_i64() {
+        return Err("no integer _aws.Timestamp".into());
+    }
+    let directives = aws["CloudWatchMetrics"]
+        .as_array()
+        .filter(|d| !d.is_empty())
+        .ok_or("no _aws.CloudWatchMetrics")?;
+    for directive in directives {
+        if directive["Namespace"].as_str().is_none_or(str::is_empty) {
+            return Err("a directive without a namespace".into());
+        }
+        for set in directive["Dimensions"].as_array().ok_or("no Dimensions")? {
+            let set = set.as_array().ok_or("a dimension set is not a list")?;
+            if set.len() > 30 {
+                return Err("more than 30 dimensions".into());
+            }
+            for name in set {
+                let name = name.as_str().ok_or("a dimension name is not a string")?;
+                if !document[name].is_string() {
+                    return Err(format!("dimension {name} is not a top-level string"));
+                }
+            }
+        }
+        let metrics = directive["Metrics"].as_array().ok_or("no Metrics")?;
+        if metrics.is_empty() || metrics.len() > 100 {
+            return Err("between 1 and 100 metrics per directive".into());
+        }
+        for metric in metrics {
+            let name = metric["Name"].as_str().ok_or("a metric without a name")?;
+            if !document[name].is_number() {
+                return Err(format!("metric {name} is not a top-level number"));
+            }
+        }
+    }
+    Ok(document)
 }
 
 #[cfg(test)]

@@ -259,11 +259,20 @@ impl Router {
             context.resource_path = Some(route.path.clone());
             context.http_method = req.method().clone();
             context.stage = Some("local".into());
+            let request_id = request_id();
+            context.request_id = Some(request_id.clone());
             let req = req
                 .with_path_parameters(params)
                 .with_query_string_parameters(query)
                 .with_request_context(lambda_http::request::RequestContext::ApiGatewayV1(context));
-            return handler(self.app, req).await;
+            let app = self.app;
+            let mut response =
+                shared::http::observed(&route.function, req, |req| handler(app, req)).await;
+            // API Gateway answers its request id, which the function's access line names.
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert("x-amzn-requestid", value);
+            }
+            return response;
         }
         let error = if path_known {
             ApiError::MethodNotAllowed
@@ -277,13 +286,25 @@ impl Router {
     }
 }
 
+/// A request id shaped like API Gateway's (a UUID).
+fn request_id() -> String {
+    let bits: u128 = rand::random();
+    let hex = format!("{bits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
 async fn serve_one(
     router: &'static Router,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let started = Instant::now();
     let (mut parts, body) = req.into_parts();
-    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
     // API Gateway tells the function the client's scheme; here it is plain HTTP.
     parts
         .headers
@@ -306,7 +327,6 @@ async fn serve_one(
             Dialect::Own,
         ),
     };
-    tracing::info!(%method, %path, status = response.status().as_u16(), latency_ms = started.elapsed().as_millis() as u64, "request");
     let (parts, body) = response.into_parts();
     let bytes = match body {
         Body::Empty => Bytes::new(),

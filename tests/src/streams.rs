@@ -1,8 +1,10 @@
 //! The local stand-in for the notifier's event source mapping: reads the table's stream on DynamoDB
 //! Local and hands each batch to the notifier's handler as Lambda would, trying failed records
-//! again on the next round (the deployed mapping retries and then uses its on-failure destination).
+//! again on the next round as often as the template's `MaximumRetryAttempts`, then writing what
+//! Lambda sends its on-failure destination (the dead-letter queue) to a folder.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
@@ -34,6 +36,66 @@ fn event_record(record: aws_sdk_dynamodbstreams::types::Record) -> Option<EventR
     Some(event)
 }
 
+/// What happens to a record the notifier keeps failing.
+#[derive(Debug, Clone)]
+pub struct OnFailure {
+    /// Retries after the first attempt (the template's `MaximumRetryAttempts`).
+    pub max_retries: u32,
+    /// Where the on-failure records go, one JSON file each (the deployed queue's messages).
+    pub dead_letters: PathBuf,
+}
+
+impl OnFailure {
+    /// The template's retry count, with dead letters in `folder`.
+    pub fn from_template(folder: PathBuf) -> Result<OnFailure, String> {
+        let template = crate::template::load()?;
+        let retries = &template["Resources"]["NotifierFunction"]["Properties"]["Events"]["Outbox"]
+            ["Properties"]["MaximumRetryAttempts"];
+        Ok(OnFailure {
+            max_retries: retries
+                .as_u64()
+                .ok_or("the notifier's stream source has no MaximumRetryAttempts")?
+                as u32,
+            dead_letters: folder,
+        })
+    }
+
+    /// Writes the invocation record Lambda sends the destination of a stream source: where the
+    /// failed records are in the stream (the outbox item itself stays in the table until its TTL).
+    fn keep(&self, record: &EventRecord, stream_arn: &str, invocations: u32) {
+        let sequence = record.change.sequence_number.clone().unwrap_or_default();
+        let document = serde_json::json!({
+            "requestContext": {
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invocations,
+                "functionArn": "arn:aws:lambda:local:000000000000:function:notifier",
+            },
+            "responseContext": {"statusCode": 200, "functionError": null},
+            "version": "1.0",
+            "timestamp": unix_seconds(),
+            "DDBStreamBatchInfo": {
+                "shardId": "local",
+                "startSequenceNumber": sequence,
+                "endSequenceNumber": sequence,
+                "batchSize": 1,
+                "streamArn": stream_arn,
+            },
+        });
+        let _ = std::fs::create_dir_all(&self.dead_letters);
+        let path = self.dead_letters.join(format!("{sequence}.json"));
+        if let Err(error) = std::fs::write(&path, document.to_string()) {
+            tracing::error!(%error, path = %path.display(), "dead letter not written");
+        }
+    }
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 /// Delivers the table's new outbox messages until the task is dropped. With `only_partition`, the
 /// records of other partitions are left alone (tests share one table).
 pub async fn run_notifier(
@@ -41,9 +103,11 @@ pub async fn run_notifier(
     streams: aws_sdk_dynamodbstreams::Client,
     mailer: impl Mailer + 'static,
     only_partition: Option<String>,
+    on_failure: OnFailure,
 ) {
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
     let mut retry: Vec<EventRecord> = Vec::new();
+    let mut invocations: HashMap<String, u32> = HashMap::new();
     loop {
         let Ok(table) = app
             .store
@@ -126,10 +190,19 @@ pub async fn run_notifier(
         event.records = batch.clone();
         let response = notifier::handle(app, &mailer, event).await;
         for failure in response.batch_item_failures {
-            if let Some(record) = batch
+            let Some(record) = batch
                 .iter()
                 .find(|r| r.change.sequence_number == failure.item_identifier)
-            {
+            else {
+                continue;
+            };
+            let sequence = record.change.sequence_number.clone().unwrap_or_default();
+            let count = invocations.entry(sequence.clone()).or_default();
+            *count += 1;
+            if *count > on_failure.max_retries {
+                on_failure.keep(record, &arn, *count);
+                invocations.remove(&sequence);
+            } else {
                 retry.push(record.clone());
             }
         }

@@ -164,6 +164,7 @@ async fn the_stream_feeds_the_notifier_and_the_user_confirms_with_the_mailed_cod
             folder: folder.clone(),
         },
         Some(shared::dynamo::tenant_pk(&env.tenant)),
+        local_stack::streams::OnFailure::from_template(mail_folder("stream-dead-letters")).unwrap(),
     ));
     let verify = env
         .spaceone(
@@ -203,4 +204,70 @@ async fn the_stream_feeds_the_notifier_and_the_user_confirms_with_the_mailed_cod
     assert_eq!(confirmed.body["email_verified"], true);
     assert!(env.outbox().await.is_empty());
     std::fs::remove_dir_all(&folder).ok();
+}
+
+#[tokio::test]
+async fn an_undeliverable_message_ends_in_the_dead_letter_destination_after_the_retries() {
+    let env = TestEnv::new().await;
+    env.create_user(
+        "lost@example.com",
+        "User-Passw0rd",
+        json!({"email": "lost@example.com"}),
+    )
+    .await;
+    let dead_letters = mail_folder("dead-letters");
+    let on_failure = local_stack::streams::OnFailure::from_template(dead_letters.clone()).unwrap();
+    assert_eq!(
+        on_failure.max_retries, 5,
+        "the template's MaximumRetryAttempts"
+    );
+    let poller = tokio::spawn(local_stack::streams::run_notifier(
+        env.app,
+        local_stack::streams::client(&common::endpoint()).await,
+        BrokenMailer,
+        Some(shared::dynamo::tenant_pk(&env.tenant)),
+        on_failure,
+    ));
+    let verify = env
+        .spaceone(
+            "verify-email",
+            &env.admin_token,
+            json!({"user_id": "lost@example.com", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(verify.status, 200, "{}", verify.raw);
+
+    let mut kept = Vec::new();
+    for _ in 0..200 {
+        kept = std::fs::read_dir(&dead_letters)
+            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if !kept.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    poller.abort();
+    assert_eq!(kept.len(), 1, "one dead letter within 20 s");
+    let letter: Value = serde_json::from_slice(&std::fs::read(&kept[0]).unwrap()).unwrap();
+    assert_eq!(
+        letter["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(
+        letter["requestContext"]["approximateInvokeCount"], 6,
+        "one attempt and five retries"
+    );
+    assert!(letter["DDBStreamBatchInfo"]["startSequenceNumber"].is_string());
+    let failed: u64 = common::metric_lines()
+        .iter()
+        .filter(|m| m["Function"] == "notifier")
+        .filter_map(|m| m["NotificationsFailed"].as_u64())
+        .sum();
+    assert!(failed >= 6, "every failed attempt is counted: {failed}");
+    // The message itself is still in the outbox (until its TTL), not lost.
+    let outbox = env.outbox().await;
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].user_id, "lost@example.com");
+    std::fs::remove_dir_all(&dead_letters).ok();
 }

@@ -18,6 +18,7 @@ struct Keys {
 /// Delivers the outbox messages among the stream's records; other records are not the notifier's.
 pub async fn handle(app: &App, mailer: &impl Mailer, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
+    let mut sent = 0;
     for record in event.records {
         let is_outbox = serde_dynamo::from_item::<_, Keys>(record.change.keys.clone())
             .is_ok_and(|keys| keys.sk.starts_with("OUTBOX#"));
@@ -47,12 +48,25 @@ pub async fn handle(app: &App, mailer: &impl Mailer, event: Event) -> DynamoDbEv
                 false
             }
         };
-        if !delivered {
+        if delivered {
+            sent += 1;
+        } else {
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = record.change.sequence_number.clone();
             response.batch_item_failures.push(failure);
         }
     }
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "notifier".into());
+    shared::telemetry::emit_metrics(&shared::telemetry::counter_metrics(
+        &function,
+        &[
+            ("NotificationsSent", sent),
+            (
+                "NotificationsFailed",
+                response.batch_item_failures.len() as u64,
+            ),
+        ],
+    ));
     response
 }
 

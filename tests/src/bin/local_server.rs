@@ -62,9 +62,12 @@ async fn start_sample_directory() -> Result<String, String> {
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    shared::telemetry::init();
     // SAFETY: set before any other thread reads the environment.
     unsafe {
+        // The same JSON lines as the deployed functions write (the template sets JSON).
+        if std::env::var_os("AWS_LAMBDA_LOG_FORMAT").is_none() {
+            std::env::set_var("AWS_LAMBDA_LOG_FORMAT", "JSON");
+        }
         std::env::set_var("TABLE_NAME", setting("TABLE_NAME", "useradmin-local"));
         std::env::set_var(
             "DYNAMODB_ENDPOINT",
@@ -72,6 +75,7 @@ async fn main() -> Result<(), String> {
         );
         std::env::set_var("TOKEN_SIGNING_KEY", local_signing_key()?);
     }
+    shared::telemetry::init();
     let directory = start_sample_directory().await?;
     // SAFETY: as above; the directory task does not read the environment.
     unsafe {
@@ -117,6 +121,10 @@ async fn main() -> Result<(), String> {
         local_stack::streams::client(&endpoint).await,
         shared::notify::FolderMailer { folder: mail },
         None,
+        local_stack::streams::OnFailure::from_template(PathBuf::from(setting(
+            "DEAD_LETTER_FOLDER",
+            ".local/dead-letters",
+        )))?,
     ));
 
     let (rate, burst) = local_stack::template_throttling()?;

@@ -47,6 +47,195 @@ fn directory() -> &'static (String, Arc<Mutex<Vec<local_stack::directory::Entry>
     })
 }
 
+/// Every log line and metric line this test binary writes, kept for the checks of each request.
+struct Captured {
+    logs: Mutex<Vec<String>>,
+    metrics: Mutex<Vec<String>>,
+}
+
+#[derive(Clone)]
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(bytes);
+        let mut logs = captured().logs.lock().unwrap();
+        logs.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capture once per test binary: the functions' JSON log format at DEBUG (more than
+/// deployed, to catch more), and the metrics sink.
+fn captured() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let kept = CAPTURED.get_or_init(|| Captured {
+        logs: Mutex::new(Vec::new()),
+        metrics: Mutex::new(Vec::new()),
+    });
+    INSTALLED.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::new(shared::telemetry::directives("debug"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(true)
+            .without_time()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(|| LogWriter)
+            .try_init();
+        shared::telemetry::set_metrics_sink(Box::new(|line| {
+            captured().metrics.lock().unwrap().push(line.to_owned());
+        }));
+    });
+    kept
+}
+
+/// Strings of a request body that must never be logged: passwords and codes.
+fn secrets_in(body: &Value, found: &mut Vec<String>) {
+    match body {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let key = key.to_lowercase();
+                match value {
+                    Value::String(text)
+                        if (key.contains("password") || key.contains("code"))
+                            && text.len() >= 6 =>
+                    {
+                        found.push(text.clone());
+                    }
+                    other => secrets_in(other, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| secrets_in(item, found)),
+        _ => {}
+    }
+}
+
+/// Checks what one request logged: exactly one access line and one EMF line, with the request's
+/// id, route, status and error code, and no secret (of this request, or any hash or token) in any
+/// line written so far.
+fn check_request_lines(
+    method: &str,
+    path: &str,
+    request_body: &str,
+    request_id: Option<&str>,
+    status: u16,
+    response_body: &Value,
+) {
+    let captured = captured();
+    let logs = captured.logs.lock().unwrap().clone();
+    let mut secrets = vec![ADMIN_PASSWORD.to_owned()];
+    if let Ok(body) = serde_json::from_str::<Value>(request_body) {
+        secrets_in(&body, &mut secrets);
+    }
+    for line in &logs {
+        assert!(
+            !line.contains("$argon2"),
+            "a password hash in a log line: {line}"
+        );
+        assert!(!line.contains("eyJ"), "a token in a log line: {line}");
+        for secret in &secrets {
+            assert!(
+                !line.contains(secret.as_str()),
+                "a secret sent to {path} in a log line: {line}"
+            );
+        }
+    }
+    // The router's own 404/405/429 (API Gateway's) reach no function.
+    let Some(request_id) = request_id else {
+        return;
+    };
+    let access: Vec<Value> = logs
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "access" && line["request_id"] == request_id)
+        .collect();
+    assert_eq!(
+        access.len(),
+        1,
+        "one access line for {method} {path}: {access:?}"
+    );
+    let line = &access[0];
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["status"], status, "{line}");
+    assert!(
+        line["route"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{method} /")),
+        "{line}"
+    );
+    assert!(
+        line["function"].as_str().is_some_and(|f| !f.is_empty()),
+        "{line}"
+    );
+    assert!(line["latency_ms"].is_number(), "{line}");
+    let outcome = match status {
+        0..400 => "success",
+        400..500 => "refused",
+        _ => "failed",
+    };
+    assert_eq!(line["outcome"], outcome, "{line}");
+    match response_body.get("error_code") {
+        Some(code) if status >= 400 => assert_eq!(&line["error_code"], code, "{line}"),
+        _ => assert!(line.get("error_code").is_none(), "{line}"),
+    }
+    let metrics = captured.metrics.lock().unwrap();
+    let documents: Vec<Value> = metrics
+        .iter()
+        .map(|m| shared::telemetry::check_emf(m).unwrap_or_else(|e| panic!("{e}: {m}")))
+        .filter(|m| m["request_id"] == request_id)
+        .collect();
+    assert_eq!(documents.len(), 1, "one metrics line for {method} {path}");
+    let document = &documents[0];
+    assert_eq!(document["Requests"], 1);
+    assert_eq!(document["Function"], line["function"]);
+    assert_eq!(document["StatusClass"], format!("{}xx", status / 100));
+}
+
+/// The access line of a request.
+pub fn access_line(request_id: &str) -> Value {
+    captured()
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["target"] == "access" && line["request_id"] == request_id)
+        .expect("the request's access line")
+}
+
+/// Every metrics line (EMF) written so far.
+pub fn metric_lines() -> Vec<Value> {
+    captured()
+        .metrics
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| shared::telemetry::check_emf(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// The metrics line (EMF) of a request.
+pub fn metrics_line(request_id: &str) -> Value {
+    captured()
+        .metrics
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["request_id"] == request_id)
+        .expect("the request's metrics line")
+}
+
 pub fn config() -> Config {
     Config {
         token_lifetime_seconds: 3600,
@@ -87,6 +276,8 @@ pub fn unique_tenant(prefix: &str) -> String {
 }
 
 pub struct Reply {
+    /// API Gateway's request id, naming the request's access and metrics lines.
+    pub request_id: Option<String>,
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Value,
@@ -171,11 +362,13 @@ impl TestEnv {
             builder = builder.header(*name, *value);
         }
         let body: String = body.into();
+        let sent = body.clone();
         let body = if body.is_empty() {
             Body::Empty
         } else {
             Body::Text(body)
         };
+        captured();
         let response = self.router.dispatch(builder.body(body).unwrap()).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -185,7 +378,12 @@ impl TestEnv {
             _ => String::new(),
         };
         let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        let request_id = headers
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok());
+        check_request_lines(method, path, &sent, request_id, status, &body);
         Reply {
+            request_id: request_id.map(str::to_owned),
             status,
             headers,
             body,
