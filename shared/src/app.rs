@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::config::Credentials;
 
 use crate::directory::HttpDirectory;
 use crate::dynamo::DynamoStore;
+use crate::keys::KeyRing;
 use crate::outbox::SecretSealer;
+use crate::secrets::SecretStore;
 use crate::token::TokenService;
 use crate::validate::PasswordPolicy;
 
@@ -137,30 +139,100 @@ pub struct App {
     pub tokens: TokenService,
     pub sealer: SecretSealer,
     pub directory: Option<HttpDirectory>,
+    /// Where the key ring is re-read from after a rotation; `None`: a fixed key.
+    pub key_source: Option<KeySource>,
+}
+
+/// The signing-key secret the key ring is read from, and when it was last read.
+pub struct KeySource {
+    pub store: SecretStore,
+    pub secret_id: String,
+    last_read: std::sync::Mutex<std::time::Instant>,
+    max_age: std::time::Duration,
+    unknown_kid_interval: std::time::Duration,
+}
+
+/// A ring older than this is read again before a request (a rotation reaches every warm function
+/// within it, long before the keys it retires matter).
+const KEY_RING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+/// A token naming a key the ring lacks causes a read at most this often (it may be a key rotated
+/// in since; it may be an attacker's).
+const UNKNOWN_KID_READ_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl KeySource {
+    pub fn new(store: SecretStore, secret_id: &str) -> KeySource {
+        KeySource {
+            store,
+            secret_id: secret_id.to_owned(),
+            last_read: std::sync::Mutex::new(std::time::Instant::now()),
+            max_age: KEY_RING_MAX_AGE,
+            unknown_kid_interval: UNKNOWN_KID_READ_INTERVAL,
+        }
+    }
+
+    /// Other re-read intervals than the deployed ones (the tests'; no waiting minutes).
+    pub fn with_intervals(
+        self,
+        max_age: std::time::Duration,
+        unknown_kid_interval: std::time::Duration,
+    ) -> KeySource {
+        KeySource {
+            max_age,
+            unknown_kid_interval,
+            ..self
+        }
+    }
+
+    pub async fn read(&self) -> Result<KeyRing, String> {
+        let text = self
+            .store
+            .version(&self.secret_id, Some(crate::secrets::CURRENT), None)
+            .await?
+            .ok_or_else(|| format!("{} has no current version", self.secret_id))?;
+        KeyRing::parse(&text)
+    }
 }
 
 impl App {
-    /// Reads the configuration and the signing key (`TOKEN_SIGNING_KEY`) from the environment and
-    /// builds the DynamoDB client.
+    /// Reads the configuration from the environment, the key ring from the secret
+    /// `TOKEN_SIGNING_KEY_SECRET_ARN` (deployed) or the one key `TOKEN_SIGNING_KEY` (local), and
+    /// builds the clients.
     pub async fn from_env() -> Result<App, String> {
         let config = Config::from_env()?;
-        let key = var("TOKEN_SIGNING_KEY").ok_or("TOKEN_SIGNING_KEY is not set")?;
         let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+        if let Some(secret_id) = var("TOKEN_SIGNING_KEY_SECRET_ARN") {
+            let sdk = sdk_config(None).await;
+            let endpoint = var("SECRETS_MANAGER_ENDPOINT");
+            let source = KeySource::new(SecretStore::new(&sdk, endpoint.as_deref()), &secret_id);
+            let ring = source.read().await?;
+            return App::with_ring(config, client, &ring, Some(source));
+        }
+        let key = var("TOKEN_SIGNING_KEY")
+            .ok_or("neither TOKEN_SIGNING_KEY_SECRET_ARN nor TOKEN_SIGNING_KEY is set")?;
         App::new(config, client, key.as_bytes())
     }
 
+    /// An app with one fixed signing key (`config.token_key_id`).
     pub fn new(
         config: Config,
         client: aws_sdk_dynamodb::Client,
         signing_key: &[u8],
     ) -> Result<App, String> {
-        let tokens = TokenService::new(
-            &config.token_key_id,
-            signing_key,
-            config.token_lifetime_seconds,
-        )?;
+        let key = std::str::from_utf8(signing_key)
+            .map_err(|_| "the token signing key is not UTF-8 text".to_owned())?;
+        let ring = KeyRing::single(&config.token_key_id, key)?;
+        App::with_ring(config, client, &ring, None)
+    }
+
+    pub fn with_ring(
+        config: Config,
+        client: aws_sdk_dynamodb::Client,
+        ring: &KeyRing,
+        key_source: Option<KeySource>,
+    ) -> Result<App, String> {
+        let tokens = TokenService::from_ring(ring, config.token_lifetime_seconds)?;
         let store = DynamoStore::new(client, config.table_name.clone());
-        let sealer = SecretSealer::from_signing_key(signing_key);
+        let sealer = SecretSealer::from_signing_key(ring.seal.as_bytes());
         let directory = config
             .external_directory_url
             .as_deref()
@@ -174,7 +246,34 @@ impl App {
             tokens,
             sealer,
             directory,
+            key_source,
         })
+    }
+
+    /// Reads the key ring again when it is old, or when a token names a key it lacks (not more
+    /// often than every 30 s). A failed read keeps the ring in use.
+    pub async fn refresh_keys(&self, presented_kid: Option<&str>) {
+        let Some(source) = &self.key_source else {
+            return;
+        };
+        let age = source
+            .last_read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed();
+        let unknown = presented_kid.is_some_and(|kid| !self.tokens.knows(kid));
+        if age < source.max_age && !(unknown && age >= source.unknown_kid_interval) {
+            return;
+        }
+        *source.last_read.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+        match source.read().await {
+            Ok(ring) => {
+                if let Err(error) = self.tokens.replace(&ring) {
+                    tracing::error!(%error, "the signing-key secret's new ring is unusable");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the signing-key secret could not be read again"),
+        }
     }
 }
 

@@ -368,14 +368,16 @@ where
             .into_boxed_str(),
     );
     lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, lambda_http::Error>(observed(function, req, move |req| handler(app, req)).await)
+        Ok::<_, lambda_http::Error>(
+            observed(app, function, req, move |req| handler(app, req)).await,
+        )
     }))
     .await
 }
 
 /// Runs a handler for one request with its access line and metrics (the Lambda binaries and the
 /// local server alike).
-pub async fn observed<F, Fut>(function: &str, req: Request, handler: F) -> Response<Body>
+pub async fn observed<F, Fut>(app: &App, function: &str, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response<Body>>,
@@ -394,6 +396,11 @@ where
             .lambda_context_ref()
             .map(|context| context.request_id.clone()),
     };
+    // A token signed with a key rotated in since the ring was read is honoured.
+    let presented_kid = token(&req)
+        .and_then(|token| jsonwebtoken::decode_header(token).ok())
+        .and_then(|header| header.kid);
+    app.refresh_keys(presented_kid.as_deref()).await;
     crate::telemetry::observe(&info, handler(req), |response| response.status().as_u16()).await
 }
 

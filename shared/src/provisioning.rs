@@ -30,7 +30,7 @@ use crate::https::{self, HttpsClient};
 use crate::model::{Actor, Backend, DisabledBy, RequiredAction, Role, User, UserState, UserType};
 use crate::ops::{self, Authority, NewUser};
 use crate::password::Verified;
-use crate::secrets::SecretReader;
+use crate::secrets::SecretStore;
 use crate::validate::{self, PasswordContext};
 
 pub type UserResourceRequest = CloudFormationCustomResourceRequest<Value, Value>;
@@ -227,7 +227,7 @@ fn parse_physical_id(physical_id: &str) -> Option<(&str, &str)> {
 /// What a request does, with what CloudFormation needs to answer it.
 struct Context<'a> {
     app: &'a App,
-    secrets: &'a SecretReader,
+    secrets: &'a SecretStore,
     /// `<stack id>|<logical id>`: the resource, as users record it.
     owner: String,
     actor: Actor,
@@ -438,7 +438,7 @@ impl Context<'_> {
 /// since a request left unanswered holds the stack for an hour.
 pub async fn answer(
     app: &App,
-    secrets: &SecretReader,
+    secrets: &SecretStore,
     request: &UserResourceRequest,
 ) -> CloudFormationCustomResourceResponse {
     let (kind, stack_id, request_id, logical_id) = match request {

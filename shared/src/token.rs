@@ -6,7 +6,10 @@ use jsonwebtoken::{
 };
 use serde::{Deserialize, Serialize};
 
+use std::sync::{Arc, RwLock};
+
 use crate::error::{ApiError, ApiResult};
+use crate::keys::KeyRing;
 use crate::model::{Millis, Role, User};
 
 pub const ISSUER: &str = "useradmin";
@@ -53,12 +56,50 @@ impl Caller {
     }
 }
 
+/// Signs with the key ring's current key and verifies with any key of the ring; the ring can be
+/// replaced while requests are served (a rotation).
 pub struct TokenService {
-    key_id: String,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: RwLock<Arc<Keys>>,
     validation: Validation,
     pub lifetime_seconds: i64,
+}
+
+struct Keys {
+    current_kid: String,
+    encoding: EncodingKey,
+    decoding: Vec<(String, DecodingKey)>,
+}
+
+impl Keys {
+    fn build(current: (&str, &[u8]), previous: Option<(&str, &[u8])>) -> Result<Keys, String> {
+        for (kid, secret) in std::iter::once(current).chain(previous) {
+            if secret.len() < MIN_KEY_BYTES {
+                return Err(format!(
+                    "the token signing key must be at least {MIN_KEY_BYTES} bytes"
+                ));
+            }
+            if kid.is_empty() {
+                return Err("the token key id must not be empty".into());
+            }
+        }
+        Ok(Keys {
+            current_kid: current.0.to_owned(),
+            encoding: EncodingKey::from_secret(current.1),
+            decoding: std::iter::once(current)
+                .chain(previous)
+                .map(|(kid, secret)| (kid.to_owned(), DecodingKey::from_secret(secret)))
+                .collect(),
+        })
+    }
+
+    fn from_ring(ring: &KeyRing) -> Result<Keys, String> {
+        Keys::build(
+            (&ring.current.kid, ring.current.key.as_bytes()),
+            ring.previous
+                .as_ref()
+                .map(|previous| (previous.kid.as_str(), previous.key.as_bytes())),
+        )
+    }
 }
 
 /// A freshly issued token and its times.
@@ -69,15 +110,32 @@ pub struct IssuedToken {
 }
 
 impl TokenService {
+    /// One key that signs and verifies.
     pub fn new(key_id: &str, secret: &[u8], lifetime_seconds: i64) -> Result<TokenService, String> {
-        if secret.len() < MIN_KEY_BYTES {
-            return Err(format!(
-                "the token signing key must be at least {MIN_KEY_BYTES} bytes"
-            ));
-        }
-        if key_id.is_empty() {
-            return Err("the token key id must not be empty".into());
-        }
+        TokenService::with_keys(Keys::build((key_id, secret), None)?, lifetime_seconds)
+    }
+
+    pub fn from_ring(ring: &KeyRing, lifetime_seconds: i64) -> Result<TokenService, String> {
+        TokenService::with_keys(Keys::from_ring(ring)?, lifetime_seconds)
+    }
+
+    /// Takes a new ring (after a rotation) for the tokens issued and verified from now on.
+    pub fn replace(&self, ring: &KeyRing) -> Result<(), String> {
+        let keys = Arc::new(Keys::from_ring(ring)?);
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+        Ok(())
+    }
+
+    /// Whether a token with this key id could verify.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.keys().decoding.iter().any(|(known, _)| known == kid)
+    }
+
+    fn keys(&self) -> Arc<Keys> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn with_keys(keys: Keys, lifetime_seconds: i64) -> Result<TokenService, String> {
         let mut validation = Validation::new(Algorithm::HS256);
         // A few seconds for clock differences between the instances that issue and check tokens.
         validation.leeway = CLOCK_LEEWAY_SECONDS;
@@ -85,9 +143,7 @@ impl TokenService {
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
         Ok(TokenService {
-            key_id: key_id.to_owned(),
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            keys: RwLock::new(Arc::new(keys)),
             validation,
             lifetime_seconds,
         })
@@ -106,9 +162,10 @@ impl TokenService {
             exp: iat + self.lifetime_seconds,
             jti: random_token_id(),
         };
+        let keys = self.keys();
         let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(self.key_id.clone());
-        let token = encode(&header, &claims, &self.encoding)
+        header.kid = Some(keys.current_kid.clone());
+        let token = encode(&header, &claims, &keys.encoding)
             .map_err(|e| ApiError::Internal(format!("token signing failed: {e}")))?;
         Ok(IssuedToken {
             token,
@@ -120,10 +177,16 @@ impl TokenService {
     /// Checks signature, algorithm, key id, issuer and validity period.
     pub fn verify(&self, token: &str) -> ApiResult<Caller> {
         let header = decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
-        if header.alg != Algorithm::HS256 || header.kid.as_deref() != Some(self.key_id.as_str()) {
+        let keys = self.keys();
+        let decoding = keys
+            .decoding
+            .iter()
+            .find(|(kid, _)| header.kid.as_deref() == Some(kid.as_str()))
+            .map(|(_, key)| key);
+        let Some(decoding) = decoding.filter(|_| header.alg == Algorithm::HS256) else {
             return Err(ApiError::TokenInvalid);
-        }
-        match decode::<Claims>(token, &self.decoding, &self.validation) {
+        };
+        match decode::<Claims>(token, decoding, &self.validation) {
             Ok(data) => Ok(Caller {
                 claims: data.claims,
                 endpoint: String::new(),
@@ -204,6 +267,24 @@ mod tests {
         let payload = good.split('.').nth(1).unwrap();
         let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIiwia2lkIjoiazEifQ.{payload}.");
         assert_eq!(service().verify(&none).unwrap_err(), ApiError::TokenInvalid);
+    }
+
+    #[test]
+    fn after_a_rotation_the_previous_key_verifies_and_the_retired_one_does_not() {
+        let ring = KeyRing::single("k1", std::str::from_utf8(KEY).unwrap()).unwrap();
+        let tokens = TokenService::from_ring(&ring, 3600).unwrap();
+        let old = tokens.issue(&user(), now()).unwrap().token;
+        let rotated = ring.rotated(crate::keys::SigningKey::generate("k2"));
+        tokens.replace(&rotated).unwrap();
+        let new = tokens.issue(&user(), now()).unwrap().token;
+        assert_eq!(decode_header(&new).unwrap().kid.as_deref(), Some("k2"));
+        assert!(tokens.verify(&old).is_ok() && tokens.verify(&new).is_ok());
+        tokens
+            .replace(&rotated.rotated(crate::keys::SigningKey::generate("k3")))
+            .unwrap();
+        assert_eq!(tokens.verify(&old).unwrap_err(), ApiError::TokenInvalid);
+        assert!(tokens.verify(&new).is_ok());
+        assert!(tokens.knows("k2") && !tokens.knows("k1"));
     }
 
     #[test]

@@ -267,7 +267,7 @@ impl Router {
                 .with_request_context(lambda_http::request::RequestContext::ApiGatewayV1(context));
             let app = self.app;
             let mut response =
-                shared::http::observed(&route.function, req, |req| handler(app, req)).await;
+                shared::http::observed(app, &route.function, req, |req| handler(app, req)).await;
             // API Gateway answers its request id, which the function's access line names.
             if let Ok(value) = hyper::header::HeaderValue::from_str(&request_id) {
                 response.headers_mut().insert("x-amzn-requestid", value);

@@ -67,6 +67,8 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         "notifier.json".to_owned(),
         // Replayed by tests/users_as_code.rs, which serves its response URL.
         "user_resource.json".to_owned(),
+        // Replayed by tests/key_rotation.rs, which serves Secrets Manager.
+        "token_key_rotation.json".to_owned(),
     ];
     covered.extend(expected.iter().map(|(f, _)| format!("{f}.json")));
     covered.sort();

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use shared::model::{Role, UserState};
 use shared::outbox::Template;
 use shared::provisioning::UserResourceRequest;
-use shared::secrets::SecretReader;
+use shared::secrets::SecretStore;
 use user_resource::Resources;
 
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/people/5b6a-11ef";
@@ -40,7 +40,7 @@ impl Harness {
         let sdk = shared::app::sdk_config(Some(&endpoint)).await;
         let resources = Box::leak(Box::new(Resources {
             app: env.app,
-            secrets: SecretReader::new(&sdk, None),
+            secrets: SecretStore::new(&sdk, None),
             http: shared::https::client().unwrap(),
         }));
         Harness {

@@ -3,12 +3,12 @@
 use shared::App;
 use shared::https::HttpsClient;
 use shared::provisioning::{self, UserResourceRequest};
-use shared::secrets::SecretReader;
+use shared::secrets::SecretStore;
 
 /// Everything the handler needs, built once in `main`.
 pub struct Resources {
     pub app: &'static App,
-    pub secrets: SecretReader,
+    pub secrets: SecretStore,
     pub http: HttpsClient,
 }
 

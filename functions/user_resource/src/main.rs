@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let sdk = shared::app::sdk_config(None).await;
     let endpoint = std::env::var("SECRETS_MANAGER_ENDPOINT").ok();
     let resources: &'static Resources = Box::leak(Box::new(Resources {
-        secrets: shared::secrets::SecretReader::new(&sdk, endpoint.as_deref()),
+        secrets: shared::secrets::SecretStore::new(&sdk, endpoint.as_deref()),
         http: shared::https::client()?,
         app,
     }));
