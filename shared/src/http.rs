@@ -362,11 +362,8 @@ where
 {
     crate::telemetry::init();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-    let function: &'static str = Box::leak(
-        std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-            .unwrap_or_else(|_| "local".into())
-            .into_boxed_str(),
-    );
+    let function: &'static str =
+        Box::leak(crate::telemetry::function_name("local").into_boxed_str());
     lambda_http::run(service_fn(move |req| async move {
         Ok::<_, lambda_http::Error>(
             observed(app, function, req, move |req| handler(app, req)).await,

@@ -528,6 +528,7 @@ pub struct BootstrapRequest {
 /// which case nothing changes.
 pub async fn bootstrap(app: &App, request: BootstrapRequest) -> ApiResult<bool> {
     validate::tenant_id("tenant_id", &request.tenant_id)?;
+    note_target(&request.tenant_id, &request.user_id);
     if let Some(email) = &request.email {
         validate::email("email", email, 255)?;
     }

@@ -435,12 +435,13 @@ impl Context<'_> {
 }
 
 /// The document CloudFormation gets for a request; every outcome is one (a failure included),
-/// since a request left unanswered holds the stack for an hour.
+/// since a request left unanswered holds the stack for an hour. With it, the HTTP status the
+/// outcome would have (for the access line).
 pub async fn answer(
     app: &App,
     secrets: &SecretStore,
     request: &UserResourceRequest,
-) -> CloudFormationCustomResourceResponse {
+) -> (CloudFormationCustomResourceResponse, u16) {
     let (kind, stack_id, request_id, logical_id) = match request {
         CloudFormationCustomResourceRequest::Create(r) => {
             ("Create", &r.stack_id, &r.request_id, &r.logical_resource_id)
@@ -504,6 +505,10 @@ pub async fn answer(
     response.stack_id = stack_id.clone();
     response.request_id = request_id.clone();
     response.logical_resource_id = logical_id.clone();
+    let status = match &outcome {
+        Ok(_) => 200,
+        Err(error) => error.status_in(crate::Dialect::Own),
+    };
     match outcome {
         Ok(user) => {
             response.status = CloudFormationCustomResourceResponseStatus::Success;
@@ -517,6 +522,7 @@ pub async fn answer(
             }
         }
         Err(error) => {
+            crate::telemetry::note(|notes| notes.error_code = Some(error.own_code().to_owned()));
             tracing::warn!(
                 request = kind,
                 error_code = error.own_code(),
@@ -526,7 +532,7 @@ pub async fn answer(
             response.reason = Some(error.to_string().chars().take(REASON_MAX_CHARS).collect());
         }
     }
-    response
+    (response, status)
 }
 
 /// Puts the answer to CloudFormation's pre-signed response URL (S3, or loopback in the tests).

@@ -115,6 +115,11 @@ pub struct RequestInfo {
     pub lambda_request_id: Option<String>,
 }
 
+/// The deployed function's name (`AWS_LAMBDA_FUNCTION_NAME`), else `local`.
+pub fn function_name(local: &str) -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| local.to_owned())
+}
+
 /// Runs one request's work with its notes, then writes its access line and metrics.
 pub async fn observe<T>(
     info: &RequestInfo,

@@ -171,8 +171,15 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
     let text = std::fs::read_to_string(events_dir().join("bootstrap.json")).unwrap();
     let tenant = unique_tenant("events");
     let event: bootstrap::BootstrapEvent = serde_json::from_str(&fill(&text, &tenant, "")).unwrap();
-    let answer = bootstrap::handle(env.app, event).await.unwrap();
+    let answer = bootstrap::observed(env.app, "bootstrap", event, "invocation-bootstrap")
+        .await
+        .unwrap();
     assert!(answer.created);
+    let line = common::access_line("invocation-bootstrap");
+    assert_eq!(
+        (&line["tenant"], &line["target_user"], &line["status"]),
+        (&json!(tenant), &json!("admin"), &json!(200))
+    );
 }
 
 #[test]

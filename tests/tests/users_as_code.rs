@@ -526,7 +526,15 @@ async fn the_event_file_replays_against_the_local_stack() {
         .replace("{{DOMAIN_ID}}", &h.env.tenant)
         .replace("{{RESPONSE_URL}}", &h.bin.url("event"));
     let request: UserResourceRequest = serde_json::from_str(&text).unwrap();
-    user_resource::handle(h.resources, request).await.unwrap();
+    user_resource::observed(h.resources, "user_resource", request, None)
+        .await
+        .unwrap();
+    // Its access line, by CloudFormation's request id.
+    let line = common::access_line("0d9f1c5e-6c53-4b3a-9a87-1f0e7c8d9b10");
+    assert_eq!(line["route"], "Custom::User Create");
+    assert_eq!(line["tenant"], h.env.tenant);
+    assert_eq!(line["target_user"], "dana@example.com");
+    assert_eq!(line["status"], 200);
     let received = h.bin.received("event");
     let answer: Value = serde_json::from_slice(&received[0].body).unwrap();
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");

@@ -41,6 +41,9 @@ pub struct BootstrapAnswer {
 pub struct BootstrapError {
     pub error_code: String,
     pub error_msg: String,
+    /// The HTTP status the error would have, for the access line.
+    #[serde(skip)]
+    pub status: u16,
 }
 
 impl From<ApiError> for BootstrapError {
@@ -48,6 +51,7 @@ impl From<ApiError> for BootstrapError {
         BootstrapError {
             error_code: error.code(Dialect::Own).into(),
             error_msg: error.message(Dialect::Own),
+            status: error.status_in(Dialect::Own),
         }
     }
 }
@@ -104,4 +108,23 @@ impl From<BootstrapError> for lambda_runtime::Diagnostic {
             error_message: error.error_msg,
         }
     }
+}
+
+/// `handle` with its access line and metrics (the invocation id as both request ids).
+pub async fn observed(
+    app: &App,
+    function: &str,
+    event: BootstrapEvent,
+    invocation: &str,
+) -> Result<BootstrapAnswer, BootstrapError> {
+    let info = shared::telemetry::RequestInfo {
+        function: function.to_owned(),
+        route: "invoke bootstrap".into(),
+        request_id: Some(invocation.to_owned()),
+        lambda_request_id: Some(invocation.to_owned()),
+    };
+    shared::telemetry::observe(&info, handle(app, event), |result| {
+        result.as_ref().map_or_else(|error| error.status, |_| 200)
+    })
+    .await
 }

@@ -4,9 +4,12 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let function: &'static str =
+        Box::leak(shared::telemetry::function_name("bootstrap").into_boxed_str());
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<bootstrap::BootstrapEvent>| async move {
-            bootstrap::handle(app, event.payload).await
+            let invocation = event.context.request_id.clone();
+            bootstrap::observed(app, function, event.payload, &invocation).await
         },
     ))
     .await

@@ -56,7 +56,7 @@ pub async fn handle(app: &App, mailer: &impl Mailer, event: Event) -> DynamoDbEv
             response.batch_item_failures.push(failure);
         }
     }
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "notifier".into());
+    let function = shared::telemetry::function_name("notifier");
     shared::telemetry::emit_metrics(&shared::telemetry::counter_metrics(
         &function,
         &[

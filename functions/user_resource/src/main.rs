@@ -13,9 +13,12 @@ async fn main() -> Result<(), Error> {
         http: shared::https::client()?,
         app,
     }));
+    let function: &'static str =
+        Box::leak(shared::telemetry::function_name("user_resource").into_boxed_str());
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<UserResourceRequest>| async move {
-            user_resource::handle(resources, event.payload).await
+            let invocation = Some(event.context.request_id.clone());
+            user_resource::observed(resources, function, event.payload, invocation).await
         },
     ))
     .await
