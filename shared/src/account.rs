@@ -149,11 +149,7 @@ pub async fn update_profile(
     write_managed_user(app, &by.actor(), before, |user, now| {
         change.apply(user);
         if let Some(hash) = new_hash {
-            user.password_hash = Some(hash);
-            user.password_changed_at = Some(now);
-            user.required_actions
-                .remove(&RequiredAction::UpdatePassword);
-            user.revoke_tokens();
+            user.set_password(hash, now);
         }
         match temporary {
             Some(temporary) => temporary.set_and_mail(app, user, now),

@@ -305,6 +305,15 @@ impl User {
     /// Disables the user (tokens revoked); disabling a disabled user changes nothing.
     /// A directory's disable also marks a user already disabled by an administrator, so that only
     /// the directory lifts it.
+    /// A new password set by or for the user: UPDATE_PASSWORD is done, earlier tokens stop working.
+    pub fn set_password(&mut self, hash: String, now: Millis) {
+        self.password_hash = Some(hash);
+        self.password_changed_at = Some(now);
+        self.required_actions
+            .remove(&RequiredAction::UpdatePassword);
+        self.revoke_tokens();
+    }
+
     pub fn disable(&mut self, by: DisabledBy) {
         if self.state == UserState::Disabled && by == DisabledBy::Sync {
             self.disabled_by = Some(DisabledBy::Sync);

@@ -396,11 +396,7 @@ impl Context<'_> {
             }
             account::require_actions(user, &added_actions)?;
             if let Some(hash) = new_hash {
-                user.password_hash = Some(hash);
-                user.password_changed_at = Some(now);
-                user.required_actions
-                    .remove(&RequiredAction::UpdatePassword);
-                user.revoke_tokens();
+                user.set_password(hash, now);
             }
             Ok(Vec::new())
         })

@@ -60,6 +60,17 @@ async fn rotate(endpoint: &str, service: &SecretsManager, version: &str) {
     }
 }
 
+/// The signing-key secret in its first form (one key), served on 127.0.0.1.
+async fn signing_secret() -> (SecretsManager, String) {
+    let service = SecretsManager::default();
+    service.create(
+        SECRET,
+        r#"{"kid": "k1", "key": "first-signing-key-0123456789abcdef"}"#,
+    );
+    let endpoint = service.start().await;
+    (service, endpoint)
+}
+
 fn kid(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
@@ -76,12 +87,7 @@ async fn works(env: &TestEnv, token: &str) -> u16 {
 
 #[tokio::test]
 async fn rotation_keeps_every_token_until_its_key_is_retired() {
-    let service = SecretsManager::default();
-    service.create(
-        SECRET,
-        r#"{"kid": "k1", "key": "first-signing-key-0123456789abcdef"}"#,
-    );
-    let endpoint = service.start().await;
+    let (service, endpoint) = signing_secret().await;
     let tenant = unique_tenant("rot");
     let first = environment(&endpoint, &tenant).await;
     first.bootstrap_tenant().await;
@@ -166,12 +172,7 @@ async fn rotation_keeps_every_token_until_its_key_is_retired() {
 
 #[tokio::test]
 async fn the_event_file_runs_the_first_step() {
-    let service = SecretsManager::default();
-    service.create(
-        SECRET,
-        r#"{"kid": "k1", "key": "first-signing-key-0123456789abcdef"}"#,
-    );
-    let endpoint = service.start().await;
+    let (service, endpoint) = signing_secret().await;
     service.start_rotation(SECRET, "v2");
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../events/token_key_rotation.json");
@@ -195,12 +196,7 @@ async fn the_event_file_runs_the_first_step() {
 
 #[tokio::test]
 async fn a_rotation_step_out_of_turn_or_without_rotation_fails() {
-    let service = SecretsManager::default();
-    service.create(
-        SECRET,
-        r#"{"kid": "k1", "key": "first-signing-key-0123456789abcdef"}"#,
-    );
-    let endpoint = service.start().await;
+    let (service, endpoint) = signing_secret().await;
     let store = SecretStore::new(&sdk_config(Some(&endpoint)).await, None);
     let event = |token: &str, step: &str| RotationEvent {
         secret_id: SECRET.into(),
