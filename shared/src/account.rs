@@ -88,13 +88,13 @@ fn ensure_resettable_by_email(user: &User) -> ApiResult<()> {
 }
 
 /// SpaceONE's temporary password, hashed before the user is written (off the async workers).
-struct TemporaryPassword {
+pub(crate) struct TemporaryPassword {
     clear: String,
     hash: String,
 }
 
 impl TemporaryPassword {
-    async fn generate(app: &App) -> ApiResult<TemporaryPassword> {
+    pub(crate) async fn generate(app: &App) -> ApiResult<TemporaryPassword> {
         let clear = password::temporary_password(app.config.password_policy.min_classes);
         let hash = hash_password(&clear).await?;
         Ok(TemporaryPassword { clear, hash })
@@ -102,7 +102,12 @@ impl TemporaryPassword {
 
     /// Sets it on the user (UPDATE_PASSWORD required, tokens revoked) and returns the email that
     /// carries it.
-    fn set_and_mail(self, app: &App, user: &mut User, now: Millis) -> ApiResult<Vec<Notification>> {
+    pub(crate) fn set_and_mail(
+        self,
+        app: &App,
+        user: &mut User,
+        now: Millis,
+    ) -> ApiResult<Vec<Notification>> {
         set_temporary_password(user, self.hash, now)?;
         Ok(vec![app.sealer.temporary_password(
             user,

@@ -38,6 +38,8 @@ pub struct Config {
     /// The external directory EXTERNAL users come from; `None`: the deployment has none.
     pub external_directory_url: Option<String>,
     pub external_directory_token: Option<Secret>,
+    /// The tenants `Custom::User` resources may manage; `None`: every tenant.
+    pub provisioning_tenants: Option<Vec<String>>,
     /// Set only for DynamoDB Local.
     pub dynamodb_endpoint: Option<String>,
 }
@@ -93,6 +95,7 @@ impl Config {
             deleted_user_retention_ms: 30 * 86_400_000,
             external_directory_url: None,
             external_directory_token: None,
+            provisioning_tenants: None,
             dynamodb_endpoint: None,
         }
     }
@@ -127,6 +130,14 @@ impl Config {
             },
             external_directory_url: var("EXTERNAL_DIRECTORY_URL"),
             external_directory_token: var("EXTERNAL_DIRECTORY_TOKEN").map(Secret),
+            provisioning_tenants: var("PROVISIONING_TENANTS")
+                .filter(|list| list.trim() != "*")
+                .map(|list| {
+                    list.split(',')
+                        .map(|tenant| tenant.trim().to_owned())
+                        .filter(|tenant| !tenant.is_empty())
+                        .collect()
+                }),
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
         })
     }
@@ -147,13 +158,13 @@ pub struct App {
 pub struct KeySource {
     pub store: SecretStore,
     pub secret_id: String,
-    last_read: std::sync::Mutex<std::time::Instant>,
-    max_age: std::time::Duration,
-    unknown_kid_interval: std::time::Duration,
+    /// `None`: to be read before the next request.
+    last_read: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-/// A ring older than this is read again before a request (a rotation reaches every warm function
-/// within it, long before the keys it retires matter).
+/// A ring older than this is read again before a request: a rotation reaches every warm function
+/// within it, long before the key it publishes signs (a rotation later) and long after the key it
+/// retires stopped signing (two rotations before, longer ago than any token lives).
 const KEY_RING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 /// A token naming a key the ring lacks causes a read at most this often (it may be a key rotated
 /// in since; it may be an attacker's).
@@ -164,23 +175,13 @@ impl KeySource {
         KeySource {
             store,
             secret_id: secret_id.to_owned(),
-            last_read: std::sync::Mutex::new(std::time::Instant::now()),
-            max_age: KEY_RING_MAX_AGE,
-            unknown_kid_interval: UNKNOWN_KID_READ_INTERVAL,
+            last_read: std::sync::Mutex::new(Some(std::time::Instant::now())),
         }
     }
 
-    /// Other re-read intervals than the deployed ones (the tests'; no waiting minutes).
-    pub fn with_intervals(
-        self,
-        max_age: std::time::Duration,
-        unknown_kid_interval: std::time::Duration,
-    ) -> KeySource {
-        KeySource {
-            max_age,
-            unknown_kid_interval,
-            ..self
-        }
+    /// Makes the ring old: it is read again before the next request (as five minutes would).
+    pub fn expire(&self) {
+        *self.last_read.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     pub async fn read(&self) -> Result<KeyRing, String> {
@@ -260,12 +261,13 @@ impl App {
             .last_read
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .elapsed();
+            .map_or(std::time::Duration::MAX, |at| at.elapsed());
         let unknown = presented_kid.is_some_and(|kid| !self.tokens.knows(kid));
-        if age < source.max_age && !(unknown && age >= source.unknown_kid_interval) {
+        if age < KEY_RING_MAX_AGE && !(unknown && age >= UNKNOWN_KID_READ_INTERVAL) {
             return;
         }
-        *source.last_read.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+        *source.last_read.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(std::time::Instant::now());
         match source.read().await {
             Ok(ring) => {
                 if let Err(error) = self.tokens.replace(&ring) {

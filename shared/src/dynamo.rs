@@ -348,9 +348,20 @@ impl Transaction {
                     return Err(TxFailure::Lost(*guard));
                 }
             }
+            if reasons.iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some("ThrottlingError" | "ProvisionedThroughputExceeded")
+                )
+            }) {
+                crate::telemetry::note(|notes| notes.store_throttles += 1);
+            }
             let conflict = reasons
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"));
+            if conflict {
+                crate::telemetry::note(|notes| notes.write_conflicts += 1);
+            }
             if !conflict {
                 return Err(TxFailure::Store(ApiError::Unavailable(format!(
                     "transaction cancelled: {cancelled}"

@@ -281,6 +281,22 @@ pub fn empty_response(status: u16) -> Response<Body> {
 
 /// The error shape `{"error_code", "error_msg"}` with the dialect's code and the catalogue's status.
 pub fn error_response(error: &ApiError, dialect: Dialect) -> Response<Body> {
+    record_error(error, dialect);
+    let mut response = json_response(
+        error.status_in(dialect),
+        &json!({"error_code": error.code(dialect), "error_msg": error.message(dialect)}),
+    );
+    if matches!(error, ApiError::Unavailable(_) | ApiError::TooManyRequests) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// Notes an error for the request's access line and metrics, and logs it: a refusal by its code,
+/// a failure (500, 503) with its detail (never a request body).
+pub fn record_error(error: &ApiError, dialect: Dialect) {
     crate::telemetry::note(|notes| {
         notes.error_code = Some(error.code(dialect).to_owned());
         if matches!(
@@ -303,16 +319,6 @@ pub fn error_response(error: &ApiError, dialect: Dialect) -> Response<Body> {
             "request refused"
         ),
     }
-    let mut response = json_response(
-        error.status_in(dialect),
-        &json!({"error_code": error.code(dialect), "error_msg": error.message(dialect)}),
-    );
-    if matches!(error, ApiError::Unavailable(_) | ApiError::TooManyRequests) {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    response
 }
 
 /// Renders a handler's outcome: the response, or the error in the endpoint's dialect.

@@ -1,15 +1,18 @@
 //! The token signing keys and their rotation.
 //!
-//! The signing-key secret holds a key ring: the current key signs new tokens, the previous one
-//! still verifies the tokens it signed until they expire, and any other key id is refused. A
-//! rotation makes a fresh key current and the current one previous, so nobody is logged out as
-//! long as rotations are further apart than a token's lifetime. The ring also keeps the sealing
-//! secret of the notification outbox and the verification-code digests, which never rotates (a
-//! message or code issued before a rotation stays readable after it).
+//! The signing-key secret holds a key ring: the current key signs new tokens; the previous one
+//! still verifies the tokens it signed; the next one, published a whole rotation before it signs,
+//! already verifies (so no function that read the ring since the last rotation refuses a token
+//! of the new key); any other key id is refused. A rotation makes the next key current, the
+//! current one previous and a fresh key next. A token thus lives until the second rotation after
+//! its issue: with rotations further apart than a token's lifetime, nobody is logged out. The ring
+//! also keeps the sealing secret of the notification outbox and the verification-code digests,
+//! which never rotates (a message or code issued before a rotation stays readable after it).
 //!
-//! The secret's string is `{"current": {"kid", "key"}, "previous": {"kid", "key"}?, "seal"?}`;
-//! the first format, `{"kid", "key"}` (what the template's generated secret starts as), is a ring
-//! of one key that is also the seal.
+//! The secret's string is `{"current": {"kid", "key"}, "previous"?, "next"?, "seal"?}`; the first
+//! format, `{"kid", "key"}` (what the template's generated secret starts as), is a ring of one key
+//! that is also the seal. A ring without a next key first gets one: its first rotation only
+//! publishes the key the second makes current.
 
 use base64::Engine;
 use rand::TryRngCore;
@@ -61,6 +64,9 @@ pub struct KeyRing {
     pub current: SigningKey,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<SigningKey>,
+    /// Verifies, but signs only from the next rotation on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<SigningKey>,
     /// The outbox's sealing secret; the first key's, kept across rotations.
     pub seal: String,
 }
@@ -70,6 +76,7 @@ impl std::fmt::Debug for KeyRing {
         f.debug_struct("KeyRing")
             .field("current", &self.current)
             .field("previous", &self.previous)
+            .field("next", &self.next)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +88,8 @@ enum Stored {
         current: SigningKey,
         #[serde(default)]
         previous: Option<SigningKey>,
+        #[serde(default)]
+        next: Option<SigningKey>,
         #[serde(default)]
         seal: Option<String>,
     },
@@ -99,6 +108,7 @@ impl KeyRing {
             seal: current.key.clone(),
             current,
             previous: None,
+            next: None,
         })
     }
 
@@ -112,23 +122,26 @@ impl KeyRing {
             Stored::Ring {
                 current,
                 previous,
+                next,
                 seal,
             } => KeyRing {
                 seal: seal.unwrap_or_else(|| current.key.clone()),
                 current,
                 previous,
+                next,
             },
             Stored::Single(current) => KeyRing {
                 seal: current.key.clone(),
                 current,
                 previous: None,
+                next: None,
             },
         };
-        ring.current.check()?;
-        if let Some(previous) = &ring.previous {
-            previous.check()?;
-            if previous.kid == ring.current.kid {
-                return Err("the current and previous keys share a kid".into());
+        let keys: Vec<&SigningKey> = ring.keys().collect();
+        for (index, key) in keys.iter().enumerate() {
+            key.check()?;
+            if keys[..index].iter().any(|earlier| earlier.kid == key.kid) {
+                return Err(format!("two keys of the ring share the kid {}", key.kid));
             }
         }
         if ring.seal.len() < MIN_KEY_BYTES {
@@ -143,21 +156,34 @@ impl KeyRing {
         serde_json::to_string(self).expect("a key ring serialises")
     }
 
-    /// The ring after a rotation: `fresh` current, the current key previous (the one before is
-    /// retired), the seal kept.
+    /// The ring after a rotation: the next key current, the current one previous (the one before
+    /// is retired), `fresh` next, the seal kept. A ring without a next key only gets `fresh` as
+    /// its next.
     pub fn rotated(&self, fresh: SigningKey) -> KeyRing {
-        KeyRing {
-            current: fresh,
-            previous: Some(self.current.clone()),
-            seal: self.seal.clone(),
+        match &self.next {
+            Some(next) => KeyRing {
+                current: next.clone(),
+                previous: Some(self.current.clone()),
+                next: Some(fresh),
+                seal: self.seal.clone(),
+            },
+            None => KeyRing {
+                next: Some(fresh),
+                ..self.clone()
+            },
         }
+    }
+
+    /// Every key that verifies: current, previous, next.
+    pub fn keys(&self) -> impl Iterator<Item = &SigningKey> {
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .chain(self.next.as_ref())
     }
 
     /// The key with this id, if the ring holds it.
     pub fn key(&self, kid: &str) -> Option<&SigningKey> {
-        std::iter::once(&self.current)
-            .chain(self.previous.as_ref())
-            .find(|key| key.kid == kid)
+        self.keys().find(|key| key.kid == kid)
     }
 }
 
@@ -183,18 +209,29 @@ mod tests {
     }
 
     #[test]
-    fn a_rotation_keeps_the_seal_and_retires_the_key_before_the_previous() {
+    fn a_key_is_published_a_rotation_before_it_signs_and_retired_two_after() {
         let ring = KeyRing::single("k1", KEY).unwrap();
         let once = ring.rotated(SigningKey::generate("k2"));
-        let twice = once.rotated(SigningKey::generate("k3"));
-        assert_eq!(once.previous.as_ref().unwrap().kid, "k1");
-        assert!(
-            twice.key("k1").is_none() && twice.key("k2").is_some() && twice.key("k3").is_some()
+        assert_eq!(
+            once.current.kid, "k1",
+            "the first rotation only publishes k2"
         );
-        assert_eq!(twice.seal, KEY);
-        let reread = KeyRing::parse(&twice.to_secret_string()).unwrap();
-        assert_eq!(reread, twice);
-        assert!(!format!("{twice:?}").contains(&twice.current.key));
+        assert_eq!(once.next.as_ref().unwrap().kid, "k2");
+        let twice = once.rotated(SigningKey::generate("k3"));
+        assert_eq!(twice.current.kid, "k2");
+        assert_eq!(twice.previous.as_ref().unwrap().kid, "k1");
+        assert_eq!(twice.next.as_ref().unwrap().kid, "k3");
+        let thrice = twice.rotated(SigningKey::generate("k4"));
+        assert!(thrice.key("k1").is_none());
+        assert!(
+            ["k2", "k3", "k4"]
+                .iter()
+                .all(|kid| thrice.key(kid).is_some())
+        );
+        assert_eq!(thrice.seal, KEY);
+        let reread = KeyRing::parse(&thrice.to_secret_string()).unwrap();
+        assert_eq!(reread, thrice);
+        assert!(!format!("{thrice:?}").contains(&thrice.current.key));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::{Map, Value};
 
-use crate::account::{self, Lifecycle};
+use crate::account::{self, Lifecycle, TemporaryPassword};
 use crate::app::{App, Secret};
 use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::http::{Empty, Fields};
@@ -104,7 +104,9 @@ pub fn parse_properties(properties: &Value) -> ApiResult<DeclaredUser> {
         ));
     };
     let mut map = map.clone();
+    // CloudFormation's own properties of every custom resource.
     map.remove("ServiceToken");
+    map.remove("ServiceTimeout");
     let mut fields = Fields::from_map(map, String::new(), Empty::IsMissing);
     let tenant_id = fields.required_string("TenantId")?;
     validate::tenant_id("TenantId", &tenant_id)?;
@@ -238,6 +240,20 @@ impl Context<'_> {
         Authority::System(&self.actor)
     }
 
+    /// The deployment's allow-list (`UserResourceTenants`): whoever may invoke the function may
+    /// manage these tenants' users, and only these.
+    fn may_manage(&self, tenant_id: &str) -> ApiResult<()> {
+        crate::telemetry::note(|notes| notes.actor = Some(self.actor.user_id.clone()));
+        match &self.app.config.provisioning_tenants {
+            Some(allowed) if !allowed.iter().any(|t| t == tenant_id) => {
+                Err(ApiError::PermissionDenied(format!(
+                    "Custom::User may not manage tenant {tenant_id} (UserResourceTenants)"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     async fn password(&self, declared: &DeclaredUser) -> ApiResult<Option<Secret>> {
         match &declared.password {
             PasswordSource::Secret { id, key } => self
@@ -252,6 +268,7 @@ impl Context<'_> {
     /// Creates the declared user; a replayed Create (the user exists and this resource declared
     /// it) converges it instead.
     async fn create(&self, declared: &DeclaredUser) -> ApiResult<User> {
+        self.may_manage(&declared.tenant_id)?;
         let password = self.password(declared).await?;
         let new_user = NewUser {
             tenant_id: declared.tenant_id.clone(),
@@ -296,6 +313,7 @@ impl Context<'_> {
     }
 
     async fn update(&self, declared: &DeclaredUser, old: Option<&DeclaredUser>) -> ApiResult<User> {
+        self.may_manage(&declared.tenant_id)?;
         let existing = match ops::read_managed_user(
             self.app,
             self.authority(),
@@ -321,9 +339,11 @@ impl Context<'_> {
         self.converge(existing, declared, old, password).await
     }
 
-    /// Brings a stored user to the declared properties in one conditional write. Required actions
-    /// newly declared are added (a user clears them by acting); a new password from the secret
-    /// is set when the secret reference changed.
+    /// Brings a stored user to what the template changed, in one conditional write: only the
+    /// properties whose declaration changed (all of them for a replayed Create, `old` = `None`),
+    /// so that a stack update never undoes an administrator's unrelated change (a disable, a new
+    /// role). Required actions newly declared are added (a user clears them by acting); a new
+    /// secret reference sets its password; a newly asked temporary password is mailed.
     async fn converge(
         &self,
         before: User,
@@ -343,6 +363,13 @@ impl Context<'_> {
                 "cannot change: declare the user under a new UserId",
             ));
         }
+        fn changed<T: PartialEq>(
+            old: Option<&DeclaredUser>,
+            declared: &DeclaredUser,
+            field: impl Fn(&DeclaredUser) -> &T,
+        ) -> bool {
+            old.is_none_or(|old| field(old) != field(declared))
+        }
         let new_hash = match &password {
             Some(password) => {
                 let context = PasswordContext {
@@ -361,6 +388,15 @@ impl Context<'_> {
             }
             None => None,
         };
+        let temporary = match old {
+            Some(old)
+                if declared.password == PasswordSource::Temporary
+                    && old.password != PasswordSource::Temporary =>
+            {
+                Some(TemporaryPassword::generate(self.app).await?)
+            }
+            _ => None,
+        };
         let added_actions: Vec<RequiredAction> = declared
             .required_actions
             .iter()
@@ -368,37 +404,50 @@ impl Context<'_> {
             .copied()
             .collect();
         ops::write_managed_user(self.app, &self.actor, before, |user, now| {
-            user.display_name = declared.name.clone();
-            if user.email != declared.email {
+            if changed(old, declared, |d| &d.name) {
+                user.display_name = declared.name.clone();
+            }
+            if changed(old, declared, |d| &d.email) && user.email != declared.email {
                 user.set_email(declared.email.clone());
             }
-            if let Some(language) = &declared.language {
+            if changed(old, declared, |d| &d.language)
+                && let Some(language) = &declared.language
+            {
                 user.language = language.clone();
             }
-            if let Some(timezone) = &declared.timezone {
+            if changed(old, declared, |d| &d.timezone)
+                && let Some(timezone) = &declared.timezone
+            {
                 user.timezone = timezone.clone();
             }
-            user.tags = declared.tags.clone();
-            if user.role != declared.role {
+            if changed(old, declared, |d| &d.tags) {
+                user.tags = declared.tags.clone();
+            }
+            if changed(old, declared, |d| &d.role) && user.role != declared.role {
                 user.role = declared.role;
                 user.revoke_tokens();
             }
-            // A user the directory disabled stays disabled: only the directory enables it.
-            let directory_disabled = user.disabled_by == Some(DisabledBy::Sync);
-            match (declared.enabled, user.state) {
-                (true, UserState::Disabled) if !directory_disabled => {
-                    account::apply_lifecycle(user, Lifecycle::Enable, now)?;
+            if changed(old, declared, |d| &d.enabled) {
+                // A user the directory disabled stays disabled: only the directory enables it.
+                let directory_disabled = user.disabled_by == Some(DisabledBy::Sync);
+                match (declared.enabled, user.state) {
+                    (true, UserState::Disabled) if !directory_disabled => {
+                        account::apply_lifecycle(user, Lifecycle::Enable, now)?;
+                    }
+                    (false, UserState::Enabled | UserState::Pending) => {
+                        account::apply_lifecycle(user, Lifecycle::Disable, now)?;
+                    }
+                    _ => {}
                 }
-                (false, UserState::Enabled | UserState::Pending) => {
-                    account::apply_lifecycle(user, Lifecycle::Disable, now)?;
-                }
-                _ => {}
             }
             account::require_actions(user, &added_actions)?;
             if let Some(hash) = new_hash {
                 user.set_password(hash, now);
             }
-            Ok(Vec::new())
+            match temporary {
+                Some(temporary) => temporary.set_and_mail(self.app, user, now),
+                None => Ok(Vec::new()),
+            }
         })
         .await
     }
@@ -409,6 +458,7 @@ impl Context<'_> {
         let Some((tenant_id, user_id)) = parse_physical_id(physical_id) else {
             return Ok(());
         };
+        self.may_manage(tenant_id)?;
         let existing =
             match ops::read_managed_user(self.app, self.authority(), tenant_id, user_id).await {
                 Err(ApiError::NotFound { .. }) => return Ok(()),
@@ -518,12 +568,7 @@ pub async fn answer(
             }
         }
         Err(error) => {
-            crate::telemetry::note(|notes| notes.error_code = Some(error.own_code().to_owned()));
-            tracing::warn!(
-                request = kind,
-                error_code = error.own_code(),
-                "Custom::User failed"
-            );
+            crate::http::record_error(&error, crate::Dialect::Own);
             response.status = CloudFormationCustomResourceResponseStatus::Failed;
             response.reason = Some(error.to_string().chars().take(REASON_MAX_CHARS).collect());
         }
@@ -538,6 +583,13 @@ pub async fn respond(
     response: &CloudFormationCustomResourceResponse,
 ) -> Result<(), String> {
     let url = https::outbound_url("ResponseURL", response_url)?;
+    // CloudFormation's response URLs are pre-signed S3 URLs: no other HTTPS host gets the answer.
+    let aws_host = url.host().is_some_and(|host| {
+        host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn")
+    });
+    if url.scheme_str() == Some("https") && !aws_host {
+        return Err("the ResponseURL is not an AWS (S3) URL".into());
+    }
     let body = serde_json::to_vec(response).map_err(|e| format!("response document: {e}"))?;
     // The URL's signature covers no content type: send none.
     let request = hyper::Request::put(url)

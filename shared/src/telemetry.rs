@@ -34,21 +34,58 @@ fn namespace() -> &'static str {
 
 /// The runtime crates log whole events (request bodies with passwords) at TRACE and DEBUG, and the
 /// AWS SDK and its HTTP stack log whole requests and answers (items with password hashes, the SES
-/// message with a temporary password): they stay at INFO whatever level is asked for.
-const SECRET_SAFE_CAPS: &str = "lambda_runtime=info,lambda_http=info,aws_lambda_runtime_api_client=info,\
-aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http_client=info,aws_smithy_types=info,\
-aws_sdk_dynamodb=info,aws_sdk_sesv2=info,aws_sdk_dynamodbstreams=info,aws_config=info,\
-hyper=info,hyper_util=info,rustls=info,h2=info";
+/// message with a temporary password, key rings): they never log below INFO, whatever level is
+/// asked for.
+const SECRET_SAFE_CRATES: [&str; 19] = [
+    "lambda_runtime",
+    "lambda_http",
+    "lambda_runtime_api_client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_smithy_json",
+    "aws_sdk_dynamodb",
+    "aws_sdk_sesv2",
+    "aws_sdk_dynamodbstreams",
+    "aws_sdk_secretsmanager",
+    "aws_config",
+    "hyper",
+    "hyper_util",
+    "hyper_rustls",
+    "rustls",
+    "h2",
+    "tower",
+];
 
-/// The filter directives for a requested level: the request, then the caps that keep secrets out.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// The filter directives for a requested level (Lambda's `AWS_LAMBDA_LOG_LEVEL` names, `FATAL`
+/// included, or `RUST_LOG` directives): the request, then each secret-safe crate at the requested
+/// default level but never below INFO.
 pub fn directives(requested: &str) -> String {
-    let requested = requested.trim().to_lowercase();
+    let requested = requested.trim().to_lowercase().replace("fatal", "error");
     let requested = if requested.is_empty() {
         "info".to_owned()
     } else {
         requested
     };
-    format!("{requested},{SECRET_SAFE_CAPS}")
+    let default = requested
+        .split(',')
+        .map(str::trim)
+        .rfind(|part| LEVELS.contains(part))
+        .unwrap_or("info");
+    let cap =
+        if LEVELS.iter().position(|l| *l == default) < LEVELS.iter().position(|l| *l == "info") {
+            "info"
+        } else {
+            default
+        };
+    let caps: Vec<String> = SECRET_SAFE_CRATES
+        .iter()
+        .map(|krate| format!("{krate}={cap}"))
+        .collect();
+    format!("{requested},{}", caps.join(","))
 }
 
 pub fn init() {
@@ -343,6 +380,43 @@ mod tests {
                 if requested.eq_ignore_ascii_case("trace") {
                     assert!(tracing::enabled!(target: "shared::ops", Level::TRACE));
                 }
+            });
+        }
+    }
+
+    #[test]
+    fn a_quieter_level_quiets_the_capped_crates_too() {
+        for (requested, info_shown, error_shown) in [
+            ("WARN", false, true),
+            ("error", false, true),
+            ("FATAL", false, true),
+            ("off", false, false),
+            ("info", true, true),
+        ] {
+            let filter = EnvFilter::try_new(directives(requested)).unwrap();
+            let subscriber = tracing_subscriber::fmt().with_env_filter(filter).finish();
+            tracing::subscriber::with_default(subscriber, || {
+                use tracing::Level;
+                assert_eq!(
+                    tracing::enabled!(target: "lambda_runtime", Level::INFO),
+                    info_shown,
+                    "{requested}"
+                );
+                assert_eq!(
+                    tracing::enabled!(target: "aws_sdk_secretsmanager::operation", Level::INFO),
+                    info_shown,
+                    "{requested}"
+                );
+                assert_eq!(
+                    tracing::enabled!(target: "shared::ops", Level::INFO),
+                    info_shown,
+                    "{requested}"
+                );
+                assert_eq!(
+                    tracing::enabled!(target: "lambda_runtime", Level::ERROR),
+                    error_shown,
+                    "{requested}"
+                );
             });
         }
     }

@@ -71,8 +71,9 @@ struct Keys {
 }
 
 impl Keys {
-    fn build(current: (&str, &[u8]), previous: Option<(&str, &[u8])>) -> Result<Keys, String> {
-        for (kid, secret) in std::iter::once(current).chain(previous) {
+    /// `keys[0]` signs; every key verifies.
+    fn build(keys: &[(&str, &[u8])]) -> Result<Keys, String> {
+        for (kid, secret) in keys {
             if secret.len() < MIN_KEY_BYTES {
                 return Err(format!(
                     "the token signing key must be at least {MIN_KEY_BYTES} bytes"
@@ -82,23 +83,23 @@ impl Keys {
                 return Err("the token key id must not be empty".into());
             }
         }
+        let (current_kid, current) = keys.first().ok_or("no signing key")?;
         Ok(Keys {
-            current_kid: current.0.to_owned(),
-            encoding: EncodingKey::from_secret(current.1),
-            decoding: std::iter::once(current)
-                .chain(previous)
-                .map(|(kid, secret)| (kid.to_owned(), DecodingKey::from_secret(secret)))
+            current_kid: (*current_kid).to_owned(),
+            encoding: EncodingKey::from_secret(current),
+            decoding: keys
+                .iter()
+                .map(|(kid, secret)| ((*kid).to_owned(), DecodingKey::from_secret(secret)))
                 .collect(),
         })
     }
 
     fn from_ring(ring: &KeyRing) -> Result<Keys, String> {
-        Keys::build(
-            (&ring.current.kid, ring.current.key.as_bytes()),
-            ring.previous
-                .as_ref()
-                .map(|previous| (previous.kid.as_str(), previous.key.as_bytes())),
-        )
+        let keys: Vec<(&str, &[u8])> = ring
+            .keys()
+            .map(|key| (key.kid.as_str(), key.key.as_bytes()))
+            .collect();
+        Keys::build(&keys)
     }
 }
 
@@ -112,7 +113,7 @@ pub struct IssuedToken {
 impl TokenService {
     /// One key that signs and verifies.
     pub fn new(key_id: &str, secret: &[u8], lifetime_seconds: i64) -> Result<TokenService, String> {
-        TokenService::with_keys(Keys::build((key_id, secret), None)?, lifetime_seconds)
+        TokenService::with_keys(Keys::build(&[(key_id, secret)])?, lifetime_seconds)
     }
 
     pub fn from_ring(ring: &KeyRing, lifetime_seconds: i64) -> Result<TokenService, String> {
@@ -270,21 +271,29 @@ mod tests {
     }
 
     #[test]
-    fn after_a_rotation_the_previous_key_verifies_and_the_retired_one_does_not() {
+    fn keys_sign_after_being_published_and_verify_until_retired() {
         let ring = KeyRing::single("k1", std::str::from_utf8(KEY).unwrap()).unwrap();
         let tokens = TokenService::from_ring(&ring, 3600).unwrap();
         let old = tokens.issue(&user(), now()).unwrap().token;
-        let rotated = ring.rotated(crate::keys::SigningKey::generate("k2"));
-        tokens.replace(&rotated).unwrap();
+        let published = ring.rotated(crate::keys::SigningKey::generate("k2"));
+        tokens.replace(&published).unwrap();
+        assert_eq!(kid_of(&tokens.issue(&user(), now()).unwrap().token), "k1");
+        assert!(tokens.knows("k2"), "the next key verifies before it signs");
+        let promoted = published.rotated(crate::keys::SigningKey::generate("k3"));
+        tokens.replace(&promoted).unwrap();
         let new = tokens.issue(&user(), now()).unwrap().token;
-        assert_eq!(decode_header(&new).unwrap().kid.as_deref(), Some("k2"));
+        assert_eq!(kid_of(&new), "k2");
         assert!(tokens.verify(&old).is_ok() && tokens.verify(&new).is_ok());
         tokens
-            .replace(&rotated.rotated(crate::keys::SigningKey::generate("k3")))
+            .replace(&promoted.rotated(crate::keys::SigningKey::generate("k4")))
             .unwrap();
         assert_eq!(tokens.verify(&old).unwrap_err(), ApiError::TokenInvalid);
         assert!(tokens.verify(&new).is_ok());
         assert!(tokens.knows("k2") && !tokens.knows("k1"));
+    }
+
+    fn kid_of(token: &str) -> String {
+        decode_header(token).unwrap().kid.unwrap()
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! Token-key rotation: the rotation function (functions/token_key_rotation) rotates the signing-key
-//! secret (a Secrets Manager stand-in on 127.0.0.1) while two warm "execution environments" (two
-//! apps reading the same secret) serve requests: no token is refused before its key is retired,
-//! and a retired key is refused.
+//! secret (a Secrets Manager stand-in on 127.0.0.1) while warm "execution environments" (apps
+//! reading the same secret, with the deployed re-read intervals) serve requests: no token is
+//! refused before its key is retired, and a retired key is refused.
 
 mod common;
-
-use std::time::Duration;
 
 use common::{ADMIN_PASSWORD, TestEnv, config, unique_tenant};
 use local_stack::Router;
@@ -27,9 +25,7 @@ async fn environment(endpoint: &str, tenant: &str) -> TestEnv {
     let source = KeySource::new(
         SecretStore::new(&sdk_config(Some(endpoint)).await, None),
         SECRET,
-    )
-    // Never old (no waiting), but a token naming an unknown key causes a read at once.
-    .with_intervals(Duration::from_secs(3600), Duration::ZERO);
+    );
     let ring = source.read().await.unwrap();
     let app: &'static App = Box::leak(Box::new(
         App::with_ring(settings, client, &ring, Some(source)).unwrap(),
@@ -121,31 +117,37 @@ async fn rotation_keeps_every_token_until_its_key_is_retired() {
         .await
         .unwrap();
 
+    // The first rotation publishes the next key; nothing signs with it yet.
     rotate(&endpoint, &service, "v2").await;
     let ring = shared::keys::KeyRing::parse(&service.current(SECRET).unwrap()).unwrap();
-    assert_eq!(ring.previous.as_ref().unwrap().kid, "k1");
-    let new_kid = ring.current.kid.clone();
-    assert_ne!(new_kid, "k1");
-
-    // A fresh environment signs with the new key; the old one still verifies everywhere.
+    let next_kid = ring.next.as_ref().unwrap().kid.clone();
+    assert_eq!(ring.current.kid, "k1");
     let second = environment(&endpoint, &tenant).await;
-    let new = second.login("admin", ADMIN_PASSWORD).await;
-    assert_eq!(kid(&new), new_kid);
+    assert_eq!(kid(&second.login("admin", ADMIN_PASSWORD).await), "k1");
+    assert_eq!(works(&second, &old).await, 200);
+
+    // Five minutes on, the first environment has read the ring again (on its next request).
+    first.app.key_source.as_ref().unwrap().expire();
+    assert_eq!(works(&first, &old).await, 200);
+    assert!(first.app.tokens.knows(&next_kid));
+
+    // The second rotation makes the published key sign. The first environment, which has not
+    // read the ring since, takes the new tokens; the old ones work everywhere.
+    rotate(&endpoint, &service, "v3").await;
+    let third = environment(&endpoint, &tenant).await;
+    let new = third.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(kid(&new), next_kid);
+    assert_eq!(works(&first, &new).await, 200);
     assert_eq!(
-        works(&second, &old).await,
+        works(&third, &old).await,
         200,
         "the previous key still verifies"
     );
-    // The first environment has not read the ring since the rotation: the unknown key id makes
-    // it read again, and the new token works there too.
-    assert!(!first.app.tokens.knows(&new_kid));
-    assert_eq!(works(&first, &new).await, 200);
-    assert_eq!(works(&first, &old).await, 200);
 
-    // A second rotation retires k1: its tokens are refused, the previous key's still work.
-    rotate(&endpoint, &service, "v3").await;
-    let third = environment(&endpoint, &tenant).await;
-    let refused = third
+    // The third rotation retires k1 (older than any live token by then): refused; k2 still works.
+    rotate(&endpoint, &service, "v4").await;
+    let fourth = environment(&endpoint, &tenant).await;
+    let refused = fourth
         .spaceone(
             "get",
             &old,
@@ -153,10 +155,11 @@ async fn rotation_keeps_every_token_until_its_key_is_retired() {
         )
         .await;
     assert_eq!(refused.status, 401, "{}", refused.raw);
-    assert_eq!(works(&third, &new).await, 200);
-    let newest = third.login("admin", ADMIN_PASSWORD).await;
-    assert_ne!(kid(&newest), new_kid);
+    assert_eq!(works(&fourth, &new).await, 200);
+    let newest = fourth.login("admin", ADMIN_PASSWORD).await;
+    assert_ne!(kid(&newest), next_kid);
     assert_ne!(kid(&newest), "k1");
+    let third = fourth;
 
     // The sealing secret did not rotate: the code sent before both rotations still confirms.
     let confirmed = third
@@ -191,7 +194,11 @@ async fn the_event_file_runs_the_first_step() {
         .unwrap()
         .expect("a pending ring");
     let ring = shared::keys::KeyRing::parse(&pending).unwrap();
-    assert_eq!(ring.previous.unwrap().kid, "k1");
+    assert_eq!(ring.current.kid, "k1");
+    assert!(
+        ring.next.is_some(),
+        "the first rotation publishes the next key"
+    );
 }
 
 #[tokio::test]

@@ -27,7 +27,11 @@ struct Harness {
 
 impl Harness {
     async fn new() -> Harness {
-        let env = TestEnv::with_config(config()).await;
+        Harness::with(config()).await
+    }
+
+    async fn with(settings: shared::app::Config) -> Harness {
+        let env = TestEnv::with_config(settings).await;
         let bin = ResponseBin::start().await;
         let endpoint = secrets_manager(HashMap::from([
             ("people/alice".to_owned(), ALICE_PASSWORD.to_owned()),
@@ -545,4 +549,131 @@ async fn the_event_file_replays_against_the_local_stack() {
             .await
             .is_some()
     );
+}
+
+#[tokio::test]
+async fn an_update_applies_only_what_the_template_changed() {
+    let h = Harness::new().await;
+    let physical = h.physical("alice@example.com");
+    assert_eq!(h.create("c", "Alice", h.alice()).await["Status"], "SUCCESS");
+    // An administrator disables Alice and changes her tags through the API.
+    let disabled = h
+        .env
+        .spaceone(
+            "disable",
+            &h.env.admin_token,
+            json!({"user_id": "alice@example.com", "domain_id": h.env.tenant}),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.raw);
+    let tagged = h
+        .env
+        .spaceone(
+            "update",
+            &h.env.admin_token,
+            json!({"user_id": "alice@example.com", "domain_id": h.env.tenant,
+                   "tags": {"team": "incident"}}),
+        )
+        .await;
+    assert_eq!(tagged.status, 200, "{}", tagged.raw);
+
+    // A stack update that only renames her keeps the disable and the tags.
+    let renamed = with(h.alice(), json!({"Name": "Alice Renamed"}));
+    let answer = h
+        .update("rename", &physical, h.alice(), renamed.clone())
+        .await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let stored = h.env.stored("alice@example.com").await;
+    assert_eq!(stored.display_name.as_deref(), Some("Alice Renamed"));
+    assert_eq!(stored.state, UserState::Disabled);
+    assert_eq!(stored.tags["team"], "incident");
+
+    // Asking for a temporary password in an update mails one that must be changed.
+    let temporary = with(
+        renamed.clone(),
+        json!({"PasswordSecretId": null, "TemporaryPassword": "true"}),
+    );
+    let answer = h
+        .update("temporary", &physical, renamed, temporary.clone())
+        .await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let stored = h.env.stored("alice@example.com").await;
+    assert_eq!(
+        stored.state,
+        UserState::Disabled,
+        "State is not in the change"
+    );
+    assert!(
+        stored
+            .required_actions
+            .contains(&shared::model::RequiredAction::UpdatePassword)
+    );
+    let mailed = h
+        .env
+        .last_secret("alice@example.com", Template::TemporaryPassword)
+        .await
+        .expect("a temporary password in the outbox");
+
+    // Declaring her disabled, then enabled, is a change the template makes: she can sign in.
+    let off = with(temporary.clone(), json!({"State": "DISABLED"}));
+    assert_eq!(
+        h.update("off", &physical, temporary, off.clone()).await["Status"],
+        "SUCCESS"
+    );
+    let on = with(off.clone(), json!({"State": "ENABLED"}));
+    assert_eq!(
+        h.update("on", &physical, off, on).await["Status"],
+        "SUCCESS"
+    );
+    assert_eq!(
+        h.env.stored("alice@example.com").await.state,
+        UserState::Enabled
+    );
+    h.env.login("alice@example.com", &mailed).await;
+}
+
+#[tokio::test]
+async fn only_the_allowed_tenants_are_managed_and_answers_go_to_aws_only() {
+    let h = Harness::with(shared::app::Config {
+        provisioning_tenants: Some(vec!["another-tenant".into()]),
+        ..config()
+    })
+    .await;
+    let answer = h.create("refused", "Alice", h.alice()).await;
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    assert!(
+        answer["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("UserResourceTenants"),
+        "{answer}"
+    );
+    assert_eq!(h.env.get_info("alice@example.com").await.status, 404);
+
+    // An answer is only ever put to S3 (or, in tests, loopback).
+    let response = shared::provisioning::answer(
+        h.resources.app,
+        &h.resources.secrets,
+        &h.event(
+            "Delete",
+            "x",
+            "Alice",
+            json!({"PhysicalResourceId": "unprovisioned:x",
+                                                 "ResourceProperties": {}}),
+        ),
+    )
+    .await
+    .0;
+    let client = shared::https::client().unwrap();
+    for url in [
+        "https://collector.example.com/steal",
+        "http://10.0.0.1/internal",
+    ] {
+        assert!(
+            shared::provisioning::respond(&client, url, &response)
+                .await
+                .is_err(),
+            "{url}"
+        );
+    }
 }

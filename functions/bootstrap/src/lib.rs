@@ -79,7 +79,9 @@ pub async fn handle(app: &App, event: BootstrapEvent) -> Result<BootstrapAnswer,
         email: event.email,
         display_name: event.name,
     };
-    let created = ops::bootstrap(app, request).await?;
+    let created = ops::bootstrap(app, request).await.inspect_err(|error| {
+        shared::http::record_error(error, Dialect::Own);
+    })?;
     let message = if created {
         format!(
             "tenant {} created with administrator {}",
