@@ -240,6 +240,11 @@ impl Context<'_> {
         Authority::System(&self.actor)
     }
 
+    /// Whether this resource declared the user.
+    fn owns(&self, user: &User) -> bool {
+        user.managed_by.as_deref() == Some(self.owner.as_str())
+    }
+
     /// The deployment's allow-list (`UserResourceTenants`): whoever may invoke the function may
     /// manage these tenants' users, and only these.
     fn may_manage(&self, tenant_id: &str) -> ApiResult<()> {
@@ -306,7 +311,7 @@ impl Context<'_> {
             &declared.user_id,
         )
         .await?;
-        if existing.managed_by.as_deref() != Some(self.owner.as_str()) {
+        if !self.owns(&existing) {
             return Err(ApiError::AlreadyExists(UniqueField::UserId));
         }
         Ok(existing)
@@ -326,7 +331,7 @@ impl Context<'_> {
             Err(ApiError::NotFound { .. }) => return self.create(declared).await,
             other => other?,
         };
-        if existing.managed_by.as_deref() != Some(self.owner.as_str()) {
+        if !self.owns(&existing) {
             return Err(ApiError::StateConflict(format!(
                 "the user {} is not declared by this resource",
                 declared.user_id
@@ -464,7 +469,7 @@ impl Context<'_> {
                 Err(ApiError::NotFound { .. }) => return Ok(()),
                 other => other?,
             };
-        if existing.managed_by.as_deref() != Some(self.owner.as_str()) {
+        if !self.owns(&existing) {
             tracing::info!(
                 tenant_id,
                 user_id,
@@ -480,6 +485,52 @@ impl Context<'_> {
     }
 }
 
+/// What every kind of request carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestHead<'a> {
+    /// `Create`, `Update` or `Delete`.
+    pub kind: &'static str,
+    pub stack_id: &'a str,
+    pub request_id: &'a str,
+    pub logical_id: &'a str,
+    pub response_url: &'a str,
+}
+
+/// The request's head; `None` for a request type this crate version does not know.
+pub fn head(request: &UserResourceRequest) -> Option<RequestHead<'_>> {
+    let (kind, stack_id, request_id, logical_id, response_url) = match request {
+        CloudFormationCustomResourceRequest::Create(r) => (
+            "Create",
+            &r.stack_id,
+            &r.request_id,
+            &r.logical_resource_id,
+            &r.response_url,
+        ),
+        CloudFormationCustomResourceRequest::Update(r) => (
+            "Update",
+            &r.stack_id,
+            &r.request_id,
+            &r.logical_resource_id,
+            &r.response_url,
+        ),
+        CloudFormationCustomResourceRequest::Delete(r) => (
+            "Delete",
+            &r.stack_id,
+            &r.request_id,
+            &r.logical_resource_id,
+            &r.response_url,
+        ),
+        _ => return None,
+    };
+    Some(RequestHead {
+        kind,
+        stack_id,
+        request_id,
+        logical_id,
+        response_url,
+    })
+}
+
 /// The document CloudFormation gets for a request; every outcome is one (a failure included),
 /// since a request left unanswered holds the stack for an hour. With it, the HTTP status the
 /// outcome would have (for the access line).
@@ -488,18 +539,16 @@ pub async fn answer(
     secrets: &SecretStore,
     request: &UserResourceRequest,
 ) -> (CloudFormationCustomResourceResponse, u16) {
-    let (kind, stack_id, request_id, logical_id) = match request {
-        CloudFormationCustomResourceRequest::Create(r) => {
-            ("Create", &r.stack_id, &r.request_id, &r.logical_resource_id)
-        }
-        CloudFormationCustomResourceRequest::Update(r) => {
-            ("Update", &r.stack_id, &r.request_id, &r.logical_resource_id)
-        }
-        CloudFormationCustomResourceRequest::Delete(r) => {
-            ("Delete", &r.stack_id, &r.request_id, &r.logical_resource_id)
-        }
-        _ => ("Unknown", &String::new(), &String::new(), &String::new()),
-    };
+    let RequestHead {
+        kind,
+        stack_id,
+        request_id,
+        logical_id,
+        ..
+    } = head(request).unwrap_or(RequestHead {
+        kind: "Unknown",
+        ..RequestHead::default()
+    });
     let context = Context {
         app,
         secrets,
@@ -548,9 +597,9 @@ pub async fn answer(
     };
     let mut response = CloudFormationCustomResourceResponse::default();
     response.physical_resource_id = physical_id;
-    response.stack_id = stack_id.clone();
-    response.request_id = request_id.clone();
-    response.logical_resource_id = logical_id.clone();
+    response.stack_id = stack_id.to_owned();
+    response.request_id = request_id.to_owned();
+    response.logical_resource_id = logical_id.to_owned();
     let status = match &outcome {
         Ok(_) => 200,
         Err(error) => error.status_in(crate::Dialect::Own),

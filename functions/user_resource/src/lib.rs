@@ -18,12 +18,9 @@ pub struct Resources {
 pub async fn handle(resources: &Resources, request: UserResourceRequest) -> Result<u16, String> {
     let (response, status) =
         provisioning::answer(resources.app, &resources.secrets, &request).await;
-    let url = match &request {
-        UserResourceRequest::Create(r) => &r.response_url,
-        UserResourceRequest::Update(r) => &r.response_url,
-        UserResourceRequest::Delete(r) => &r.response_url,
-        _ => return Err("unknown request type".into()),
-    };
+    let url = provisioning::head(&request)
+        .ok_or("unknown request type")?
+        .response_url;
     provisioning::respond(&resources.http, url, &response).await?;
     Ok(status)
 }
@@ -37,8 +34,11 @@ pub async fn observed(
 ) -> Result<(), String> {
     let info = shared::telemetry::RequestInfo {
         function: function.to_owned(),
-        route: route(&request),
-        request_id: request_id(&request),
+        route: format!(
+            "Custom::User {}",
+            provisioning::head(&request).map_or("Unknown", |head| head.kind)
+        ),
+        request_id: provisioning::head(&request).map(|head| head.request_id.to_owned()),
         lambda_request_id,
     };
     shared::telemetry::observe(&info, handle(resources, request), |outcome| {
@@ -47,25 +47,4 @@ pub async fn observed(
     })
     .await
     .map(drop)
-}
-
-/// `Custom::User <RequestType>`, as the access line's route.
-fn route(request: &UserResourceRequest) -> String {
-    let kind = match request {
-        UserResourceRequest::Create(_) => "Create",
-        UserResourceRequest::Update(_) => "Update",
-        UserResourceRequest::Delete(_) => "Delete",
-        _ => "Unknown",
-    };
-    format!("Custom::User {kind}")
-}
-
-/// CloudFormation's id of the request.
-fn request_id(request: &UserResourceRequest) -> Option<String> {
-    match request {
-        UserResourceRequest::Create(r) => Some(r.request_id.clone()),
-        UserResourceRequest::Update(r) => Some(r.request_id.clone()),
-        UserResourceRequest::Delete(r) => Some(r.request_id.clone()),
-        _ => None,
-    }
 }
