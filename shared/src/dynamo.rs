@@ -114,7 +114,7 @@ pub fn user_from_item(item: Item) -> ApiResult<User> {
 }
 
 /// Maps an SDK failure to the API's answer: what a retry may fix is 503, the rest 500.
-fn store_error<E, R>(err: SdkError<E, R>) -> ApiError
+pub(crate) fn store_error<E, R>(err: SdkError<E, R>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: Debug,

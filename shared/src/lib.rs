@@ -12,6 +12,7 @@ pub mod http;
 pub mod https;
 pub mod iam;
 pub mod iam_users;
+pub mod invariants;
 pub mod keys;
 pub mod listing;
 pub mod model;

@@ -64,6 +64,7 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
     let mut covered = vec![
         "bootstrap.json".to_owned(),
         "housekeeping.json".to_owned(),
+        "housekeeping_check.json".to_owned(),
         "notifier.json".to_owned(),
         // Replayed by tests/users_as_code.rs, which serves its response URL.
         "user_resource.json".to_owned(),
@@ -160,12 +161,30 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
     std::fs::remove_dir_all(&folder).ok();
 
     let text = std::fs::read_to_string(events_dir().join("housekeeping.json")).unwrap();
-    let report = housekeeping::handle(env.app, serde_json::from_str(&text).unwrap())
-        .await
-        .unwrap();
+    let housekeeping::Answer::Sweep(report) =
+        housekeeping::handle(env.app, serde_json::from_str(&text).unwrap())
+            .await
+            .unwrap()
+    else {
+        panic!("a sweep answers a sweep report");
+    };
     assert!(
         report.tenants >= 1 && report.errors.is_empty(),
         "{report:?}"
+    );
+    let text = std::fs::read_to_string(events_dir().join("housekeeping_check.json")).unwrap();
+    let answer = housekeeping::handle(
+        env.app,
+        serde_json::from_str(&fill(&text, &env.tenant, "")).unwrap(),
+    )
+    .await
+    .unwrap();
+    let answer = serde_json::to_value(&answer).unwrap();
+    assert_eq!(answer["findings"], 0, "{answer}");
+    assert_eq!(answer["tenants"][0]["tenant_id"], env.tenant.as_str());
+    assert!(
+        answer["tenants"][0]["users"].as_u64() >= Some(1),
+        "{answer}"
     );
 
     let text = std::fs::read_to_string(events_dir().join("bootstrap.json")).unwrap();

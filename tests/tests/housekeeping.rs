@@ -183,8 +183,12 @@ async fn the_registry_lists_every_bootstrapped_tenant_and_the_function_sweeps_th
     let env = TestEnv::new().await;
     let tenants = env.app.store.list_tenants().await.unwrap();
     assert!(tenants.contains(&env.tenant));
-    let report = ::housekeeping::handle(env.app, json!({"source": "aws.scheduler"}))
-        .await
-        .unwrap();
+    let ::housekeeping::Answer::Sweep(report) =
+        ::housekeeping::handle(env.app, json!({"source": "aws.scheduler"}))
+            .await
+            .unwrap()
+    else {
+        panic!("a scheduled event sweeps");
+    };
     assert!(report.tenants >= 1, "{report:?}");
 }

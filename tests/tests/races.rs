@@ -1,75 +1,22 @@
-//! Races (issue 7, first slice): concurrent writes to one user, concurrent creates of one value, and
-//! a mixed storm, ending with a recount of the tenant's partition against its counters and
-//! uniqueness records.
+//! Races: concurrent writes to one user, concurrent claims of one unique value (user id, email,
+//! login name, mobile number), and a mixed storm of 1,000 operations, each ending with the
+//! invariant checker (shared/src/invariants.rs) finding nothing.
 
 mod common;
-
-use std::collections::{HashMap, HashSet};
 
 use common::TestEnv;
 use futures::future::join_all;
 use serde_json::json;
-use shared::model::{Facet, User};
-use shared::store::UserStore;
 
-/// What the tenant's partition says against itself: counters equal to a recount of the users,
-/// every uniqueness record owned by a stored user, every user holding its records.
+/// The invariant checker's findings for the test's tenant, as text.
 async fn broken_invariants(env: &TestEnv) -> Vec<String> {
-    let items = env.partition().await;
-    let mut users: Vec<User> = Vec::new();
-    let mut unique: HashMap<String, String> = HashMap::new();
-    for item in items {
-        let sk = item["sk"].as_s().unwrap().clone();
-        if sk.starts_with("U#") {
-            users.push(serde_dynamo::from_item(item).unwrap());
-        } else if let Some(value) = sk.strip_prefix("UNIQUE#") {
-            let owner = item["user_id"].as_s().unwrap().clone();
-            unique.insert(value.to_owned(), owner);
-        }
-    }
-    let mut findings = Vec::new();
-    let ids: HashSet<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
-    for (value, owner) in &unique {
-        if !ids.contains(owner.as_str()) {
-            findings.push(format!(
-                "uniqueness record {value} points at missing user {owner}"
-            ));
-        }
-    }
-    let mut recount: HashMap<String, u64> = HashMap::new();
-    for user in &users {
-        *recount.entry(Facet::of(user).key()).or_default() += 1;
-        // The user's own item holds its id; the other unique values have records.
-        let mut held = vec![format!(
-            "LOGIN#{}",
-            shared::validate::uniqueness_key(&user.login_name)
-        )];
-        if let Some(email) = &user.email {
-            held.push(format!("EMAIL#{}", shared::validate::uniqueness_key(email)));
-        }
-        for value in held {
-            if unique.get(&value) != Some(&user.user_id) {
-                findings.push(format!("{} does not hold {value}", user.user_id));
-            }
-        }
-    }
-    let counters = env.app.store.tenant_counters(&env.tenant).await.unwrap();
-    let counted: HashMap<String, u64> = counters
+    shared::invariants::check_tenant(&env.app.store, &env.tenant)
+        .await
+        .unwrap()
+        .findings
         .iter()
-        .filter(|(name, count)| *name != "user_count" && **count > 0)
-        .map(|(name, count)| (name.clone(), *count))
-        .collect();
-    if counted != recount {
-        findings.push(format!("counters {counted:?} != recount {recount:?}"));
-    }
-    if counters.get("user_count").copied() != Some(users.len() as u64) {
-        findings.push(format!(
-            "user_count {:?} != {} users",
-            counters.get("user_count"),
-            users.len()
-        ));
-    }
-    findings
+        .map(|f| format!("{:?} {}: {}", f.rule, f.item, f.detail))
+        .collect()
 }
 
 #[tokio::test]
@@ -140,47 +87,197 @@ async fn concurrent_creates_of_one_id_or_one_email_let_exactly_one_win() {
     assert_eq!(broken_invariants(&env).await, Vec::<String>::new());
 }
 
+/// Seed 001's administrator modify of one user.
+async fn iam_modify(env: &TestEnv, user_id: &str, user: serde_json::Value) -> common::Reply {
+    env.request(
+        "PUT",
+        &format!("/v3.0/OS-USER/users/{user_id}"),
+        &[("x-auth-token", &env.admin_token)],
+        json!({ "user": user }).to_string(),
+    )
+    .await
+}
+
 #[tokio::test]
-async fn after_a_mixed_storm_the_counters_and_uniqueness_records_add_up() {
-    // 8 clients, 40 operations each: creates, updates, disables and deletes over 12 shared ids.
+async fn concurrent_claims_of_one_login_name_or_mobile_number_let_exactly_one_win() {
+    let env = &TestEnv::new().await;
+    let user = |i: usize| format!("c{i}@example.com");
+    join_all(
+        (0..32)
+            .map(|i| async move { env.create_user(&user(i), "Claim-Passw0rd", json!({})).await }),
+    )
+    .await;
+    // One login name, and one mobile number with its country code spelt three ways (+86, 0086, 86).
+    let names =
+        join_all((0..32).map(|i| async move {
+            iam_modify(env, &user(i), json!({"name": "Shared_Name"})).await
+        }))
+        .await;
+    let phones = join_all((0..32).map(|i| async move {
+        let (areacode, phone) = match i % 3 {
+            0 => ("+86", "13800000000"),
+            1 => ("0086", "13800000000"),
+            _ => ("86", "13800000000"),
+        };
+        iam_modify(env, &user(i), json!({"areacode": areacode, "phone": phone})).await
+    }))
+    .await;
+    for (replies, code) in [(&names, "1109"), (&phones, "1111")] {
+        let won: Vec<usize> = (0..32).filter(|i| replies[*i].status == 200).collect();
+        assert_eq!(won.len(), 1, "exactly one claim of {code} wins");
+        for reply in replies.iter().filter(|r| r.status != 200) {
+            assert_eq!(reply.expect_error(400), code, "{}", reply.raw);
+        }
+    }
+    let holders = join_all((0..32).map(|i| async move { env.stored_opt(&user(i)).await })).await;
+    let named = holders
+        .iter()
+        .flatten()
+        .filter(|u| u.login_name == "Shared_Name")
+        .count();
+    let phoned = holders
+        .iter()
+        .flatten()
+        .filter(|u| u.phone.is_some())
+        .count();
+    assert_eq!((named, phoned), (1, 1));
+    assert_eq!(broken_invariants(env).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn after_a_storm_of_1000_operations_counters_stat_and_uniqueness_records_add_up() {
+    // 8 clients, 125 operations each: 12 creates, then creates (3 in 10), updates of the email (2), renames and new
+    // mobile numbers (2), disables, enables and deletes (1 each) over 48 shared ids, 96 shared
+    // emails, 24 shared login names and 16 shared mobile numbers.
+    const CLIENTS: u32 = 8;
+    const STEPS: u32 = 125;
     let env = TestEnv::with_config(shared::app::Config {
         tenant_user_quota: 1_000,
         ..common::config()
     })
     .await;
-    let clients = (0..8).map(|client| {
+    let clients = (0..CLIENTS).map(|client| {
         let env = &env;
         async move {
             let mut statuses = Vec::new();
-            for step in 0..40u32 {
-                let id = format!("s{}@example.com", (client * 7 + step * 5) % 12);
-                let body = match (client + step) % 4 {
-                    0 => json!({"user_id": id, "backend": "LOCAL", "domain_id": env.tenant,
-                               "password": "Storm-Passw0rd-1",
-                               "email": format!("mail{}@example.com", step % 6)}),
-                    1 => json!({"user_id": id, "domain_id": env.tenant,
-                               "email": format!("mail{}@example.com", (step + client) % 6)}),
-                    2 => json!({"user_id": id, "domain_id": env.tenant}),
-                    _ => json!({"user_id": id, "domain_id": env.tenant}),
+            for step in 0..STEPS {
+                let id = format!("s{}@example.com", (client * 7 + step * 5) % 48);
+                let mail = format!("mail{}@example.com", (step * 3 + client) % 96);
+                // The first 12 steps of every client create, racing for the same ids.
+                let kind = if step < 12 { 0 } else { (client + step) % 10 };
+                let reply = match kind {
+                    0..=2 => {
+                        env.spaceone(
+                            "create",
+                            &env.admin_token,
+                            json!({"user_id": id, "backend": "LOCAL", "domain_id": env.tenant,
+                                   "password": "Storm-Passw0rd-1", "email": mail}),
+                        )
+                        .await
+                    }
+                    3 | 4 => {
+                        env.spaceone(
+                            "update",
+                            &env.admin_token,
+                            json!({"user_id": id, "domain_id": env.tenant, "email": mail}),
+                        )
+                        .await
+                    }
+                    5 | 6 => {
+                        iam_modify(
+                            env,
+                            &id,
+                            json!({"name": format!("storm-name-{}", (step + client) % 24),
+                                   "areacode": "+86", "phone": format!("138000000{:02}", (step * 7 + client) % 16)}),
+                        )
+                        .await
+                    }
+                    7 => {
+                        env.spaceone(
+                            "disable",
+                            &env.admin_token,
+                            json!({"user_id": id, "domain_id": env.tenant}),
+                        )
+                        .await
+                    }
+                    8 => {
+                        env.spaceone(
+                            "enable",
+                            &env.admin_token,
+                            json!({"user_id": id, "domain_id": env.tenant}),
+                        )
+                        .await
+                    }
+                    _ => {
+                        env.spaceone(
+                            "delete",
+                            &env.admin_token,
+                            json!({"user_id": id, "domain_id": env.tenant}),
+                        )
+                        .await
+                    }
                 };
-                let verb =
-                    ["create", "update", "disable", "delete"][((client + step) % 4) as usize];
-                let reply = env.spaceone(verb, &env.admin_token, body).await;
+                // 400 only for seed 001's numbered duplicates (1109-1111), 409 for the others.
                 assert!(
-                    matches!(reply.status, 200 | 404 | 409),
-                    "{verb} answered {}: {}",
+                    matches!(reply.status, 200 | 404 | 409)
+                        || (reply.status == 400
+                            && ["1109", "1110", "1111"].contains(&reply.error_code())),
+                    "step {step} of client {client} answered {}: {}",
                     reply.status,
                     reply.raw
                 );
-                statuses.push(reply.status);
+                statuses.push((reply.status, reply.body["error_code"].clone()));
             }
             statuses
         }
     });
-    let statuses: Vec<u16> = join_all(clients).await.into_iter().flatten().collect();
-    assert_eq!(statuses.len(), 320);
-    assert!(statuses.contains(&200));
+    let statuses: Vec<(u16, serde_json::Value)> =
+        join_all(clients).await.into_iter().flatten().collect();
+    assert_eq!(statuses.len(), (CLIENTS * STEPS) as usize);
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    for (status, code) in &statuses {
+        *outcomes
+            .entry(format!("{status} {}", code.as_str().unwrap_or("")))
+            .or_default() += 1;
+    }
+    let applied = statuses.iter().filter(|(s, _)| *s == 200).count();
+    println!("storm: {} operations: {outcomes:?}", statuses.len());
+    assert!(applied > 200, "the storm applied only {applied} operations");
     assert_eq!(broken_invariants(&env).await, Vec::<String>::new());
+
+    // `stat` counts what a recount of the stored users gives, state by state.
+    let reply = env
+        .spaceone(
+            "stat",
+            &env.admin_token,
+            json!({"domain_id": env.tenant, "query": {"aggregate": [{"group": {
+                "keys": [{"key": "state", "name": "state"}],
+                "fields": [{"name": "count", "operator": "count"}]}}]}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    let mut stat: Vec<(String, u64)> = reply.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["state"].as_str().unwrap().to_owned(),
+                row["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    stat.sort();
+    let mut recount = std::collections::BTreeMap::<String, u64>::new();
+    for item in env.partition().await {
+        if item["sk"].as_s().unwrap().starts_with("U#") {
+            let user: shared::model::User = serde_dynamo::from_item(item).unwrap();
+            if user.state != shared::model::UserState::PendingDelete {
+                *recount.entry(user.state.as_str().to_owned()).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(stat, recount.into_iter().collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -217,6 +314,14 @@ async fn the_recount_finds_a_drifted_counter_and_an_orphan_record() {
         .unwrap();
     let findings = broken_invariants(&env).await;
     assert_eq!(findings.len(), 2, "{findings:?}");
-    assert!(findings.iter().any(|f| f.contains("user_count")));
-    assert!(findings.iter().any(|f| f.contains("ghost@example.com")));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.starts_with("CounterDrift") && f.contains("user_count is 3"))
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.starts_with("OrphanUniqueRecord") && f.contains("ghost@example.com"))
+    );
 }

@@ -1,11 +1,36 @@
 //! The scheduled housekeeping function (EventBridge schedule in template.yaml): purges users
-//! pending deletion past the retention and requires a change of expired passwords.
+//! pending deletion past the retention and requires a change of expired passwords. Invoked with
+//! `{"action": "check"}` (optionally `"tenant_id"`) it instead runs the invariant checker and
+//! changes nothing.
 
+use serde::Serialize;
 use shared::App;
 use shared::housekeeping::{self, Report};
+use shared::invariants::{self, CheckReport};
 
-/// Runs one sweep of every tenant. The schedule's event carries nothing the sweep needs.
-pub async fn handle(app: &App, _event: serde_json::Value) -> Result<Report, lambda_runtime::Error> {
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Sweep(Report),
+    Check(CheckReport),
+}
+
+/// Runs one sweep of every tenant (the schedule's event carries nothing the sweep needs), or the
+/// invariant check an operator asked for.
+pub async fn handle(app: &App, event: serde_json::Value) -> Result<Answer, lambda_runtime::Error> {
+    if event.get("action").and_then(|a| a.as_str()) == Some("check") {
+        let tenant = event.get("tenant_id").and_then(|t| t.as_str());
+        let report = invariants::check(&app.store, tenant)
+            .await
+            .map_err(|e| e.to_string())?;
+        // Findings name users and values; the answer carries them, the log only their number.
+        tracing::info!(
+            tenants = report.tenants.len(),
+            findings = report.findings,
+            "invariant check done"
+        );
+        return Ok(Answer::Check(report));
+    }
     let report = housekeeping::run(app, shared::ops::now()).await;
     tracing::info!(
         tenants = report.tenants,
@@ -15,5 +40,5 @@ pub async fn handle(app: &App, _event: serde_json::Value) -> Result<Report, lamb
         errors = report.errors.len(),
         "housekeeping done"
     );
-    Ok(report)
+    Ok(Answer::Sweep(report))
 }
