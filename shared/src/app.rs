@@ -279,10 +279,27 @@ impl App {
     }
 }
 
+/// How long one call to DynamoDB (or Secrets Manager) may take, retries included. Without these
+/// a store that accepts connections but never answers would hold a request until Lambda kills it,
+/// and the client would get API Gateway's bare 502 instead of our 503. With them the first call
+/// that fails ends the request with a 503 within 3 s, well inside the functions' 10 s timeout;
+/// DynamoDB answers in milliseconds, so no healthy call comes near them.
+pub const STORE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+pub const STORE_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
+pub const STORE_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn store_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(STORE_CONNECT_TIMEOUT)
+        .operation_attempt_timeout(STORE_ATTEMPT_TIMEOUT)
+        .operation_timeout(STORE_CALL_TIMEOUT)
+        .build()
+}
+
 /// The SDK configuration: AWS's default chain when deployed; with an endpoint (DynamoDB Local) fixed
 /// credentials and region, so that nothing ever asks a metadata service off this machine.
 pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(store_timeouts());
     match endpoint {
         Some(url) => {
             loader

@@ -3,6 +3,7 @@
 
 pub mod cloudformation;
 pub mod directory;
+pub mod dynamodb_local;
 pub mod streams;
 pub mod template;
 

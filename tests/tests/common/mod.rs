@@ -12,7 +12,6 @@ use local_stack::{Router, template};
 use serde_json::{Value, json};
 use shared::App;
 use shared::app::{Config, dynamodb_client};
-use tokio::sync::OnceCell;
 
 pub const SIGNING_KEY: &[u8] = b"integration-test-signing-key-0123456789";
 pub const ADMIN_PASSWORD: &str = "Admin-Passw0rd!";
@@ -277,18 +276,22 @@ pub fn config() -> Config {
     }
 }
 
-static TABLE_READY: OnceCell<()> = OnceCell::const_new();
+/// The DynamoDB Local instances whose table this test binary has made sure of.
+static TABLES_READY: tokio::sync::Mutex<Vec<String>> = tokio::sync::Mutex::const_new(Vec::new());
 
 /// Builds an app (and its router) against DynamoDB Local with the given configuration.
 pub async fn app_with(config: Config) -> (&'static App, &'static Router) {
     let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
-    TABLE_READY
-        .get_or_init(|| async {
+    {
+        let mut ready = TABLES_READY.lock().await;
+        let endpoint = config.dynamodb_endpoint.clone().unwrap_or_default();
+        if !ready.contains(&endpoint) {
             template::create_table(&client, TABLE)
                 .await
                 .expect("DynamoDB Local is running (scripts/test.sh starts it)");
-        })
-        .await;
+            ready.push(endpoint);
+        }
+    }
     let app: &'static App = Box::leak(Box::new(App::new(config, client, SIGNING_KEY).unwrap()));
     let router: &'static Router = Box::leak(Box::new(Router::from_template(app).unwrap()));
     (app, router)
