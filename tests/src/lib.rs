@@ -233,6 +233,13 @@ impl Router {
     /// another method, else the route's handler with path and query parameters filled in.
     pub async fn dispatch(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().to_owned();
+        if path == OPENAPI_PATH && req.method() == "GET" {
+            return Response::builder()
+                .status(200)
+                .header("content-type", "application/yaml")
+                .body(Body::Text(OPENAPI.to_owned()))
+                .expect("a static response");
+        }
         let mut path_known = false;
         for (index, (route, handler)) in self.routes.iter().enumerate() {
             let Some(params) = match_path(&route.path, &path) else {
@@ -286,6 +293,10 @@ impl Router {
         error_response(&error, Dialect::Own)
     }
 }
+
+/// The API's description (docs/openapi.yaml), which the local server also serves.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.yaml");
+pub const OPENAPI_PATH: &str = "/openapi.yaml";
 
 /// A request id shaped like API Gateway's (a UUID).
 fn request_id() -> String {

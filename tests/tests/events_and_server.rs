@@ -315,3 +315,43 @@ async fn the_local_server_serves_login_create_and_get_over_http_on_loopback() {
     );
     server.abort();
 }
+
+#[tokio::test]
+async fn the_local_server_serves_the_openapi_document_which_describes_exactly_the_template_routes()
+{
+    let env = TestEnv::new().await;
+    let reply = env.request("GET", local_stack::OPENAPI_PATH, &[], "").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["content-type"], "application/yaml");
+    let document: serde_yaml::Value = serde_yaml::from_str(&reply.raw).unwrap();
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "OpenAPI 3.1"
+    );
+    let paths = document["paths"].as_mapping().unwrap();
+    let mut described: Vec<String> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let path = path.as_str().unwrap().to_owned();
+            item.as_mapping()
+                .unwrap()
+                .keys()
+                .filter_map(|k| k.as_str())
+                .filter(|k| ["get", "put", "post", "delete", "patch"].contains(k))
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    described.sort();
+    let mut routed: Vec<String> = template::routes(&template::load().unwrap())
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    routed.sort();
+    assert_eq!(
+        described, routed,
+        "docs/openapi.yaml and template.yaml routes differ"
+    );
+}

@@ -140,15 +140,14 @@ fn mark() -> Mark {
 /// password (each line once, also lines written outside any request).
 static CHECKED_UP_TO: AtomicU64 = AtomicU64::new(0);
 
-fn check_request_lines(
-    method: &str,
-    path: &str,
-    request_body: &str,
-    request_id: Option<&str>,
-    status: u16,
-    response_body: &Value,
-    sent_at: Mark,
-) {
+fn check_request_lines(method: &str, path: &str, request_body: &str, reply: &Reply, sent_at: Mark) {
+    let (request_id, status, response_body, response, response_headers) = (
+        reply.request_id.as_deref(),
+        reply.status,
+        &reply.body,
+        reply.raw.as_str(),
+        &reply.headers,
+    );
     let captured = captured();
     let logs: Vec<String> = {
         let all = captured.logs.lock().unwrap();
@@ -171,6 +170,38 @@ fn check_request_lines(
     let mut secrets = Vec::new();
     if let Ok(body) = serde_json::from_str::<Value>(request_body) {
         secrets_in(&body, &mut secrets);
+    }
+    // Answers carry no hash, no token (the login's is in X-Subject-Token only) and nothing secret
+    // the request sent (a password, a code).
+    let answer = response;
+    assert!(
+        !answer.contains("$argon2"),
+        "a password hash answered by {path}: {answer}"
+    );
+    assert!(
+        !answer.contains("eyJ"),
+        "a token in the body answered by {path}: {answer}"
+    );
+    for secret in &secrets {
+        assert!(
+            !answer.contains(secret.as_str()),
+            "a secret sent to {path} came back in the answer: {answer}"
+        );
+    }
+    for (name, value) in response_headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        if name.as_str() != "x-subject-token" {
+            assert!(
+                !value.contains("eyJ"),
+                "a token in header {name} answered by {path}"
+            );
+        }
+        for secret in &secrets {
+            assert!(
+                !value.contains(secret.as_str()),
+                "a secret sent to {path} came back in header {name}"
+            );
+        }
     }
     for line in &logs {
         for secret in &secrets {
@@ -415,15 +446,17 @@ impl TestEnv {
         let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
         let request_id = headers
             .get("x-amzn-requestid")
-            .and_then(|v| v.to_str().ok());
-        check_request_lines(method, path, &sent, request_id, status, &body, sent_at);
-        Reply {
-            request_id: request_id.map(str::to_owned),
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let reply = Reply {
+            request_id,
             status,
             headers,
             body,
             raw,
-        }
+        };
+        check_request_lines(method, path, &sent, &reply, sent_at);
+        reply
     }
 
     /// A seed 004 call with a token.
