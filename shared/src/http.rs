@@ -36,13 +36,13 @@ pub fn token(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// A path parameter such as `{user_id}`; a missing or blank one names no resource (404).
+/// A path parameter such as `{user_id}`; a missing or blank one names no resource (404). It is
+/// passed on as sent: a padded id is another id (which no user can have), never the user it pads.
 pub fn path_param(req: &Request, name: &str) -> ApiResult<String> {
     use lambda_http::RequestExt;
     req.path_parameters_ref()
         .and_then(|params| params.first(name))
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
+        .filter(|value| !value.trim().is_empty())
         .map(str::to_owned)
         .ok_or_else(|| ApiError::NotFound {
             key: name.to_owned(),

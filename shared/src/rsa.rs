@@ -32,7 +32,8 @@ pub fn parse_user_status(body: &[u8]) -> ApiResult<Status> {
 
 /// A path's user id: blank, empty or one no user can have is simply not found (the seed's 404).
 pub fn path_user_id(raw: &str) -> ApiResult<String> {
-    let user_id = raw.trim();
+    // Untrimmed: a padded id names no user rather than the one it pads.
+    let user_id = raw;
     if validate::user_id(user_id).is_err() {
         return Err(ApiError::user_not_found(user_id));
     }

@@ -42,8 +42,16 @@ pub fn tenant_id(key: &str, value: &str) -> ApiResult<()> {
 }
 
 /// Rejects control characters (including newlines and NUL) in any free text.
+/// Whether a character may not appear in stored text: control characters (Cc), and the bidirectional
+/// formatting characters that make text display other than it reads ("Trojan Source": embeddings,
+/// overrides, isolates and the implicit marks).
+pub fn is_disallowed_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
 pub fn no_control_characters(key: &str, value: &str) -> ApiResult<()> {
-    if value.chars().any(char::is_control) {
+    if value.chars().any(is_disallowed_control) {
         return Err(ApiError::invalid(key, "control characters are not allowed"));
     }
     Ok(())
@@ -78,7 +86,9 @@ pub fn email(key: &str, value: &str, max: usize) -> ApiResult<String> {
 pub fn is_email(value: &str) -> bool {
     // A domain without a dot is valid per RFC but never a deliverable address here.
     email_address::EmailAddress::from_str(value).is_ok_and(|address| address.domain().contains('.'))
-        && !value.chars().any(|c| c.is_control() || c.is_whitespace())
+        && !value
+            .chars()
+            .any(|c| is_disallowed_control(c) || c.is_whitespace())
 }
 
 /// An IANA time zone name.
