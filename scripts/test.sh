@@ -5,6 +5,7 @@
 # PyPI, into .local/).
 #
 #   SKIP_TEMPLATE_LINT=1   skip cfn-lint / sam validate (quick local runs; CI never sets it)
+#   SKIP_OPENAPI_CHECK=1   skip the OpenAPI check (quick local runs; CI never sets it)
 #   SKIP_SAM_BUILD=1       skip the deployment build of every function (about 25 min on 2 cores;
 #                          quick local runs; CI never sets it)
 #   TEST_DDB_PORT=8765     DynamoDB Local's port for the tests (the local stack uses 8000)
@@ -38,6 +39,11 @@ trap 'scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
 # Nothing the tests start may reach past this machine.
 export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
+
+if [ "${SKIP_OPENAPI_CHECK:-0}" != 1 ]; then
+  step "OpenAPI: docs/openapi.yaml validated, then schemathesis against the local server"
+  scripts/openapi-check.sh
+fi
 
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
