@@ -65,6 +65,44 @@ pub fn unique_sk(field: UniqueField, value: &str) -> String {
     };
     format!("UNIQUE#{kind}#{value}")
 }
+/// The partition of the login decoys: one for the whole table, so that logins naming tenants that do
+/// not exist write nowhere else, and the decoys stay a fixed handful of items.
+pub const LOGIN_DECOY_PK: &str = "LOGIN_DECOYS";
+/// How many login decoys there are: failed logins for unknown names spread over them.
+pub const LOGIN_DECOYS: u64 = 16;
+/// About what a user item weighs (its fields, hash and index keys), so that reading a decoy costs
+/// what reading a user costs.
+const LOGIN_DECOY_PADDING: &str = concat!(
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+);
+
+/// The decoy a login's failed attempts write to: FNV-1a of the tenant and the login name's normal
+/// form.
+pub fn login_decoy_key(tenant_id: &str, name: &str) -> Item {
+    let hash = tenant_id
+        .bytes()
+        .chain([0])
+        .chain(uniqueness_key(name).bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    key(
+        LOGIN_DECOY_PK.to_owned(),
+        format!("{:02}", hash % LOGIN_DECOYS),
+    )
+}
+
 /// The counter of a facet's users in the tenant item.
 pub fn facet_counter(facet: Facet) -> String {
     format!("count#{}", facet.key())
@@ -1127,25 +1165,35 @@ impl UserStore for DynamoStore {
         Ok(())
     }
 
-    async fn probe_login(&self, tenant_id: &str, user_id: &str) -> ApiResult<()> {
-        let result = self
-            .client
+    async fn probe_login(&self, tenant_id: &str, name: &str) -> ApiResult<()> {
+        let now = crate::ops::now();
+        // The shape of a counted attempt (`record_login`): a SET under a condition that holds.
+        self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(user_key(tenant_id, user_id)))
-            .update_expression("REMOVE login_probe")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(pk)")
+            .set_key(Some(login_decoy_key(tenant_id, name)))
+            .update_expression(
+                "SET #failed = :count, failed_window_start = :window, decoy = if_not_exists(decoy, :padding)",
+            )
+            .condition_expression("attribute_not_exists(#lock) OR locked_until <= :now")
+            .expression_attribute_names("#failed", "failed_logins")
+            .expression_attribute_names("#lock", "lock")
+            .expression_attribute_values(":count", n(1))
+            .expression_attribute_values(":window", n(now))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":padding", s(LOGIN_DECOY_PADDING))
             .send()
-            .await;
-        match result {
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(other) => Err(store_error(other)),
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn read_login_decoy(&self, tenant_id: &str, name: &str) -> ApiResult<()> {
+        // Read and decoded as a user would be; that it is none is the expected answer.
+        if let Some(item) = self.get_item(login_decoy_key(tenant_id, name)).await? {
+            let _ = user_from_item(item);
         }
+        Ok(())
     }
 
     async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {

@@ -421,13 +421,14 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
         LoginIdentity::Id(id) => Some(id.clone()),
         LoginIdentity::Name(name) => app.store.find_user_id_by_login(tenant, name).await?,
     };
-    // An unknown name costs the same read as a known one.
-    let probed_id = user_id.as_deref().unwrap_or(who);
-    let mut user = app
-        .store
-        .get_user(tenant, probed_id)
-        .await?
-        .filter(|_| user_id.is_some());
+    // An unknown name costs the same read as a known one: a decoy of a user's size.
+    let mut user = match &user_id {
+        Some(id) => app.store.get_user(tenant, id).await?,
+        None => {
+            app.store.read_login_decoy(tenant, who).await?;
+            None
+        }
+    };
     let scope_ok = request
         .scope_tenant
         .as_deref()
@@ -440,7 +441,7 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
             .filter(|u| scope_ok && u.may_log_in(now))
             .and_then(|u| next_attempt(app, u, now).map(|(count, window)| (u, count, window)));
         let Some((found, failed_logins, window_start)) = admitted else {
-            app.store.probe_login(tenant, probed_id).await?;
+            app.store.probe_login(tenant, who).await?;
             verify_password(&request.password, None).await;
             return Err(ApiError::LoginFailed);
         };
@@ -795,6 +796,10 @@ pub async fn change_own_password(
     let now = now();
     ensure_live(caller, before.as_ref(), now)?;
     let before = before.ok_or(ApiError::TokenInvalid)?;
+    // A console-only user makes no API call at all, this one included (Huawei IAM.0081).
+    if before.access_mode == AccessMode::Console {
+        return Err(ApiError::ConsoleOnlyUser);
+    }
     if !before.enable_change_password {
         return Err(ApiError::PermissionDenied(
             "password changes are disabled for this user".into(),

@@ -176,12 +176,21 @@ pub trait UserStore: Send + Sync {
         user_id: &str,
     ) -> impl Future<Output = ApiResult<Vec<AuditRecord>>> + Send;
 
-    /// A write that never applies, costing what a login's own write costs, so that a login for a
-    /// user who cannot log in takes as long as one with a wrong password.
+    /// What a login that cannot succeed writes instead of counting an attempt: the same kind of
+    /// write, applied to one of the login decoys (chosen by tenant and login name), so that a
+    /// login for an unknown user, or one who cannot log in, costs what a wrong password costs.
     fn probe_login(
         &self,
         tenant_id: &str,
-        user_id: &str,
+        name: &str,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+
+    /// What a login for an unknown name reads instead of a user: the login decoy `probe_login`
+    /// writes, about the size of a user, so that reading nobody costs what reading a user costs.
+    fn read_login_decoy(
+        &self,
+        tenant_id: &str,
+        name: &str,
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
     fn record_login(
