@@ -368,14 +368,12 @@ pub async fn find_external_users(
     tenant_id: &str,
     search: &DirectorySearch,
 ) -> ApiResult<(Vec<DirectoryUser>, u64)> {
-    let (mut users, total) = ops::as_admin(app, caller, tenant_id, async {
-        let directory = app
-            .directory
-            .as_ref()
-            .ok_or(ApiError::ExternalAuthNotAllowed)?;
-        directory.find(tenant_id, search).await
-    })
-    .await?;
+    ops::ensure_admin(app, caller, tenant_id).await?;
+    let directory = app
+        .directory
+        .as_ref()
+        .ok_or(ApiError::ExternalAuthNotAllowed)?;
+    let (mut users, total) = directory.find(tenant_id, search).await?;
     // Cut here, not in the client: `lookup` must see every exact match.
     users.truncate(crate::directory::FIND_LIMIT);
     Ok((users, total))

@@ -91,6 +91,15 @@ pub async fn as_admin<T>(
     result
 }
 
+/// Checks, before anything else happens, that the caller administers the tenant with a live
+/// token: for work that reaches past the store (the external directory), which a revoked token
+/// must not set off even if its answer would be thrown away.
+pub async fn ensure_admin(app: &App, caller: &Caller, tenant_id: &str) -> ApiResult<()> {
+    authorize_admin(caller, tenant_id)?;
+    let record = app.store.get_user(tenant_id, &caller.claims.sub).await?;
+    ensure_may_manage(app, caller, record.as_ref(), now())
+}
+
 /// A token is live while its user exists, may hold tokens, and has not revoked it since.
 pub fn ensure_live(caller: &Caller, record: Option<&User>, now: Millis) -> ApiResult<()> {
     match record {
