@@ -1,8 +1,10 @@
 //! argon2id password hashing (OWASP parameters, PHC strings) and random secrets.
 
+use std::sync::Mutex;
+
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::seq::SliceRandom;
 use rand::{Rng, TryRngCore};
 
@@ -13,18 +15,76 @@ pub const MEMORY_KIB: u32 = 19_456;
 pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
 
-fn hasher() -> Argon2<'static> {
-    let params =
-        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn params() -> Params {
+    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters")
+}
+
+/// argon2's working memory (19 MiB), kept between hashes. Allocated afresh for every hash (as the
+/// PHC-string API does), the blocks left glibc's heap fragmented: a function's resident memory grew
+/// to 237 MiB over 100 logins and 427 MiB over 50 creates (tests/src/bin/cold_start.rs); reused,
+/// it stays at one buffer per concurrent hash, and no page is faulted in twice.
+static WORKING_MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+/// How many idle buffers stay: a function serves one request at a time, the local server a few.
+const IDLE_BUFFERS_KEPT: usize = 2;
+
+fn with_working_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> R {
+    let pool = || WORKING_MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    let reused = {
+        let mut pool = pool();
+        let found = pool.iter().position(|memory| memory.len() == blocks);
+        found.map(|i| pool.swap_remove(i))
+    };
+    let mut memory = reused.unwrap_or_else(|| vec![Block::default(); blocks]);
+    let result = work(&mut memory);
+    let mut pool = pool();
+    if pool.len() < IDLE_BUFFERS_KEPT {
+        pool.push(memory);
+    }
+    result
+}
+
+/// The raw argon2 output for `password` under `salt` (as the PHC string spells it).
+fn compute(
+    argon2: &Argon2<'_>,
+    params: &Params,
+    password: &str,
+    salt: Salt<'_>,
+    output_len: usize,
+) -> argon2::password_hash::Result<Output> {
+    let mut salt_bytes = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_bytes)?;
+    with_working_memory(params.block_count(), |memory| {
+        Output::init_with(output_len, |out| {
+            argon2
+                .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut *memory)
+                .map_err(|_| argon2::password_hash::Error::Password)
+        })
+    })
 }
 
 pub fn hash(password: &str) -> ApiResult<String> {
+    let fail = |e: argon2::password_hash::Error| {
+        ApiError::Internal(format!("password hashing failed: {e}"))
+    };
+    let params = params();
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let salt = SaltString::generate(&mut OsRng);
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))
+    let output = compute(
+        &argon2,
+        &params,
+        password,
+        salt.as_salt(),
+        Params::DEFAULT_OUTPUT_LEN,
+    )
+    .map_err(fail)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(fail)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -40,17 +100,31 @@ pub fn verify(password: &str, stored: &str) -> Verified {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Verified::No;
     };
-    if hasher()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_err()
-    {
+    let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else {
         return Verified::No;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return Verified::No;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return Verified::No,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return Verified::No;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    // `Output`'s equality is constant-time.
+    match compute(&argon2, &params, password, salt, expected.len()) {
+        Ok(computed) if computed == expected => {}
+        _ => return Verified::No,
     }
-    let current = parsed.algorithm.as_str() == "argon2id"
-        && parsed.version == Some(Version::V0x13 as u32)
-        && Params::try_from(&parsed).is_ok_and(|p| {
-            p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == PARALLELISM
-        });
+    let current = algorithm == Algorithm::Argon2id
+        && version == Version::V0x13
+        && params.m_cost() == MEMORY_KIB
+        && params.t_cost() == ITERATIONS
+        && params.p_cost() == PARALLELISM;
     if current {
         Verified::Yes
     } else {
@@ -121,6 +195,43 @@ mod tests {
     }
 
     #[test]
+    fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
+        let theirs = reference
+            .hash_password(b"Reference-Passw0rd", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert_eq!(verify("Reference-Passw0rd", &theirs), Verified::Yes);
+        assert_eq!(verify("Reference-Passw0rd!", &theirs), Verified::No);
+        let ours = hash("Reference-Passw0rd").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            reference
+                .verify_password(b"Reference-Passw0rd", &parsed)
+                .is_ok()
+        );
+        assert!(
+            reference
+                .verify_password(b"Reference-Passw0rd!", &parsed)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_working_memory_is_reused_not_grown() {
+        for _ in 0..4 {
+            assert_eq!(verify("IAMPassword@", DUMMY_HASH), Verified::No);
+        }
+        let pool = WORKING_MEMORY.lock().unwrap();
+        assert!(!pool.is_empty() && pool.len() <= IDLE_BUFFERS_KEPT);
+        assert!(
+            pool.iter()
+                .all(|memory| memory.len() == params().block_count())
+        );
+    }
+
+    #[test]
     fn the_dummy_hash_uses_the_current_parameters() {
         let parsed = PasswordHash::new(DUMMY_HASH).unwrap();
         let params = Params::try_from(&parsed).unwrap();
@@ -133,6 +244,7 @@ mod tests {
 
     #[test]
     fn a_hash_with_other_parameters_asks_for_a_rehash() {
+        use argon2::password_hash::PasswordHasher;
         let weak = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,

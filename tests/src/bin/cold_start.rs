@@ -1,0 +1,1368 @@
+//! Cold starts and memory of the Lambda binaries (issue 14, items 3 and 4). A benchmark: it prints
+//! figures and writes them as JSON; it asserts no timings.
+//!
+//! It serves a minimal Lambda Runtime API on 127.0.0.1 (`invocation/next` hands out one API Gateway
+//! event at a time with the `Lambda-Runtime-*` headers; `invocation/{id}/response`, `.../error` and
+//! `init/error` record the answer) and starts each given binary (a release build for this machine;
+//! its file name is the function's name) with the environment a deployed function gets: the
+//! runtime API, `AWS_LAMBDA_*`, region and fake credentials, `TABLE_NAME`, the template's settings
+//! (`TENANT_USER_QUOTA` raised so that a warm loop of creates is not refused), DynamoDB Local as `DYNAMODB_ENDPOINT` and the signing key in `TOKEN_SIGNING_KEY` (so no Secrets
+//! Manager). The event is queued before the exec, as Lambda has it when it starts a function.
+//!
+//! For each of `--starts` starts it measures, from just before the exec: **init** (to the first
+//! `next`), **first answer** (to the first answer posted), and the **first request** on its own
+//! (from `next` handing out the event to the answer); then kills the process. The last start goes
+//! on with `--warm` events: their latency, and the process's peak RSS (`VmHWM` in
+//! `/proc/<pid>/status`) and `VmRSS` at the end. The events are `events/<function>.json` with a
+//! tenant bootstrapped here (its administrator logged in through the `auth_tokens` handler, the
+//! user the events name created through `user_create`'s); `user_create`'s events get a fresh
+//! `user_id` and email each.
+//!
+//! For each `--breakdown` function (default: the first) it then runs, interleaved start by start,
+//! the variants that show what init spends its time on: the binary as above; the binary with an
+//! empty TLS trust store (`SSL_CERT_FILE` naming an empty file: no roots to load and parse); a
+//! hello-world function built into this binary (`lambda_runtime::run` and nothing else: the floor);
+//! and this binary replaying `shared::http::run`'s init phase by phase with timestamps, the lazy
+//! costs of the first request (the first `GetItem`: connector and connection; the first random
+//! bytes from aws-lc: its CPU-jitter entropy, which a first TLS handshake pays; the first argon2id
+//! run) and what the deployed init adds (the second `aws-config` load and the Secrets Manager
+//! client). The last two are only meaningful when this
+//! binary is built with `--release` (the table says which profile it was).
+//!
+//! Usage (DynamoDB Local up, e.g. `DDB_PORT=8770 DDB_IN_MEMORY=1 scripts/dynamodb-local.sh start`):
+//!
+//! ```sh
+//! cargo build --release -p user_get -p auth_tokens -p user_create -p user_list
+//! cargo run --release -p local-stack --bin cold_start -- --ddb-endpoint http://127.0.0.1:8770 \
+//!     --starts 20 --warm 200 --json cold_start.json \
+//!     target/release/user_get target/release/auth_tokens target/release/user_create target/release/user_list
+//! ```
+//!
+//! Options: `--table NAME` (default `useradmin-bench`), `--events DIR` (default the repository's
+//! `events/`), `--breakdown FUNCTION` (repeatable; `--breakdown none` skips it), `--env NAME=VALUE`
+//! (repeatable: a setting added to every function's environment, to try one, e.g.
+//! `--env MALLOC_MMAP_THRESHOLD_=131072` or `--env SSL_CERT_FILE=roots.pem`).
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use shared::App;
+use shared::app::Config;
+use shared::store::UserStore;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// The bench's signing key, given to the functions as `TOKEN_SIGNING_KEY`.
+const SIGNING_KEY: &str = "cold-start-signing-key-0123456789abcdef";
+const ADMIN_PASSWORD: &str = "Cold-Start-Passw0rd!";
+/// The template's `Timeout`.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// The template's `TenantUserQuota` is 50; the warm loop of `user_create` needs more.
+const TENANT_USER_QUOTA: u64 = 1_000_000;
+const REGION: &str = "us-east-1";
+const ACCOUNT: &str = "123456789012";
+/// How long a start may take to answer before it counts as failed (a login at full CPU takes
+/// about 50 ms; this leaves room for a loaded machine).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a start that has not answered yet is checked for having ended.
+const EXIT_POLL: Duration = Duration::from_millis(20);
+const PHASES_PREFIX: &str = "COLD_START_PHASES ";
+const SPAWNED_AT_VAR: &str = "COLD_START_SPAWNED_AT_NS";
+
+fn main() -> Result<(), String> {
+    match std::env::args().nth(1).as_deref() {
+        Some("--hello") => hello(),
+        Some("--phases") => phases(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(bench(parse_args()?)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+struct Args {
+    ddb_endpoint: String,
+    starts: usize,
+    warm: usize,
+    json: Option<PathBuf>,
+    table: String,
+    events: PathBuf,
+    breakdown: Vec<String>,
+    /// Added to (or replacing in) every function's environment, to try a setting.
+    env: Vec<(String, String)>,
+    binaries: Vec<PathBuf>,
+}
+
+const USAGE: &str = "usage: cold_start --ddb-endpoint http://127.0.0.1:PORT [--starts 20] [--warm 200] \
+[--json PATH] [--table NAME] [--events DIR] [--breakdown FUNCTION|none]... [--env NAME=VALUE]... BINARY...";
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        ddb_endpoint: String::new(),
+        starts: 20,
+        warm: 200,
+        json: None,
+        table: "useradmin-bench".into(),
+        events: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("events"),
+        breakdown: Vec::new(),
+        env: Vec::new(),
+        binaries: Vec::new(),
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        let mut value = |name: &str| given.next().ok_or(format!("{name} needs a value\n{USAGE}"));
+        match arg.as_str() {
+            "--ddb-endpoint" => args.ddb_endpoint = value(&arg)?,
+            "--starts" => {
+                args.starts = value(&arg)?
+                    .parse()
+                    .map_err(|_| "--starts: a number".to_owned())?
+            }
+            "--warm" => {
+                args.warm = value(&arg)?
+                    .parse()
+                    .map_err(|_| "--warm: a number".to_owned())?
+            }
+            "--json" => args.json = Some(PathBuf::from(value(&arg)?)),
+            "--table" => args.table = value(&arg)?,
+            "--events" => args.events = PathBuf::from(value(&arg)?),
+            "--breakdown" => args.breakdown.push(value(&arg)?),
+            "--env" => {
+                let pair = value(&arg)?;
+                let (name, setting) = pair
+                    .split_once('=')
+                    .ok_or(format!("--env NAME=VALUE, got {pair:?}"))?;
+                args.env.push((name.to_owned(), setting.to_owned()));
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            other if other.starts_with("--") => return Err(format!("unknown {other}\n{USAGE}")),
+            binary => args.binaries.push(PathBuf::from(binary)),
+        }
+    }
+    if args.binaries.is_empty() || args.starts == 0 {
+        return Err(USAGE.into());
+    }
+    // DynamoDB Local on this machine only: nothing here talks to another.
+    let loopback = args
+        .ddb_endpoint
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .is_some_and(|host| host == "127.0.0.1" || host == "localhost");
+    if !loopback {
+        return Err(format!(
+            "--ddb-endpoint must be http://127.0.0.1:PORT (DynamoDB Local)\n{USAGE}"
+        ));
+    }
+    if args.breakdown.is_empty() {
+        args.breakdown.push(function_name(&args.binaries[0]));
+    }
+    args.breakdown.retain(|name| name != "none");
+    Ok(args)
+}
+
+fn function_name(binary: &Path) -> String {
+    binary
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Lambda Runtime API
+
+struct Invocation {
+    id: String,
+    event: String,
+}
+
+enum Signal {
+    /// A `next` request arrived.
+    Next(Instant),
+    /// `next` handed out this invocation.
+    Handed(String, Instant),
+    /// The function posted its answer (`error`: to `.../error`).
+    Answered {
+        id: String,
+        at: Instant,
+        error: bool,
+        body: Bytes,
+    },
+    InitError(Bytes),
+}
+
+struct ApiState {
+    queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>,
+    signals: mpsc::UnboundedSender<Signal>,
+    function_arn: String,
+}
+
+/// One runtime API for one process: its own port, queue and signals.
+struct RuntimeApi {
+    address: SocketAddr,
+    queue: mpsc::UnboundedSender<Invocation>,
+    signals: mpsc::UnboundedReceiver<Signal>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        // Its connections are in the server's JoinSet and end with it.
+        self.server.abort();
+    }
+}
+
+impl RuntimeApi {
+    async fn start(function: &str) -> Result<RuntimeApi, String> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| format!("binding the runtime API: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let (queue, queued) = mpsc::unbounded_channel();
+        let (signal, signals) = mpsc::unbounded_channel();
+        let state = Arc::new(ApiState {
+            queue: tokio::sync::Mutex::new(queued),
+            signals: signal,
+            function_arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"),
+        });
+        let server = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                connections.spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req| runtime_api(state.clone(), req));
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Ok(RuntimeApi {
+            address,
+            queue,
+            signals,
+            server,
+        })
+    }
+
+    fn invoke(&self, invocation: Invocation) {
+        let _ = self.queue.send(invocation);
+    }
+}
+
+fn reply(status: u16, body: &'static str) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("a static response")
+}
+
+async fn runtime_api(
+    state: Arc<ApiState>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
+        return Ok(reply(404, r#"{"errorType":"NotFound"}"#));
+    };
+    if req.method() == hyper::Method::GET && rest == "invocation/next" {
+        let _ = state.signals.send(Signal::Next(Instant::now()));
+        let Some(invocation) = state.queue.lock().await.recv().await else {
+            return Ok(reply(500, r#"{"errorType":"ShuttingDown"}"#));
+        };
+        let deadline = (SystemTime::now() + FUNCTION_TIMEOUT)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let response = hyper::Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .header("lambda-runtime-aws-request-id", &invocation.id)
+            .header("lambda-runtime-deadline-ms", deadline.to_string())
+            .header("lambda-runtime-invoked-function-arn", &state.function_arn)
+            .header("lambda-runtime-trace-id", trace_id())
+            .body(Full::new(Bytes::from(invocation.event)))
+            .expect("a valid response");
+        let _ = state
+            .signals
+            .send(Signal::Handed(invocation.id, Instant::now()));
+        return Ok(response);
+    }
+    if req.method() != hyper::Method::POST {
+        return Ok(reply(405, r#"{"errorType":"MethodNotAllowed"}"#));
+    }
+    let answer = if rest == "init/error" {
+        None
+    } else if let Some(id) = rest
+        .strip_prefix("invocation/")
+        .and_then(|tail| tail.strip_suffix("/response"))
+    {
+        Some((id.to_owned(), false))
+    } else if let Some(id) = rest
+        .strip_prefix("invocation/")
+        .and_then(|tail| tail.strip_suffix("/error"))
+    {
+        Some((id.to_owned(), true))
+    } else {
+        return Ok(reply(404, r#"{"errorType":"NotFound"}"#));
+    };
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    let at = Instant::now();
+    let _ = state.signals.send(match answer {
+        Some((id, error)) => Signal::Answered {
+            id,
+            at,
+            error,
+            body,
+        },
+        None => Signal::InitError(body),
+    });
+    Ok(reply(202, r#"{"status":"OK"}"#))
+}
+
+fn hex(bits: u128, digits: usize) -> String {
+    let text = format!("{bits:032x}");
+    text[32 - digits..].to_owned()
+}
+
+fn request_id() -> String {
+    let h = hex(rand::random(), 32);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn trace_id() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    format!(
+        "Root=1-{seconds:08x}-{};Parent={};Sampled=0",
+        hex(rand::random(), 24),
+        hex(rand::random(), 16)
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The function processes
+
+/// A started process, its output drained (the functions log a line and a metric per request).
+struct Process {
+    child: std::process::Child,
+    pid: u32,
+    spawned: Instant,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    fn spawn(program: &Path, args: &[&str], env: &[(String, String)]) -> Result<Process, String> {
+        let mut command = std::process::Command::new(program);
+        command
+            .args(args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // `spawn` returns once the exec has happened (or failed).
+        let spawned = Instant::now();
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("{}: {e}", program.display()))?;
+        let pid = child.id();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        if let Some(stdout) = child.stdout.take() {
+            drain(stdout, output.clone());
+        }
+        if let Some(stderr) = child.stderr.take() {
+            drain(stderr, output.clone());
+        }
+        Ok(Process {
+            child,
+            pid,
+            spawned,
+            output,
+        })
+    }
+
+    fn last_output(&self, lines: usize) -> String {
+        let output = self.output.lock().unwrap_or_else(|e| e.into_inner());
+        output[output.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// How it ended, if it has.
+    fn ended(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(status.to_string()),
+            Ok(None) => None,
+            Err(e) => Some(e.to_string()),
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn drain(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let mut kept = into.lock().unwrap_or_else(|e| e.into_inner());
+            if kept.len() < 10_000 {
+                kept.push(line);
+            }
+        }
+    });
+}
+
+/// `VmHWM` and `VmRSS` of a process, in KiB.
+fn memory_kib(pid: u32) -> (Option<u64>, Option<u64>) {
+    let (hwm, rss, _) = memory_and_threads(pid);
+    (hwm, rss)
+}
+
+/// `VmHWM` and `VmRSS` in KiB, and the number of threads.
+fn memory_and_threads(pid: u32) -> (Option<u64>, Option<u64>, Option<u64>) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    (field("VmHWM:"), field("VmRSS:"), field("Threads:"))
+}
+
+/// The environment Lambda gives a `provided.al2023` function of the template (`Globals`), with
+/// DynamoDB Local and a fixed signing key in place of the deployed table and secret.
+fn function_env(function: &str, runtime: SocketAddr, args: &Args) -> Vec<(String, String)> {
+    let pairs = [
+        ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned()),
+        (
+            "LD_LIBRARY_PATH",
+            "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
+                .to_owned(),
+        ),
+        ("LANG", "en_US.UTF-8".to_owned()),
+        ("TZ", ":UTC".to_owned()),
+        ("_HANDLER", "bootstrap".to_owned()),
+        ("LAMBDA_TASK_ROOT", "/var/task".to_owned()),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_owned()),
+        ("AWS_LAMBDA_RUNTIME_API", runtime.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}")),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/11/24/[$LATEST]0123456789abcdef0123456789abcdef".to_owned(),
+        ),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_owned()),
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_DEFAULT_REGION", REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "ASIACOLDSTARTBENCH00".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "cold-start-bench-secret".to_owned()),
+        ("AWS_SESSION_TOKEN", "cold-start-bench-session".to_owned()),
+        // Nothing may ask a metadata service off this machine.
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("TABLE_NAME", args.table.clone()),
+        ("DYNAMODB_ENDPOINT", args.ddb_endpoint.clone()),
+        ("TOKEN_SIGNING_KEY", SIGNING_KEY.to_owned()),
+        ("TOKEN_LIFETIME_SECONDS", "86400".to_owned()),
+        ("TENANT_USER_QUOTA", TENANT_USER_QUOTA.to_string()),
+        ("LOCKOUT_THRESHOLD", "5".to_owned()),
+        ("LOCKOUT_WINDOW_SECONDS", "900".to_owned()),
+        ("LOCKOUT_DURATION_SECONDS", "900".to_owned()),
+        ("PASSWORD_MAX_AGE_DAYS", "0".to_owned()),
+        ("DELETED_USER_RETENTION_DAYS", "30".to_owned()),
+        ("METRICS_NAMESPACE", "UserAdmin/cold-start".to_owned()),
+    ];
+    let mut env: Vec<(String, String)> =
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    for (name, value) in &args.env {
+        env.retain(|(k, _)| k != name);
+        env.push((name.clone(), value.clone()));
+    }
+    env
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/// The tenant the events act in, and its administrator's token.
+struct Fixture {
+    tenant: String,
+    token: String,
+    events: PathBuf,
+    /// Numbers `user_create`'s users.
+    sequence: std::sync::atomic::AtomicU64,
+}
+
+impl Fixture {
+    fn template(&self, function: &str) -> Result<String, String> {
+        let path = self.events.join(format!("{function}.json"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e} (no event for {function})", path.display()))?;
+        Ok(text
+            .replace("{{DOMAIN_ID}}", &self.tenant)
+            .replace("{{PASSWORD}}", ADMIN_PASSWORD)
+            .replace("{{TOKEN}}", &self.token))
+    }
+
+    /// One invocation of the function: its event with a fresh request id (and for `user_create`
+    /// a fresh user).
+    fn invocation(&self, function: &str) -> Result<Invocation, String> {
+        let mut event: Value = serde_json::from_str(&self.template(function)?)
+            .map_err(|e| format!("events/{function}.json: {e}"))?;
+        let id = request_id();
+        event["requestContext"]["requestId"] = json!(request_id());
+        event["requestContext"]["requestTimeEpoch"] = json!(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64
+        );
+        if function == "user_create"
+            && let Some(Ok(mut body)) = event["body"].as_str().map(serde_json::from_str::<Value>)
+        {
+            let n = self
+                .sequence
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let user = format!("cold{n}@bench.example");
+            body["user_id"] = json!(user);
+            body["email"] = json!(user);
+            event["body"] = json!(body.to_string());
+        }
+        Ok(Invocation {
+            id,
+            event: event.to_string(),
+        })
+    }
+}
+
+/// The table, a tenant with its administrator, the administrator's token (through the
+/// `auth_tokens` handler, as the event logs in) and the user the events name (through
+/// `user_create`'s).
+async fn prepare(args: &Args) -> Result<Fixture, String> {
+    let config = Config {
+        dynamodb_endpoint: Some(args.ddb_endpoint.clone()),
+        tenant_user_quota: TENANT_USER_QUOTA,
+        ..Config::defaults(&args.table)
+    };
+    let client = shared::app::dynamodb_client(Some(&args.ddb_endpoint)).await;
+    local_stack::template::create_table(&client, &args.table).await?;
+    let app: &'static App = Box::leak(Box::new(App::new(config, client, SIGNING_KEY.as_bytes())?));
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let tenant = format!("cold-{}-{}", std::process::id(), seconds % 1_000_000);
+    bootstrap::handle(
+        app,
+        bootstrap::BootstrapEvent {
+            tenant_id: tenant.clone(),
+            user_id: "admin".into(),
+            password: Some(ADMIN_PASSWORD.into()),
+            email: None,
+            name: None,
+        },
+    )
+    .await
+    .map_err(|e| format!("bootstrapping {tenant}: {e}"))?;
+    let mut fixture = Fixture {
+        tenant,
+        token: String::new(),
+        events: args.events.clone(),
+        sequence: std::sync::atomic::AtomicU64::new(0),
+    };
+    let login = lambda_http::request::from_str(&fixture.template("auth_tokens")?)
+        .map_err(|e| format!("events/auth_tokens.json: {e}"))?;
+    let response = auth_tokens::handle(app, login).await;
+    fixture.token = response
+        .headers()
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(format!("the login answered {}", response.status()))?
+        .to_owned();
+    let create = lambda_http::request::from_str(&fixture.template("user_create")?)
+        .map_err(|e| format!("events/user_create.json: {e}"))?;
+    let response = user_create::handle(app, create).await;
+    if response.status() != 200 {
+        return Err(format!(
+            "creating the events' user answered {}",
+            response.status()
+        ));
+    }
+    Ok(fixture)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One start
+
+/// What one answer took, from the process's start and from its `next`.
+struct Answered {
+    /// Since the exec, when it came.
+    at_ms: f64,
+    /// From `next` handing out the event.
+    latency_ms: f64,
+    status: String,
+}
+
+/// Waits for the answer to `id`, noting the first `next` (the end of init) when `init` is unset.
+async fn answer(
+    api: &mut RuntimeApi,
+    process: &mut Process,
+    id: &str,
+    init: &mut Option<f64>,
+) -> Result<Answered, String> {
+    let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+    let mut handed = None;
+    loop {
+        let signal = tokio::select! {
+            signal = api.signals.recv() => signal.ok_or("the runtime API stopped")?,
+            _ = tokio::time::sleep(EXIT_POLL) => {
+                if let Some(status) = process.ended() {
+                    return Err(format!(
+                        "the process ended ({status}) before answering: {}",
+                        process.last_output(5)
+                    ));
+                }
+                continue;
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(format!("no answer within {ANSWER_TIMEOUT:?}: {}", process.last_output(5)));
+            }
+        };
+        match signal {
+            Signal::Next(at) => {
+                if init.is_none() {
+                    *init = Some(ms(at - process.spawned));
+                }
+            }
+            Signal::Handed(handed_id, at) if handed_id == id => handed = Some(at),
+            Signal::Handed(..) => {}
+            Signal::Answered {
+                id: answered,
+                at,
+                error,
+                body,
+            } if answered == id => {
+                let status = if error {
+                    "error".to_owned()
+                } else {
+                    serde_json::from_slice::<Value>(&body)
+                        .ok()
+                        .and_then(|v| v["statusCode"].as_u64())
+                        .map_or_else(|| "?".to_owned(), |code| code.to_string())
+                };
+                return Ok(Answered {
+                    at_ms: ms(at - process.spawned),
+                    latency_ms: ms(at - handed.unwrap_or(at)),
+                    status,
+                });
+            }
+            Signal::Answered { .. } => {}
+            Signal::InitError(body) => {
+                return Err(format!(
+                    "init failed: {}",
+                    String::from_utf8_lossy(&body)
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                ));
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Start {
+    init_ms: f64,
+    first_answer_ms: f64,
+    first_request_ms: f64,
+    status: String,
+    /// After the first event.
+    hwm_kib: Option<u64>,
+    rss_kib: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Warm {
+    latencies_ms: Vec<f64>,
+    statuses: BTreeMap<String, usize>,
+    hwm_kib: Option<u64>,
+    rss_kib: Option<u64>,
+    threads: Option<u64>,
+}
+
+/// Starts `program` against a fresh runtime API with one event queued, measures it to its first
+/// answer, then answers `warm` more events; kills it.
+async fn start_once(
+    program: &Path,
+    program_args: &[&str],
+    function: &str,
+    env: impl FnOnce(SocketAddr) -> Vec<(String, String)>,
+    mut event: impl FnMut() -> Result<Invocation, String>,
+    warm: usize,
+) -> Result<(Start, Option<Warm>), String> {
+    let mut api = RuntimeApi::start(function).await?;
+    let first = event()?;
+    let first_id = first.id.clone();
+    api.invoke(first);
+    let mut process = Process::spawn(program, program_args, &env(api.address))?;
+    let mut init = None;
+    let outcome = async {
+        let first = answer(&mut api, &mut process, &first_id, &mut init).await?;
+        let (hwm_kib, rss_kib) = memory_kib(process.pid);
+        let start = Start {
+            init_ms: init.unwrap_or(f64::NAN),
+            first_answer_ms: first.at_ms,
+            first_request_ms: first.latency_ms,
+            status: first.status,
+            hwm_kib,
+            rss_kib,
+        };
+        if warm == 0 {
+            return Ok((start, None));
+        }
+        let mut loop_ = Warm::default();
+        for _ in 0..warm {
+            let invocation = event()?;
+            let id = invocation.id.clone();
+            api.invoke(invocation);
+            let answered = answer(&mut api, &mut process, &id, &mut init).await?;
+            loop_.latencies_ms.push(answered.latency_ms);
+            *loop_.statuses.entry(answered.status).or_default() += 1;
+        }
+        (loop_.hwm_kib, loop_.rss_kib, loop_.threads) = memory_and_threads(process.pid);
+        Ok((start, Some(loop_)))
+    }
+    .await;
+    drop(process);
+    outcome
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+fn sorted(samples: &[f64]) -> Vec<f64> {
+    let mut samples: Vec<f64> = samples.iter().copied().filter(|s| s.is_finite()).collect();
+    samples.sort_by(f64::total_cmp);
+    samples
+}
+
+/// The nearest-rank percentile (`p` in 0..=100); the median of an even count is the mean of the
+/// middle two.
+fn percentile(samples: &[f64], p: f64) -> f64 {
+    let s = sorted(samples);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    if p == 50.0 && s.len() % 2 == 0 {
+        return (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0;
+    }
+    let rank = ((p / 100.0) * s.len() as f64).ceil().max(1.0) as usize;
+    s[rank.min(s.len()) - 1]
+}
+
+fn median(samples: &[f64]) -> f64 {
+    percentile(samples, 50.0)
+}
+
+fn round(value: f64) -> Value {
+    if value.is_finite() {
+        json!((value * 100.0).round() / 100.0)
+    } else {
+        Value::Null
+    }
+}
+
+fn summary(samples: &[f64]) -> Value {
+    let s = sorted(samples);
+    json!({
+        "median": round(median(&s)),
+        "min": round(s.first().copied().unwrap_or(f64::NAN)),
+        "max": round(s.last().copied().unwrap_or(f64::NAN)),
+        "samples": s.len(),
+    })
+}
+
+fn median_u64(values: impl Iterator<Item = Option<u64>>) -> Option<u64> {
+    let mut values: Vec<u64> = values.flatten().collect();
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "-".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+fn statuses(list: impl Iterator<Item = String>) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for status in list {
+        *counts.entry(status).or_default() += 1;
+    }
+    counts
+}
+
+fn show_statuses(counts: &BTreeMap<String, usize>) -> String {
+    counts
+        .iter()
+        .map(|(status, n)| format!("{status}×{n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark
+
+async fn bench(args: Args) -> Result<(), String> {
+    let load_before = load_average();
+    let fixture = prepare(&args).await?;
+    eprintln!(
+        "tenant {} on {} (table {}); load average {load_before}",
+        fixture.tenant, args.ddb_endpoint, args.table
+    );
+    let mut rows = Vec::new();
+    let mut report = Vec::new();
+    for binary in &args.binaries {
+        let function = function_name(binary);
+        let size = std::fs::metadata(binary)
+            .map_err(|e| format!("{}: {e}", binary.display()))?
+            .len();
+        let mut starts = Vec::new();
+        let mut warm = None;
+        let mut failures = Vec::new();
+        for n in 0..args.starts {
+            let last = n + 1 == args.starts;
+            let outcome = start_once(
+                binary,
+                &[],
+                &function,
+                |runtime| function_env(&function, runtime, &args),
+                || fixture.invocation(&function),
+                if last { args.warm } else { 0 },
+            )
+            .await;
+            match outcome {
+                Ok((start, loop_)) => {
+                    starts.push(start);
+                    if loop_.is_some() {
+                        warm = loop_;
+                    }
+                }
+                Err(error) => {
+                    eprintln!("{function}: start {n}: {error}");
+                    failures.push(error);
+                }
+            }
+        }
+        let init: Vec<f64> = starts.iter().map(|s| s.init_ms).collect();
+        let first: Vec<f64> = starts.iter().map(|s| s.first_answer_ms).collect();
+        let request: Vec<f64> = starts.iter().map(|s| s.first_request_ms).collect();
+        let first_statuses = statuses(starts.iter().map(|s| s.status.clone()));
+        let hwm_first = median_u64(starts.iter().map(|s| s.hwm_kib));
+        let warm_json = warm.as_ref().map(|w| {
+            json!({
+                "events": w.latencies_ms.len(),
+                "p50_ms": round(median(&w.latencies_ms)),
+                "p90_ms": round(percentile(&w.latencies_ms, 90.0)),
+                "p99_ms": round(percentile(&w.latencies_ms, 99.0)),
+                "max_ms": round(sorted(&w.latencies_ms).last().copied().unwrap_or(f64::NAN)),
+                "statuses": w.statuses,
+                "vm_hwm_kib": w.hwm_kib,
+                "vm_rss_kib": w.rss_kib,
+                "threads": w.threads,
+            })
+        });
+        rows.push(vec![
+            function.clone(),
+            format!("{:.2}", size as f64 / 1_048_576.0),
+            format!(
+                "{:.1} ({:.1}–{:.1})",
+                median(&init),
+                percentile(&init, 0.0),
+                percentile(&init, 100.0)
+            ),
+            format!("{:.1}", median(&first)),
+            format!("{:.1}", median(&request)),
+            show_statuses(&first_statuses),
+            warm.as_ref().map_or("-".into(), |w| {
+                format!(
+                    "{:.1} / {:.1}",
+                    median(&w.latencies_ms),
+                    percentile(&w.latencies_ms, 99.0)
+                )
+            }),
+            warm.as_ref()
+                .map_or("-".into(), |w| show_statuses(&w.statuses)),
+            mib(hwm_first),
+            mib(warm.as_ref().and_then(|w| w.hwm_kib)),
+            mib(warm.as_ref().and_then(|w| w.rss_kib)),
+        ]);
+        report.push(json!({
+            "function": function,
+            "binary": binary.display().to_string(),
+            "binary_bytes": size,
+            "starts": starts.len(),
+            "failed_starts": failures,
+            "init_ms": summary(&init),
+            "first_answer_ms": summary(&first),
+            "first_request_ms": summary(&request),
+            "first_statuses": first_statuses,
+            "vm_hwm_kib_after_first_event": hwm_first,
+            "warm": warm_json,
+            "samples": starts.iter().map(|s| json!({
+                "init_ms": round(s.init_ms),
+                "first_answer_ms": round(s.first_answer_ms),
+                "first_request_ms": round(s.first_request_ms),
+                "status": s.status,
+                "vm_hwm_kib": s.hwm_kib,
+                "vm_rss_kib": s.rss_kib,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+
+    println!(
+        "\nCold starts: median of {} starts per function (min–max), times in ms from the exec; \
+         warm: {} events on the last start; memory in MiB",
+        args.starts, args.warm
+    );
+    if !args.env.is_empty() {
+        let extra: Vec<String> = args.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("with {}", extra.join(" "));
+    }
+    print_table(
+        &[
+            "function",
+            "binary MiB",
+            "init",
+            "first answer",
+            "first request",
+            "first status",
+            "warm p50 / p99",
+            "warm status",
+            "VmHWM 1st",
+            "VmHWM warm",
+            "VmRSS end",
+        ],
+        &rows,
+    );
+
+    let mut breakdowns = Vec::new();
+    for function in &args.breakdown {
+        let Some(binary) = args.binaries.iter().find(|b| function_name(b) == *function) else {
+            eprintln!("--breakdown {function}: not among the binaries");
+            continue;
+        };
+        breakdowns.push(breakdown(&args, &fixture, binary, function).await?);
+    }
+
+    let load_after = load_average();
+    eprintln!("load average after: {load_after}");
+    if let Some(path) = &args.json {
+        let document = json!({
+            "benchmark": "cold_start",
+            "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
+            "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+            "starts": args.starts,
+            "warm_events": args.warm,
+            "dynamodb": args.ddb_endpoint,
+            "memory_size_mb": 128,
+            "extra_env": args.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            "functions": report,
+            "breakdown": breakdowns,
+        });
+        let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|row| row[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    line(header.to_vec());
+    println!(
+        "|{}|",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The breakdown of init
+
+/// Runs the variants interleaved, `args.starts` rounds, and prints what init spends its time on.
+async fn breakdown(
+    args: &Args,
+    fixture: &Fixture,
+    binary: &Path,
+    function: &str,
+) -> Result<Value, String> {
+    let this = std::env::current_exe().map_err(|e| e.to_string())?;
+    let empty_roots =
+        std::env::temp_dir().join(format!("cold-start-empty-roots-{}.pem", std::process::id()));
+    std::fs::write(&empty_roots, "").map_err(|e| e.to_string())?;
+    let mut variants: BTreeMap<&str, Vec<Start>> = BTreeMap::new();
+    let mut phase_runs: Vec<Value> = Vec::new();
+    for _ in 0..args.starts {
+        for variant in ["binary", "binary, no TLS roots", "hello world (floor)"] {
+            let (program, program_args): (&Path, &[&str]) = match variant {
+                "hello world (floor)" => (&this, &["--hello"]),
+                _ => (binary, &[]),
+            };
+            let outcome = start_once(
+                program,
+                program_args,
+                function,
+                |runtime| {
+                    let mut env = function_env(function, runtime, args);
+                    if variant == "binary, no TLS roots" {
+                        env.push(("SSL_CERT_FILE".into(), empty_roots.display().to_string()));
+                    }
+                    env
+                },
+                || fixture.invocation(function),
+                0,
+            )
+            .await;
+            match outcome {
+                Ok((start, _)) => variants.entry(variant).or_default().push(start),
+                Err(error) => eprintln!("breakdown {function} ({variant}): {error}"),
+            }
+        }
+        match run_phases(&this, function, args, fixture) {
+            Ok(run) => phase_runs.push(run),
+            Err(error) => eprintln!("breakdown {function} (phases): {error}"),
+        }
+    }
+    let _ = std::fs::remove_file(&empty_roots);
+
+    let profile = if cfg!(debug_assertions) {
+        "debug (build cold_start with --release for meaningful phase and floor figures)"
+    } else {
+        "release"
+    };
+    println!(
+        "\nInit of {function}, what it goes to (median of {} interleaved rounds; cold_start built {profile})",
+        args.starts
+    );
+    let mut rows = Vec::new();
+    let mut variant_json = serde_json::Map::new();
+    for (variant, starts) in &variants {
+        let init: Vec<f64> = starts.iter().map(|s| s.init_ms).collect();
+        let first: Vec<f64> = starts.iter().map(|s| s.first_answer_ms).collect();
+        let request: Vec<f64> = starts.iter().map(|s| s.first_request_ms).collect();
+        let hwm = median_u64(starts.iter().map(|s| s.hwm_kib));
+        rows.push(vec![
+            variant.to_string(),
+            format!("{:.1}", median(&init)),
+            format!("{:.1}", median(&first)),
+            format!("{:.1}", median(&request)),
+            mib(hwm),
+        ]);
+        variant_json.insert(
+            variant.to_string(),
+            json!({
+                "init_ms": summary(&init),
+                "first_answer_ms": summary(&first),
+                "first_request_ms": summary(&request),
+                "vm_hwm_kib_after_first_event": hwm,
+            }),
+        );
+    }
+    print_table(
+        &[
+            "variant",
+            "init",
+            "first answer",
+            "first request",
+            "VmHWM 1st",
+        ],
+        &rows,
+    );
+
+    // The phases: medians over the runs, in the order they ran.
+    let mut names: Vec<String> = Vec::new();
+    let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for run in &phase_runs {
+        for phase in run["phases"].as_array().into_iter().flatten() {
+            let (Some(name), Some(ms)) = (phase["name"].as_str(), phase["ms"].as_f64()) else {
+                continue;
+            };
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+            values.entry(name.to_owned()).or_default().push(ms);
+        }
+    }
+    let mut phase_json = Vec::new();
+    let rows: Vec<Vec<String>> = names
+        .iter()
+        .map(|name| {
+            let samples = &values[name];
+            phase_json.push(json!({"phase": name, "ms": summary(samples)}));
+            vec![
+                name.clone(),
+                format!("{:.2}", median(samples)),
+                format!("{:.2}", percentile(samples, 0.0)),
+                format!("{:.2}", percentile(samples, 100.0)),
+            ]
+        })
+        .collect();
+    println!(
+        "\nInit replayed phase by phase in a fresh process (shared::http::run's steps, then the first request's lazy costs), ms"
+    );
+    print_table(&["phase", "median", "min", "max"], &rows);
+    Ok(json!({
+        "function": function,
+        "rounds": args.starts,
+        "cold_start_profile": profile,
+        "variants": variant_json,
+        "phases": phase_json,
+    }))
+}
+
+/// Runs this binary's `--phases` in a fresh process with the function's environment.
+fn run_phases(
+    this: &Path,
+    function: &str,
+    args: &Args,
+    fixture: &Fixture,
+) -> Result<Value, String> {
+    let mut env = function_env(function, "127.0.0.1:9".parse().expect("an address"), args);
+    env.push(("COLD_START_TENANT".into(), fixture.tenant.clone()));
+    let spawned_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    env.push((SPAWNED_AT_VAR.into(), spawned_at.to_string()));
+    // Nothing else runs meanwhile: waiting here blocks no measurement.
+    let output = std::process::Command::new(this)
+        .arg("--phases")
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(PHASES_PREFIX))
+        .ok_or_else(|| {
+            format!(
+                "no phases ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+    serde_json::from_str(line).map_err(|e| e.to_string())
+}
+
+/// The phases of `--phases`, each timed from the end of the one before.
+struct Laps {
+    phases: Vec<Value>,
+    lap: Instant,
+}
+
+impl Laps {
+    fn push(&mut self, name: &str, ms: f64) {
+        self.phases.push(json!({"name": name, "ms": ms}));
+    }
+
+    fn note(&mut self, name: &str) {
+        let elapsed = ms(self.lap.elapsed());
+        self.push(name, elapsed);
+        self.lap = Instant::now();
+    }
+
+    fn restart(&mut self) {
+        self.lap = Instant::now();
+    }
+}
+
+/// `--phases`: `shared::http::run`'s init step by step with timestamps, then what the deployed init
+/// adds and the lazy costs of a first request. Prints one JSON line.
+fn phases() -> Result<(), String> {
+    let entered = SystemTime::now();
+    let mut laps = Laps {
+        phases: Vec::new(),
+        lap: Instant::now(),
+    };
+    if let Some(spawned) = std::env::var(SPAWNED_AT_VAR)
+        .ok()
+        .and_then(|ns| ns.parse::<u64>().ok())
+    {
+        let since = entered
+            .duration_since(UNIX_EPOCH + Duration::from_nanos(spawned))
+            .unwrap_or_default();
+        laps.push("exec to main (this binary)", ms(since));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    laps.note("tokio runtime (multi-thread)");
+    runtime.block_on(async {
+        shared::telemetry::init();
+        laps.note("telemetry::init (EnvFilter, JSON subscriber)");
+        let config = Config::from_env()?;
+        laps.note("Config::from_env");
+        let endpoint = config.dynamodb_endpoint.clone();
+        let sdk = shared::app::sdk_config(endpoint.as_deref()).await;
+        laps.note("aws-config load (fixed endpoint and credentials)");
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        laps.note("DynamoDB Client::new (HTTPS connector: TLS roots loaded and parsed)");
+        let key = std::env::var("TOKEN_SIGNING_KEY").map_err(|e| e.to_string())?;
+        let app = App::new(config, client, key.as_bytes())?;
+        laps.note("App::new (key ring, token service, sealer)");
+        let in_main: f64 = laps
+            .phases
+            .iter()
+            .skip(1)
+            .filter_map(|p| p["ms"].as_f64())
+            .sum();
+        laps.push("= init in main, as shared::http::run does it", in_main);
+        laps.restart();
+
+        // What the deployed init adds: App::from_env loads the SDK configuration a second time
+        // (AWS's default chain) for the Secrets Manager client, then reads the key ring (a TLS
+        // connection and a call to Secrets Manager, not measurable here).
+        let deployed = shared::app::sdk_config(None).await;
+        laps.note("deployed only: second aws-config load (default chain)");
+        let _secrets = shared::secrets::SecretStore::new(&deployed, None);
+        laps.note("deployed only: Secrets Manager client (a second HTTPS connector)");
+
+        // The first request's lazy costs.
+        let tenant = std::env::var("COLD_START_TENANT").unwrap_or_else(|_| "none".into());
+        let _ = app.store.get_user(&tenant, "nobody@bench.example").await;
+        laps.note("first GetItem (connector built again, TCP connect, first signing)");
+        let _ = app.store.get_user(&tenant, "nobody@bench.example").await;
+        laps.note("second GetItem");
+        let mut user = shared::model::User::new(
+            &tenant,
+            "nobody@bench.example",
+            shared::model::UserType::User,
+            shared::model::Backend::Local,
+            0,
+        );
+        user.email = Some("nobody@bench.example".into());
+        let _ = app.sealer.verification_code(&user, "123456", 0);
+        laps.note("first aws-lc random bytes (CPU-jitter entropy: global seed + this thread's)");
+        let _ = app.sealer.verification_code(&user, "123456", 0);
+        laps.note("aws-lc random bytes again");
+        let elsewhere = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let started = Instant::now();
+                    let _ = app.sealer.verification_code(&user, "123456", 0);
+                    ms(started.elapsed())
+                })
+                .join()
+                .unwrap_or(f64::NAN)
+        });
+        laps.push("first aws-lc random bytes on another thread", elsewhere);
+        laps.restart();
+        shared::password::verify_against_nothing("Cold-Start-Passw0rd!");
+        laps.note("first argon2id verification (19 MiB allocated and touched)");
+        shared::password::verify_against_nothing("Cold-Start-Passw0rd!");
+        laps.note("argon2id verification again");
+        Ok::<(), String>(())
+    })?;
+    println!("{PHASES_PREFIX}{}", json!({"phases": laps.phases}));
+    Ok(())
+}
+
+/// `--hello`: a function that only answers `{}`, on the same runtime crate: the floor of a cold
+/// start (exec, tokio, the runtime client) for a binary of this size.
+fn hello() -> Result<(), String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(lambda_runtime::run(lambda_runtime::service_fn(
+            |_: lambda_runtime::LambdaEvent<Value>| async {
+                Ok::<Value, lambda_runtime::Error>(json!({"statusCode": 200, "body": "{}"}))
+            },
+        )))
+        .map_err(|e| e.to_string())
+}
