@@ -31,19 +31,7 @@ fn request(path: &str, token: &str, body: &Value) -> Request<Body> {
 
 async fn tenant_with(app: &'static App, users: usize) -> Result<(String, String), String> {
     let tenant = format!("cost-{users}-{}", std::process::id());
-    let answer = bootstrap::handle(
-        app,
-        bootstrap::BootstrapEvent {
-            tenant_id: tenant.clone(),
-            user_id: "admin".into(),
-            password: Some("Admin-Passw0rd!".into()),
-            email: None,
-            name: None,
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    if answer.created {
+    if local_stack::bootstrap_admin(app, &tenant, "Admin-Passw0rd!").await? {
         // Straight into the store: the figures are about reading, not about hashing passwords.
         for i in 0..users {
             let mut user = User::new(

@@ -34,16 +34,7 @@ async fn main() -> Result<(), String> {
     })
     .await?;
     let tenant = format!("timing-{}", std::process::id());
-    let event = bootstrap::BootstrapEvent {
-        tenant_id: tenant.clone(),
-        user_id: "admin".into(),
-        password: Some("Admin-Passw0rd!".into()),
-        email: None,
-        name: None,
-    };
-    bootstrap::handle(app, event)
-        .await
-        .map_err(|e| e.to_string())?;
+    local_stack::bootstrap_admin(app, &tenant, "Admin-Passw0rd!").await?;
 
     let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS + 5 {

@@ -157,6 +157,24 @@ impl Bucket {
     }
 }
 
+/// Bootstraps `tenant` with administrator `admin` and the given password, as the measuring tools
+/// need it; whether the tenant was new.
+pub async fn bootstrap_admin(app: &App, tenant: &str, password: &str) -> Result<bool, String> {
+    let answer = bootstrap::handle(
+        app,
+        bootstrap::BootstrapEvent {
+            tenant_id: tenant.to_owned(),
+            user_id: "admin".into(),
+            password: Some(password.into()),
+            email: None,
+            name: None,
+        },
+    )
+    .await
+    .map_err(|e| format!("bootstrapping {tenant}: {e}"))?;
+    Ok(answer.created)
+}
+
 /// An app for the examples that measure: DynamoDB Local at `$DYNAMODB_ENDPOINT` (default port 8000),
 /// table `useradmin-bench` created from the template, `adjust` applied to the default settings.
 pub async fn bench_app(

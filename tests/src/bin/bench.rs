@@ -257,18 +257,7 @@ impl World {
     async fn new(app: &'static App, label: &str, users: usize) -> Result<World, String> {
         let router: &'static Router = Box::leak(Box::new(Router::from_template(app)?));
         let tenant = format!("bench-{label}-{}", std::process::id());
-        bootstrap::handle(
-            app,
-            bootstrap::BootstrapEvent {
-                tenant_id: tenant.clone(),
-                user_id: "admin".into(),
-                password: Some(ADMIN_PASSWORD.into()),
-                email: None,
-                name: None,
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        local_stack::bootstrap_admin(app, &tenant, ADMIN_PASSWORD).await?;
         let started = Instant::now();
         seed(app, &tenant, users).await?;
         if users >= 10_000 {

@@ -598,18 +598,7 @@ async fn prepare(args: &Args) -> Result<Fixture, String> {
         .unwrap_or_default()
         .as_secs();
     let tenant = format!("cold-{}-{}", std::process::id(), seconds % 1_000_000);
-    bootstrap::handle(
-        app,
-        bootstrap::BootstrapEvent {
-            tenant_id: tenant.clone(),
-            user_id: "admin".into(),
-            password: Some(ADMIN_PASSWORD.into()),
-            email: None,
-            name: None,
-        },
-    )
-    .await
-    .map_err(|e| format!("bootstrapping {tenant}: {e}"))?;
+    local_stack::bootstrap_admin(app, &tenant, ADMIN_PASSWORD).await?;
     let mut fixture = Fixture {
         tenant,
         token: String::new(),
