@@ -72,20 +72,10 @@ pub const LOGIN_DECOY_PK: &str = "LOGIN_DECOYS";
 pub const LOGIN_DECOYS: u64 = 16;
 /// About what a user item weighs (its fields, hash and index keys), so that reading a decoy costs
 /// what reading a user costs.
-const LOGIN_DECOY_PADDING: &str = concat!(
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-);
+const LOGIN_DECOY_PADDING: &str = match std::str::from_utf8(&[b'0'; 768]) {
+    Ok(padding) => padding,
+    Err(_) => panic!("ASCII is UTF-8"),
+};
 
 /// The decoy a login's failed attempts write to: FNV-1a of the tenant and the login name's normal
 /// form.
@@ -462,6 +452,29 @@ impl DynamoStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Every item of a tenant's partition as stored, read consistently page by page (the invariant
+    /// checker's view).
+    pub(crate) async fn tenant_items(&self, tenant_id: &str) -> ApiResult<Vec<Item>> {
+        self.query_partition(
+            None,
+            "",
+            tenant_pk(tenant_id),
+            None,
+            false,
+            None,
+            IndexFilter::All,
+        )
+        .await
+    }
+
+    /// Whether the tenant registry lists the tenant.
+    pub(crate) async fn tenant_registered(&self, tenant_id: &str) -> ApiResult<bool> {
+        Ok(self
+            .get_item(key(TENANT_REGISTRY_PK.into(), tenant_pk(tenant_id)))
+            .await?
+            .is_some())
     }
 
     async fn get_item(&self, item_key: Item) -> ApiResult<Option<Item>> {

@@ -4,12 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 use crate::dynamo::{
-    DynamoStore, Item, PK, SK, TENANT_REGISTRY_PK, TENANT_SK, facet_counter, store_error,
-    tenant_pk, unique_sk, user_from_item, user_item,
+    DynamoStore, Item, SK, TENANT_SK, facet_counter, unique_sk, user_from_item, user_item,
 };
 use crate::error::ApiResult;
 use crate::model::{Backend, Facet, LockReason, User, UserState};
@@ -100,48 +98,9 @@ fn state_contradictions(user: &User) -> Vec<String> {
     broken
 }
 
-/// Every item of the tenant's partition, read consistently page by page.
-async fn partition(store: &DynamoStore, tenant_id: &str) -> ApiResult<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let page = store
-            .client()
-            .query()
-            .table_name(store.table())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(tenant_id)))
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(store_error)?;
-        items.extend(page.items.unwrap_or_default());
-        match page.last_evaluated_key {
-            Some(key) if !key.is_empty() => start = Some(key),
-            _ => return Ok(items),
-        }
-    }
-}
-
-async fn registered(store: &DynamoStore, tenant_id: &str) -> ApiResult<bool> {
-    let found = store
-        .client()
-        .get_item()
-        .table_name(store.table())
-        .key(PK, AttributeValue::S(TENANT_REGISTRY_PK.into()))
-        .key(SK, AttributeValue::S(tenant_pk(tenant_id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(store_error)?;
-    Ok(found.item.is_some())
-}
-
 /// Checks one tenant's partition.
 pub async fn check_tenant(store: &DynamoStore, tenant_id: &str) -> ApiResult<TenantCheck> {
-    let items = partition(store, tenant_id).await?;
+    let items = store.tenant_items(tenant_id).await?;
     let mut check = TenantCheck {
         tenant_id: tenant_id.to_owned(),
         items: items.len(),
@@ -277,7 +236,7 @@ pub async fn check_tenant(store: &DynamoStore, tenant_id: &str) -> ApiResult<Ten
                     );
                 }
             }
-            if !registered(store, tenant_id).await? {
+            if !store.tenant_registered(tenant_id).await? {
                 finding(
                     Rule::MissingTenant,
                     TENANT_SK,

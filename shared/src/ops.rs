@@ -95,9 +95,7 @@ pub async fn as_admin<T>(
 /// token: for work that reaches past the store (the external directory), which a revoked token
 /// must not set off even if its answer would be thrown away.
 pub async fn ensure_admin(app: &App, caller: &Caller, tenant_id: &str) -> ApiResult<()> {
-    authorize_admin(caller, tenant_id)?;
-    let record = app.store.get_user(tenant_id, &caller.claims.sub).await?;
-    ensure_may_manage(app, caller, record.as_ref(), now())
+    as_admin(app, caller, tenant_id, std::future::ready(Ok(()))).await
 }
 
 /// A token is live while its user exists, may hold tokens, and has not revoked it since.

@@ -43,16 +43,17 @@ fn with_working_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -
     result
 }
 
-/// The raw argon2 output for `password` under `salt` (as the PHC string spells it).
+/// The raw argon2 output for `password` under `salt` (as the PHC string spells it), as long as
+/// the parameters ask for.
 fn compute(
     argon2: &Argon2<'_>,
-    params: &Params,
     password: &str,
     salt: Salt<'_>,
-    output_len: usize,
 ) -> argon2::password_hash::Result<Output> {
     let mut salt_bytes = [0u8; 64];
     let salt = salt.decode_b64(&mut salt_bytes)?;
+    let params = argon2.params();
+    let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
     with_working_memory(params.block_count(), |memory| {
         Output::init_with(output_len, |out| {
             argon2
@@ -69,14 +70,7 @@ pub fn hash(password: &str) -> ApiResult<String> {
     let params = params();
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let salt = SaltString::generate(&mut OsRng);
-    let output = compute(
-        &argon2,
-        &params,
-        password,
-        salt.as_salt(),
-        Params::DEFAULT_OUTPUT_LEN,
-    )
-    .map_err(fail)?;
+    let output = compute(&argon2, password, salt.as_salt()).map_err(fail)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -115,8 +109,8 @@ pub fn verify(password: &str, stored: &str) -> Verified {
         return Verified::No;
     };
     let argon2 = Argon2::new(algorithm, version, params.clone());
-    // `Output`'s equality is constant-time.
-    match compute(&argon2, &params, password, salt, expected.len()) {
+    // The parameters read from the hash ask for its length; `Output`'s equality is constant-time.
+    match compute(&argon2, password, salt) {
         Ok(computed) if computed == expected => {}
         _ => return Verified::No,
     }
