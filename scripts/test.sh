@@ -46,6 +46,7 @@ if [ "${SKIP_OPENAPI_CHECK:-0}" != 1 ]; then
 fi
 
 step "tests"
+echo "disk: target/ holds $(du -sh target 2>/dev/null | cut -f1); $(df -h --output=avail . | tail -1 | tr -d ' ') free" >&2
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
