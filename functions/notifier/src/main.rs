@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
         .await;
     }
     let from = std::env::var("MAIL_FROM").map_err(|_| "MAIL_FROM is not set")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = shared::app::sdk_config(None).await;
     let client = aws_sdk_sesv2::Client::new(&config);
     serve(app, Box::leak(Box::new(SesMailer { client, from }))).await
 }

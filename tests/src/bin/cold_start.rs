@@ -1273,7 +1273,7 @@ fn phases() -> Result<(), String> {
     laps.note("tokio runtime (multi-thread)");
     runtime.block_on(async {
         shared::telemetry::init();
-        laps.note("telemetry::init (EnvFilter, JSON subscriber)");
+        laps.note("telemetry::init (per-target filter, JSON subscriber)");
         let config = Config::from_env()?;
         laps.note("Config::from_env");
         let endpoint = config.dynamodb_endpoint.clone();

@@ -78,16 +78,19 @@ fn captured() -> &'static Captured {
         metrics: Mutex::new(Vec::new()),
     });
     INSTALLED.call_once(|| {
-        let filter = tracing_subscriber::EnvFilter::new(shared::telemetry::directives("debug"));
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_target(true)
-            .without_time()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .with_writer(|| LogWriter)
+        use tracing_subscriber::prelude::*;
+        let _ = tracing_subscriber::registry()
+            .with(shared::telemetry::filter("debug"))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(true)
+                    .without_time()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(|| LogWriter),
+            )
             .try_init();
         shared::telemetry::set_metrics_sink(Box::new(|line| {
             captured().metrics.lock().unwrap().push(line.to_owned());
