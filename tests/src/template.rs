@@ -62,6 +62,17 @@ pub fn functions(template: &Value) -> Vec<Function> {
         .collect()
 }
 
+/// The `MemorySize` (MB) the template gives the function in `functions/<directory>`: its own, else
+/// the global one.
+pub fn memory_size(template: &Value, directory: &str) -> Option<u64> {
+    let function = functions(template)
+        .into_iter()
+        .find(|f| f.directory == directory)?;
+    template["Resources"][function.resource.as_str()]["Properties"]["MemorySize"]
+        .as_u64()
+        .or_else(|| template["Globals"]["Function"]["MemorySize"].as_u64())
+}
+
 pub fn routes(template: &Value) -> Vec<Route> {
     let mut routes = Vec::new();
     for function in functions(template) {

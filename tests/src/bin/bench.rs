@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use lambda_http::Body;
 use lambda_http::http::Request;
 use local_stack::Router;
@@ -35,6 +35,8 @@ const USER_PASSWORD: &str = "Bench-User-Passw0rd1";
 const NEW_PASSWORD: &str = "Bench-User-Passw0rd2";
 const WARM_UP: usize = 30;
 const CLIENTS: usize = 16;
+/// Calls of each route in the pass that measures capacity units and log bytes.
+const CONSUMPTION_CALLS: usize = 20;
 
 struct Options {
     requests: usize,
@@ -337,6 +339,11 @@ enum Bare {
     Audit,
     /// One transaction: an update of the user conditional on it existing.
     Write,
+    /// One transaction of a change of state: the user, an audit record, the tenant's counters.
+    StateChange,
+    /// LOCK and UNLOCK in turn: a LOCK's transaction also checks that the user is not the tenant's
+    /// first administrator (seed 001's code 1107).
+    LockUnlock,
     /// The same plus an outbox message, and an argon2 hash when the message holds a password.
     WriteMessage { hash: bool },
     /// One transaction: the user, two uniqueness records, the counters; and the password's hash.
@@ -440,6 +447,48 @@ impl BareWorld {
         Ok(())
     }
 
+    /// The caller's record and user `i` in one `BatchGetItem`, as the handlers read them.
+    async fn get_pair(&self, i: usize) -> Result<(), String> {
+        let keys = KeysAndAttributes::builder()
+            .keys(self.key(user_sk("admin")))
+            .keys(self.key(user_sk(&user_id(i))))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        self.client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// `kind` with the read of the caller's record that authorising a request needs (a token is
+    /// revoked the moment its user is locked, disabled, deleted or changes password): the shape
+    /// the handler runs. `None` where the handler's shape is the bare one already.
+    async fn run_with_caller(&self, kind: Bare, i: usize) -> Option<Result<(), String>> {
+        Some(match kind {
+            Bare::Get => self.get_pair(i).await,
+            Bare::GetGet => match self.get(format!("UNIQUE#EMAIL#{}", user_id(i))).await {
+                Ok(()) => self.get_pair(i).await,
+                Err(e) => Err(e),
+            },
+            Bare::Counters | Bare::Page | Bare::Audit => {
+                let (caller, work) = tokio::join!(self.get(user_sk("admin")), self.run(kind, i));
+                caller.and(work)
+            }
+            Bare::Write
+            | Bare::StateChange
+            | Bare::LockUnlock
+            | Bare::WriteMessage { hash: false } => match self.get_pair(i).await {
+                Ok(()) => self.run(kind, i).await,
+                Err(e) => Err(e),
+            },
+            _ => return None,
+        })
+    }
+
     /// One run of `kind` on user `i` (of the world's seeded users).
     async fn run(&self, kind: Bare, i: usize) -> Result<(), String> {
         match kind {
@@ -479,6 +528,46 @@ impl BareWorld {
                 Ok(())
             }
             Bare::Write => self.transact(vec![self.update_user(i)?]).await,
+            Bare::LockUnlock if i % 2 == 0 => {
+                let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(self.key(TENANT_SK.into())))
+                    .condition_expression("attribute_exists(pk) AND first_admin <> :me")
+                    .expression_attribute_values(":me", AttributeValue::S(user_id(i)))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                self.transact(vec![
+                    self.update_user(i)?,
+                    TransactWriteItem::builder().condition_check(check).build(),
+                ])
+                .await
+            }
+            Bare::LockUnlock => self.transact(vec![self.update_user(i)?]).await,
+            Bare::StateChange => {
+                let n = self
+                    .counter
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut audit = self.key(format!("BARE_AUDIT#{}#{n:09}", user_id(i)));
+                audit.insert("from_state".into(), AttributeValue::S("ENABLED".into()));
+                audit.insert("to_state".into(), AttributeValue::S("DISABLED".into()));
+                audit.insert("actor".into(), AttributeValue::S("admin".into()));
+                let counters = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(self.key("BARE_COUNTERS".into())))
+                    .update_expression("ADD #from :minus, #to :plus")
+                    .expression_attribute_names("#from", "state_enabled")
+                    .expression_attribute_names("#to", "state_disabled")
+                    .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+                    .expression_attribute_values(":plus", AttributeValue::N("1".into()))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                self.transact(vec![
+                    self.update_user(i)?,
+                    self.put(audit)?,
+                    TransactWriteItem::builder().update(counters).build(),
+                ])
+                .await
+            }
             Bare::WriteMessage { hash } => {
                 if hash {
                     self.hash().await?;
@@ -706,7 +795,7 @@ fn workloads() -> Vec<Workload> {
         w(
             "user_actions",
             "POST /v2/{project_id}/users/{user_id}/actions",
-            Bare::Write,
+            Bare::LockUnlock,
             |w, i| {
                 let op = if i % 2 == 0 { "LOCK" } else { "UNLOCK" };
                 w.call(
@@ -724,7 +813,7 @@ fn workloads() -> Vec<Workload> {
         w(
             "rsa_user_status",
             "PUT /AdminInterface/restapi/v1/users/{userId}/userStatus",
-            Bare::Write,
+            Bare::StateChange,
             |w, i| {
                 let status = if i % 2 == 0 { "Disabled" } else { "Enabled" };
                 w.call(
@@ -741,13 +830,13 @@ fn workloads() -> Vec<Workload> {
         w(
             "user_disable",
             "POST /identity/v1/user/disable",
-            Bare::Write,
+            Bare::StateChange,
             |w, i| w.spaceone("disable", json!({"user_id": user_id(i % w.users)})),
         ),
         w(
             "user_enable",
             "POST /identity/v1/user/enable",
-            Bare::Write,
+            Bare::StateChange,
             |w, i| w.spaceone("enable", json!({"user_id": user_id(i % w.users)})),
         ),
         w(
@@ -851,7 +940,7 @@ fn workloads() -> Vec<Workload> {
         w(
             "user_delete",
             "POST /identity/v1/user/delete",
-            Bare::Write,
+            Bare::StateChange,
             |w, i| {
                 w.spaceone(
                     "delete",
@@ -901,10 +990,28 @@ struct Row {
     requests: usize,
     p50_ms: f64,
     p99_ms: f64,
+    /// CPU time of this process per request (handler, SDK, TLS-free HTTP to the store).
+    cpu_ms: f64,
     bare: String,
     bare_p50_ms: Option<f64>,
     bare_p99_ms: Option<f64>,
     ratio: Option<f64>,
+    /// The bare calls with the caller's record read as the handler reads it.
+    with_caller_p50_ms: Option<f64>,
+    with_caller_ratio: Option<f64>,
+}
+
+/// CPU time of every thread of this process so far, in nanoseconds (`/proc/self/task/*/schedstat`:
+/// nanosecond resolution, where `/proc/self/stat` counts 10 ms ticks).
+fn process_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 async fn warm_latency(
@@ -915,47 +1022,66 @@ async fn warm_latency(
     let mut rows = Vec::new();
     for workload in workloads() {
         let mut samples = Vec::with_capacity(requests);
+        let mut cpu_ns = 0;
         for i in 0..WARM_UP + requests {
             let call = match workload.prepare {
                 Some(prepare) => prepare(world, i).await?,
                 None => (workload.call)(world, i),
             };
+            let cpu_before = process_cpu_ns();
             let (took, _) = send(world.router, &call).await?;
             if i >= WARM_UP {
+                cpu_ns += process_cpu_ns().saturating_sub(cpu_before);
                 samples.push(ms(took));
             }
         }
         let mut bare_samples = Vec::with_capacity(requests);
+        let mut caller_samples = Vec::with_capacity(requests);
         if !matches!(workload.bare, Bare::None) {
             for i in 0..WARM_UP + requests {
                 let started = Instant::now();
                 bare.run(workload.bare, i % world.users).await?;
+                let took = ms(started.elapsed());
+                let started = Instant::now();
+                let with_caller = bare.run_with_caller(workload.bare, i % world.users).await;
+                let took_with_caller = ms(started.elapsed());
                 if i >= WARM_UP {
-                    bare_samples.push(ms(started.elapsed()));
+                    bare_samples.push(took);
+                    if let Some(result) = with_caller {
+                        result?;
+                        caller_samples.push(took_with_caller);
+                    }
                 }
             }
         }
         let (p50, p99) = (percentile(&samples, 50.0), percentile(&samples, 99.0));
         let bare_p50 = (!bare_samples.is_empty()).then(|| percentile(&bare_samples, 50.0));
+        let caller_p50 = (!caller_samples.is_empty()).then(|| percentile(&caller_samples, 50.0));
         let row = Row {
             function: workload.function.into(),
             route: workload.route.into(),
             requests,
             p50_ms: p50,
             p99_ms: p99,
+            cpu_ms: cpu_ns as f64 / 1e6 / requests as f64,
             bare: format!("{:?}", workload.bare),
             bare_p50_ms: bare_p50,
             bare_p99_ms: (!bare_samples.is_empty()).then(|| percentile(&bare_samples, 99.0)),
             ratio: bare_p50.map(|b| p50 / b),
+            with_caller_p50_ms: caller_p50,
+            with_caller_ratio: caller_p50.map(|b| p50 / b),
         };
         eprintln!(
-            "{:28} p50 {:7.2} ms  p99 {:7.2} ms  bare {:?} p50 {}  ratio {}",
+            "{:28} p50 {:7.2} ms  p99 {:7.2} ms  cpu {:6.2} ms  bare {:?} p50 {}  ratio {}  with caller {}",
             row.function,
             row.p50_ms,
             row.p99_ms,
+            row.cpu_ms,
             workload.bare,
             row.bare_p50_ms.map_or("-".into(), |b| format!("{b:.2} ms")),
             row.ratio.map_or("-".into(), |r| format!("{r:.2}")),
+            row.with_caller_ratio
+                .map_or("-".into(), |r| format!("{r:.2}")),
         );
         rows.push(row);
     }
@@ -1057,51 +1183,95 @@ async fn throughput(
     Ok(rows)
 }
 
-fn markdown(
-    rows: &[Row],
-    login: &Login,
-    throughput: &[Throughput],
-    capacity: &[Capacity],
-    context: &BTreeMap<&str, String>,
-) -> String {
+/// Everything one run measured.
+#[derive(serde::Serialize)]
+struct Report {
+    context: BTreeMap<&'static str, String>,
+    warm: Vec<Row>,
+    login: Login,
+    login_sizing: Vec<LoginSizing>,
+    throughput: Vec<Throughput>,
+    capacity: Vec<Capacity>,
+    consumption: Vec<Consumption>,
+    cost: Vec<Cost>,
+}
+
+fn markdown(report: &Report) -> String {
+    let opt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}"));
     let mut out = String::new();
-    out.push_str("# Warm latency, login and throughput (generated by `scripts/bench.sh`)\n\n");
-    for (key, value) in context {
+    out.push_str("# Warm latency, login, throughput, capacity and cost (generated by `scripts/bench.sh`)\n\n");
+    for (key, value) in &report.context {
         out.push_str(&format!("- {key}: {value}\n"));
     }
-    out.push_str("\n| function | route | p50 (ms) | p99 (ms) | bare calls | bare p50 (ms) | bare p99 (ms) | p50 / bare p50 |\n|---|---|---|---|---|---|---|---|\n");
-    for row in rows {
-        let opt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}"));
+    out.push_str("\n![p50 and p99 per function, beside the bare calls](warm.png)\n");
+    out.push_str(
+        "\n`bare`: the store calls (and argon2 work) the operation fundamentally needs, made \
+         straight with the SDK; `with caller`: the same plus the read of the caller's record that \
+         authorising needs, in the shape the handler makes it (one `BatchGetItem` of caller and \
+         target, or a `GetItem` beside the query). CPU: this process's CPU time per request.\n",
+    );
+    out.push_str("\n| function | route | p50 (ms) | p99 (ms) | CPU (ms) | bare calls | bare p50 (ms) | bare p99 (ms) | p50 / bare p50 | with caller p50 (ms) | p50 / with caller p50 |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for row in &report.warm {
         out.push_str(&format!(
-            "| {} | `{}` | {:.2} | {:.2} | {} | {} | {} | {} |\n",
+            "| {} | `{}` | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} |\n",
             row.function,
             row.route,
             row.p50_ms,
             row.p99_ms,
+            row.cpu_ms,
             row.bare,
             opt(row.bare_p50_ms),
             opt(row.bare_p99_ms),
-            row.ratio.map_or("-".into(), |r| format!("{r:.2}")),
+            opt(row.ratio),
+            opt(row.with_caller_p50_ms),
+            opt(row.with_caller_ratio),
         ));
     }
+    let login = &report.login;
     out.push_str(&format!(
         "\nLogin p50 {:.2} ms, one argon2id verification p50 {:.2} ms: ratio {:.2}.\n",
         login.login_p50_ms, login.verify_p50_ms, login.ratio
     ));
+    out.push_str(&format!(
+        "\nA login on Lambda (arm64) by memory size: the measured wait plus the measured CPU time \
+         stretched by the vCPU share ({} MB buys one vCPU), assuming a Graviton core as fast as \
+         this machine's; the budget is {LOGIN_BUDGET_MS:.0} ms.\n\n| memory (MB) | vCPU share | login (ms) | Lambda cost per million logins (USD) |\n|---|---|---|---|\n",
+        prices::FULL_VCPU_MB
+    ));
+    for size in &report.login_sizing {
+        out.push_str(&format!(
+            "| {:.0} | {:.1}% | {:.0} | {:.2} |\n",
+            size.memory_mb,
+            size.vcpu_share * 100.0,
+            size.login_ms,
+            size.usd_per_million
+        ));
+    }
+    if let Some(cheapest) = report
+        .login_sizing
+        .iter()
+        .filter(|s| s.login_ms < LOGIN_BUDGET_MS)
+        .min_by(|a, b| a.usd_per_million.total_cmp(&b.usd_per_million))
+    {
+        out.push_str(&format!(
+            "\nCheapest size that keeps a login under {LOGIN_BUDGET_MS:.0} ms: {:.0} MB.\n",
+            cheapest.memory_mb
+        ));
+    }
     out.push_str("\n| operation | clients | through the handler (req/s) | bare (req/s) | ratio |\n|---|---|---|---|---|\n");
-    for row in throughput {
+    for row in &report.throughput {
         out.push_str(&format!(
             "| {} | {} | {:.0} | {:.0} | {:.2} |\n",
             row.operation, row.clients, row.handler_per_s, row.bare_per_s, row.ratio
         ));
     }
-    if let Some(first) = capacity.first() {
+    if let Some(first) = report.capacity.first() {
         out.push_str(&format!(
             "\n| operation | capacity units at {} users | calls | at {} users | calls | ratio |\n|---|---|---|---|---|---|\n",
             first.small_users, first.large_users
         ));
     }
-    for row in capacity {
+    for row in &report.capacity {
         out.push_str(&format!(
             "| {} | {:.1} | {} | {:.1} | {} | {:.2} |\n",
             row.operation,
@@ -1112,7 +1282,241 @@ fn markdown(
             row.ratio
         ));
     }
+    out.push_str(&format!(
+        "\n## Cost per million calls\n\nUSD, us-east-1 list prices: Lambda arm64 ${}/GB-s and ${:.2} per million requests; \
+         DynamoDB on-demand ${} per million write units and ${} per million read units; CloudWatch Logs \
+         ${:.2}/GB ingested; API Gateway REST API ${:.2} and HTTP API ${:.2} per million requests. \
+         Duration: the p50 above at the template's `MemorySize`, CPU stretched by the vCPU share, \
+         billed per started millisecond; the wait is DynamoDB Local's on loopback, so real durations \
+         are longer by DynamoDB's own latency (a few ms per round trip). Units and log bytes: mean \
+         of a pass of each route through a proxy that adds `ReturnConsumedCapacity` to every call; \
+         logs are the function's own lines (access and metrics), not Lambda's platform lines. The \
+         template uses the REST API: HTTP APIs cannot shape API Gateway's own errors (throttling, \
+         unknown route, payload too large) into the one error shape, nor throttle per stage and method.\n\n",
+        prices::LAMBDA_ARM64_PER_GB_SECOND,
+        prices::LAMBDA_PER_MILLION_REQUESTS,
+        prices::DYNAMODB_PER_MILLION_WRITE_UNITS,
+        prices::DYNAMODB_PER_MILLION_READ_UNITS,
+        prices::LOGS_PER_GB_INGESTED,
+        prices::REST_API_PER_MILLION,
+        prices::HTTP_API_PER_MILLION,
+    ));
+    out.push_str("| function | MemorySize (MB) | duration (ms) | read units | write units | log bytes | Lambda | DynamoDB | logs | total, REST API | total, HTTP API |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for cost in &report.cost {
+        let Some(used) = report
+            .consumption
+            .iter()
+            .find(|c| c.function == cost.function)
+        else {
+            continue;
+        };
+        out.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
+            cost.function,
+            cost.memory_mb,
+            cost.lambda_ms,
+            used.read_units,
+            used.write_units,
+            used.log_bytes,
+            cost.lambda_usd,
+            cost.dynamodb_usd,
+            cost.logs_usd,
+            cost.total_rest_api_usd,
+            cost.total_http_api_usd,
+        ));
+    }
     out
+}
+
+/// Bytes the functions log (access and metrics lines), counted instead of written.
+static LOG_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+struct CountingWriter;
+
+impl std::io::Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOG_BYTES.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Logs as a deployed function does (JSON lines at INFO, and the metrics lines), into a counter.
+fn count_logs() {
+    use tracing_subscriber::prelude::*;
+    let _ = tracing_subscriber::registry()
+        .with(shared::telemetry::filter("info"))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(true)
+                .without_time()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_writer(|| CountingWriter),
+        )
+        .try_init();
+    shared::telemetry::set_metrics_sink(Box::new(|line| {
+        LOG_BYTES.fetch_add(line.len() as u64 + 1, std::sync::atomic::Ordering::SeqCst);
+    }));
+}
+
+/// What one call of a route consumes besides time: capacity units and log bytes, the mean over
+/// `calls` calls.
+#[derive(serde::Serialize, Clone)]
+struct Consumption {
+    function: String,
+    read_units: f64,
+    write_units: f64,
+    store_calls: f64,
+    log_bytes: f64,
+}
+
+async fn consumption_per_route(
+    app: &'static App,
+    meter: &capacity::Meter,
+    calls: usize,
+) -> Result<Vec<Consumption>, String> {
+    let world: &'static World = Box::leak(Box::new(World::new(app, "routes", 4 * calls).await?));
+    send(
+        world.router,
+        &world.spaceone(
+            "create",
+            json!({"user_id": "jkim@directory.example", "backend": "EXTERNAL"}),
+        ),
+    )
+    .await?;
+    let mut rows = Vec::new();
+    for workload in workloads() {
+        let mut total = capacity::Taken::default();
+        let mut log_bytes = 0;
+        for i in 0..calls {
+            let call = match workload.prepare {
+                Some(prepare) => prepare(world, i).await?,
+                None => (workload.call)(world, i),
+            };
+            meter.take();
+            LOG_BYTES.swap(0, std::sync::atomic::Ordering::SeqCst);
+            send(world.router, &call).await?;
+            let taken = meter.take();
+            log_bytes += LOG_BYTES.swap(0, std::sync::atomic::Ordering::SeqCst);
+            total.read_units += taken.read_units;
+            total.write_units += taken.write_units;
+            total.calls += taken.calls;
+        }
+        let n = calls as f64;
+        rows.push(Consumption {
+            function: workload.function.into(),
+            read_units: total.read_units / n,
+            write_units: total.write_units / n,
+            store_calls: total.calls as f64 / n,
+            log_bytes: log_bytes as f64 / n,
+        });
+    }
+    Ok(rows)
+}
+
+/// List prices (us-east-1), from AWS's pricing pages: Lambda arm64 and API Gateway as they have
+/// stood since 2020, DynamoDB on-demand as cut on 2024-11-01. Checked on the date the tables carry.
+mod prices {
+    pub const LAMBDA_ARM64_PER_GB_SECOND: f64 = 0.000_013_333_4;
+    pub const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
+    pub const REST_API_PER_MILLION: f64 = 3.50;
+    pub const HTTP_API_PER_MILLION: f64 = 1.00;
+    pub const DYNAMODB_PER_MILLION_WRITE_UNITS: f64 = 0.625;
+    pub const DYNAMODB_PER_MILLION_READ_UNITS: f64 = 0.125;
+    pub const LOGS_PER_GB_INGESTED: f64 = 0.50;
+    /// Lambda gives one full vCPU at this memory, and CPU in proportion below it.
+    pub const FULL_VCPU_MB: f64 = 1769.0;
+}
+
+/// A call's duration on a Lambda of `memory_mb`: the time spent waiting as measured, and the CPU
+/// time stretched by the share of a vCPU that memory buys.
+fn lambda_ms(row: &Row, memory_mb: f64) -> f64 {
+    let cpu = row.cpu_ms.min(row.p50_ms);
+    let wait = row.p50_ms - cpu;
+    wait + cpu * (prices::FULL_VCPU_MB / memory_mb).max(1.0)
+}
+
+/// Lambda's cost of a million calls of `ms` each at `memory_mb` (duration billed per started ms).
+fn lambda_usd(ms: f64, memory_mb: f64) -> f64 {
+    prices::LAMBDA_PER_MILLION_REQUESTS
+        + 1e6 * (ms.ceil() / 1000.0) * (memory_mb / 1024.0) * prices::LAMBDA_ARM64_PER_GB_SECOND
+}
+
+#[derive(serde::Serialize)]
+struct Cost {
+    function: String,
+    memory_mb: u64,
+    lambda_ms: f64,
+    lambda_usd: f64,
+    dynamodb_usd: f64,
+    logs_usd: f64,
+    total_rest_api_usd: f64,
+    total_http_api_usd: f64,
+}
+
+fn costs(rows: &[Row], consumption: &[Consumption]) -> Result<Vec<Cost>, String> {
+    let template = local_stack::template::load()?;
+    let mut costs = Vec::new();
+    for row in rows {
+        let memory_mb = local_stack::template::memory_size(&template, &row.function)
+            .ok_or(format!("no MemorySize for {}", row.function))?;
+        let used = consumption
+            .iter()
+            .find(|c| c.function == row.function)
+            .ok_or(format!("no consumption for {}", row.function))?;
+        let ms = lambda_ms(row, memory_mb as f64);
+        let lambda = lambda_usd(ms, memory_mb as f64);
+        let dynamodb = used.read_units * prices::DYNAMODB_PER_MILLION_READ_UNITS
+            + used.write_units * prices::DYNAMODB_PER_MILLION_WRITE_UNITS;
+        let logs = used.log_bytes * 1e6 / 1e9 * prices::LOGS_PER_GB_INGESTED;
+        costs.push(Cost {
+            function: row.function.clone(),
+            memory_mb,
+            lambda_ms: ms,
+            lambda_usd: lambda,
+            dynamodb_usd: dynamodb,
+            logs_usd: logs,
+            total_rest_api_usd: lambda + dynamodb + logs + prices::REST_API_PER_MILLION,
+            total_http_api_usd: lambda + dynamodb + logs + prices::HTTP_API_PER_MILLION,
+        });
+    }
+    Ok(costs)
+}
+
+/// Memory settings a login is costed at, and the latency it must stay under.
+const LOGIN_MEMORY_MB: [f64; 8] = [128.0, 256.0, 384.0, 512.0, 640.0, 768.0, 1024.0, 1769.0];
+const LOGIN_BUDGET_MS: f64 = 250.0;
+
+#[derive(serde::Serialize)]
+struct LoginSizing {
+    memory_mb: f64,
+    vcpu_share: f64,
+    login_ms: f64,
+    usd_per_million: f64,
+}
+
+fn login_sizing(rows: &[Row]) -> Vec<LoginSizing> {
+    let Some(login) = rows.iter().find(|r| r.function == "auth_tokens") else {
+        return Vec::new();
+    };
+    LOGIN_MEMORY_MB
+        .iter()
+        .map(|&memory_mb| {
+            let ms = lambda_ms(login, memory_mb);
+            LoginSizing {
+                memory_mb,
+                vcpu_share: (memory_mb / prices::FULL_VCPU_MB).min(1.0),
+                login_ms: ms,
+                usd_per_million: lambda_usd(ms, memory_mb),
+            }
+        })
+        .collect()
 }
 
 /// A proxy in front of DynamoDB Local that asks every call for its consumed capacity
@@ -1131,22 +1535,48 @@ mod capacity {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use serde_json::Value;
 
-    /// Capacity units in thousandths, so that they add up atomically.
+    /// Capacity units in thousandths, so that they add up atomically; read and write apart, by the
+    /// kind of call (on-demand prices them apart).
     #[derive(Default)]
     pub struct Meter {
-        milli_units: AtomicU64,
+        read_milli_units: AtomicU64,
+        write_milli_units: AtomicU64,
         calls: AtomicU64,
+    }
+
+    /// What the calls since the last take consumed.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct Taken {
+        pub read_units: f64,
+        pub write_units: f64,
+        pub calls: u64,
+    }
+
+    impl Taken {
+        pub fn units(&self) -> f64 {
+            self.read_units + self.write_units
+        }
     }
 
     impl Meter {
         /// Units and calls since the last take.
-        pub fn take(&self) -> (f64, u64) {
-            (
-                self.milli_units.swap(0, Ordering::SeqCst) as f64 / 1000.0,
-                self.calls.swap(0, Ordering::SeqCst),
-            )
+        pub fn take(&self) -> Taken {
+            Taken {
+                read_units: self.read_milli_units.swap(0, Ordering::SeqCst) as f64 / 1000.0,
+                write_units: self.write_milli_units.swap(0, Ordering::SeqCst) as f64 / 1000.0,
+                calls: self.calls.swap(0, Ordering::SeqCst),
+            }
         }
     }
+
+    /// Calls that consume read capacity; every other call writes.
+    const READS: [&str; 5] = [
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+    ];
 
     fn units(answer: &Value) -> f64 {
         match &answer["ConsumedCapacity"] {
@@ -1180,6 +1610,12 @@ mod capacity {
                         let (client, upstream) = (client.clone(), upstream.clone());
                         async move {
                             let (mut parts, body) = request.into_parts();
+                            let reads = parts
+                                .headers
+                                .get("x-amz-target")
+                                .and_then(|t| t.to_str().ok())
+                                .and_then(|t| t.rsplit('.').next())
+                                .is_some_and(|operation| READS.contains(&operation));
                             let body = body.collect().await?.to_bytes();
                             let body = match serde_json::from_slice::<Value>(&body) {
                                 Ok(Value::Object(mut call)) => {
@@ -1202,7 +1638,12 @@ mod capacity {
                             let (parts, body) = answer.into_parts();
                             let body = body.collect().await?.to_bytes();
                             if let Ok(answer) = serde_json::from_slice::<Value>(&body) {
-                                meter.milli_units.fetch_add(
+                                let counter = if reads {
+                                    &meter.read_milli_units
+                                } else {
+                                    &meter.write_milli_units
+                                };
+                                counter.fetch_add(
                                     (units(&answer) * 1000.0).round() as u64,
                                     Ordering::SeqCst,
                                 );
@@ -1243,7 +1684,7 @@ async fn measure_capacity(
     large: usize,
 ) -> Result<Vec<Capacity>, String> {
     let small = 1_000;
-    let mut measured: Vec<(String, Vec<(f64, u64)>)> = Vec::new();
+    let mut measured: Vec<(String, Vec<capacity::Taken>)> = Vec::new();
     for users in [small, large] {
         let world: &'static World = Box::leak(Box::new(
             World::new(app, &format!("cap{users}"), users).await?,
@@ -1279,12 +1720,12 @@ async fn measure_capacity(
         .map(|(operation, values)| Capacity {
             operation,
             small_users: small,
-            small_units: values[0].0,
-            small_calls: values[0].1,
+            small_units: values[0].units(),
+            small_calls: values[0].calls,
             large_users: large,
-            large_units: values[1].0,
-            large_calls: values[1].1,
-            ratio: values[1].0 / values[0].0,
+            large_units: values[1].units(),
+            large_calls: values[1].calls,
+            ratio: values[1].units() / values[0].units(),
         })
         .collect())
 }
@@ -1292,8 +1733,8 @@ async fn measure_capacity(
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let options = options()?;
-    // The metrics lines would drown the figures; the bench counts what it needs itself.
-    shared::telemetry::set_metrics_sink(Box::new(|_| {}));
+    // The functions' log and metrics lines are counted (for their cost), not printed.
+    count_logs();
     let directory = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     directory.set_nonblocking(true).map_err(|e| e.to_string())?;
     let directory_url = format!(
@@ -1350,6 +1791,7 @@ async fn main() -> Result<(), String> {
         config.dynamodb_endpoint = Some(proxy);
     })
     .await?;
+    let consumption = consumption_per_route(measured_app, meter, CONSUMPTION_CALLS).await?;
     let capacity = measure_capacity(measured_app, meter, options.large).await?;
     for row in &capacity {
         eprintln!(
@@ -1386,14 +1828,22 @@ async fn main() -> Result<(), String> {
             }
         ),
     );
+    let report = Report {
+        context,
+        login_sizing: login_sizing(&rows),
+        cost: costs(&rows, &consumption)?,
+        warm: rows,
+        login,
+        throughput,
+        capacity,
+        consumption,
+    };
     std::fs::create_dir_all(&options.out).map_err(|e| e.to_string())?;
-    let md = markdown(&rows, &login, &throughput, &capacity, &context);
+    let md = markdown(&report);
     std::fs::write(options.out.join("warm.md"), &md).map_err(|e| e.to_string())?;
-    let document =
-        json!({"context": context, "warm": rows, "login": login, "throughput": throughput});
     std::fs::write(
         options.out.join("warm.json"),
-        serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?,
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
     println!("{md}");
