@@ -202,15 +202,18 @@ impl App {
     pub async fn from_env() -> Result<App, String> {
         let config = Config::from_env()?;
         let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+        let store = DynamoStore::new(client.clone(), config.table_name.clone());
         if let Some(secret_id) = var("TOKEN_SIGNING_KEY_SECRET_ARN") {
             let sdk = sdk_config(None).await;
             let endpoint = var("SECRETS_MANAGER_ENDPOINT");
             let source = KeySource::new(SecretStore::new(&sdk, endpoint.as_deref()), &secret_id);
-            let ring = source.read().await?;
-            return App::with_ring(config, client, &ring, Some(source));
+            // Both connections open at once: the key ring's and the store's.
+            let (ring, ()) = tokio::join!(source.read(), store.open_connection());
+            return App::with_ring(config, client, &ring?, Some(source));
         }
         let key = var("TOKEN_SIGNING_KEY")
             .ok_or("neither TOKEN_SIGNING_KEY_SECRET_ARN nor TOKEN_SIGNING_KEY is set")?;
+        store.open_connection().await;
         App::new(config, client, key.as_bytes())
     }
 

@@ -94,14 +94,28 @@ struct FindAnswer {
 pub struct HttpDirectory {
     url: hyper::Uri,
     token: Option<String>,
-    client: HttpsClient,
+    /// Made at the first call: loading the system's TLS roots takes about 4 ms, which only the
+    /// three functions that call the directory should pay, and only when they do.
+    client: std::sync::OnceLock<HttpsClient>,
 }
 
 impl HttpDirectory {
     pub fn new(url: &str, token: Option<String>) -> Result<HttpDirectory, String> {
         let url = https::outbound_url("EXTERNAL_DIRECTORY_URL", url)?;
-        let client = https::client()?;
-        Ok(HttpDirectory { url, token, client })
+        Ok(HttpDirectory {
+            url,
+            token,
+            client: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn client(&self) -> ApiResult<&HttpsClient> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = https::client()
+            .map_err(|e| ApiError::Internal(format!("external directory client: {e}")))?;
+        Ok(self.client.get_or_init(|| client))
     }
 
     async fn call(&self, body: Vec<u8>) -> ApiResult<FindAnswer> {
@@ -117,7 +131,7 @@ impl HttpDirectory {
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         let response = self
-            .client
+            .client()?
             .request(request)
             .await
             .map_err(|_| unavailable("unreachable"))?;

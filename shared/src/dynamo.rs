@@ -446,6 +446,22 @@ impl DynamoStore {
         }
     }
 
+    /// Opens the connection to DynamoDB (TCP and TLS) while the function initialises, with a read of
+    /// a key no item has, so that the first request finds it open. Best effort: should it fail, the
+    /// first request meets the cause and answers for it.
+    pub async fn open_connection(&self) {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key("CONNECTION".into(), "OPEN".into())))
+            .send()
+            .await;
+        if let Err(error) = read {
+            tracing::warn!(error = %DisplayErrorContext(&error), "could not reach DynamoDB during init");
+        }
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
