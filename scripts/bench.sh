@@ -50,7 +50,8 @@ if [ "${BENCH_COLD:-1}" != 0 ]; then
     packages+=(-p "$function")
     binaries+=("target/release/$function")
   done
-  cargo build --release --quiet "${packages[@]}" -p local-stack --bin cold_start
+  cargo build --release --quiet "${packages[@]}"
+  cargo build --release --quiet -p local-stack --bin cold_start
   target/release/cold_start --ddb-endpoint "$endpoint" --starts 20 --warm 200 \
     --breakdown user_get --json "$OUT/cold.json" "${binaries[@]}" > "$OUT/cold.md"
   cat "$OUT/cold.md"

@@ -11,7 +11,7 @@ async fn serve(app: &'static App, mailer: &'static impl Mailer) -> Result<(), Er
     .await
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));

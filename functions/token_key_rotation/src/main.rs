@@ -1,7 +1,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use token_key_rotation::RotationEvent;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let sdk = shared::app::sdk_config(None).await;

@@ -2,7 +2,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::provisioning::UserResourceRequest;
 use user_resource::Resources;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));

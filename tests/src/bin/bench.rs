@@ -3,7 +3,7 @@
 //! figures and writes `docs/benchmarks/warm.md` and `warm.json`. A benchmark, not a test: it asserts
 //! no timings, only that every request got the answer the workload expects.
 //!
-//!   bench [--requests N] [--large USERS] [--out DIR]
+//!   bench [--requests N] [--large USERS] [--out DIR] [--only FUNCTION]
 //!
 //! - warm latency of each route through its handler (the local router, as `http::run` runs it:
 //!   token check, key-ring check, telemetry), p50/p99 over N requests after a warm-up, beside the
@@ -42,6 +42,8 @@ struct Options {
     requests: usize,
     large: usize,
     out: PathBuf,
+    /// Only this function's warm latency (for a profiler), nothing else and nothing written.
+    only: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -49,6 +51,7 @@ fn options() -> Result<Options, String> {
         requests: 1_000,
         large: 100_000,
         out: PathBuf::from("docs/benchmarks"),
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -57,6 +60,7 @@ fn options() -> Result<Options, String> {
             "--requests" => options.requests = value()?.parse().map_err(|_| "--requests N")?,
             "--large" => options.large = value()?.parse().map_err(|_| "--large USERS")?,
             "--out" => options.out = PathBuf::from(value()?),
+            "--only" => options.only = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -1014,13 +1018,29 @@ fn process_cpu_ns() -> u64 {
         .sum()
 }
 
+/// What reading the CPU time costs itself (it reads a file per thread), to take off each sample.
+fn cpu_probe_cost() -> u64 {
+    const ROUNDS: u64 = 200;
+    let mut total = 0;
+    for _ in 0..ROUNDS {
+        let before = process_cpu_ns();
+        total += process_cpu_ns().saturating_sub(before);
+    }
+    total / ROUNDS
+}
+
 async fn warm_latency(
     world: &'static World,
     bare: &BareWorld,
     requests: usize,
+    only: Option<&str>,
 ) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
-    for workload in workloads() {
+    let probe_cost = cpu_probe_cost();
+    for workload in workloads()
+        .into_iter()
+        .filter(|w| only.is_none_or(|f| f == w.function))
+    {
         let mut samples = Vec::with_capacity(requests);
         let mut cpu_ns = 0;
         for i in 0..WARM_UP + requests {
@@ -1031,7 +1051,9 @@ async fn warm_latency(
             let cpu_before = process_cpu_ns();
             let (took, _) = send(world.router, &call).await?;
             if i >= WARM_UP {
-                cpu_ns += process_cpu_ns().saturating_sub(cpu_before);
+                cpu_ns += process_cpu_ns()
+                    .saturating_sub(cpu_before)
+                    .saturating_sub(probe_cost);
                 samples.push(ms(took));
             }
         }
@@ -1768,7 +1790,10 @@ async fn main() -> Result<(), String> {
     .await?;
     let bare: &'static BareWorld = Box::leak(Box::new(BareWorld::new(app, world).await?));
 
-    let rows = warm_latency(world, bare, options.requests).await?;
+    let rows = warm_latency(world, bare, options.requests, options.only.as_deref()).await?;
+    if options.only.is_some() {
+        return Ok(());
+    }
     let login = login_vs_argon2(world, bare, 200).await?;
     eprintln!(
         "login p50 {:.2} ms, argon2 verify p50 {:.2} ms, ratio {:.2}",

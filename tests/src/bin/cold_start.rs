@@ -597,7 +597,13 @@ async fn prepare(args: &Args) -> Result<Fixture, String> {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let tenant = format!("cold-{}-{}", std::process::id(), seconds % 1_000_000);
+    static PREPARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tenant = format!(
+        "cold-{}-{}-{}",
+        std::process::id(),
+        seconds % 1_000_000,
+        PREPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     local_stack::bootstrap_admin(app, &tenant, ADMIN_PASSWORD).await?;
     let mut fixture = Fixture {
         tenant,
@@ -723,6 +729,21 @@ struct Warm {
     hwm_kib: Option<u64>,
     rss_kib: Option<u64>,
     threads: Option<u64>,
+    /// The function's CPU time per warm event (all its threads), what Lambda's share of a vCPU
+    /// stretches.
+    cpu_ms_per_event: Option<f64>,
+}
+
+/// CPU time of every thread of process `pid` so far, in nanoseconds (`schedstat`).
+fn process_cpu_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    Some(
+        tasks
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+            .sum(),
+    )
 }
 
 /// Starts `program` against a fresh runtime API with one event queued, measures it to its first
@@ -756,6 +777,7 @@ async fn start_once(
             return Ok((start, None));
         }
         let mut loop_ = Warm::default();
+        let cpu_before = process_cpu_ns(process.pid);
         for _ in 0..warm {
             let invocation = event()?;
             let id = invocation.id.clone();
@@ -765,6 +787,9 @@ async fn start_once(
             *loop_.statuses.entry(answered.status).or_default() += 1;
         }
         (loop_.hwm_kib, loop_.rss_kib, loop_.threads) = memory_and_threads(process.pid);
+        if let (Some(before), Some(after)) = (cpu_before, process_cpu_ns(process.pid)) {
+            loop_.cpu_ms_per_event = Some(after.saturating_sub(before) as f64 / 1e6 / warm as f64);
+        }
         Ok((start, Some(loop_)))
     }
     .await;
@@ -861,14 +886,19 @@ fn load_average() -> String {
 
 async fn bench(args: Args) -> Result<(), String> {
     let load_before = load_average();
-    let fixture = prepare(&args).await?;
+    let mut fixture = prepare(&args).await?;
     eprintln!(
         "tenant {} on {} (table {}); load average {load_before}",
         fixture.tenant, args.ddb_endpoint, args.table
     );
     let mut rows = Vec::new();
     let mut report = Vec::new();
-    for binary in &args.binaries {
+    for (n, binary) in args.binaries.iter().enumerate() {
+        // A tenant of its own for each function: the events of one (a password change, a delete)
+        // would otherwise revoke the token or remove the user the next one's events name.
+        if n > 0 {
+            fixture = prepare(&args).await?;
+        }
         let function = function_name(binary);
         let size = std::fs::metadata(binary)
             .map_err(|e| format!("{}: {e}", binary.display()))?
@@ -916,6 +946,7 @@ async fn bench(args: Args) -> Result<(), String> {
                 "vm_hwm_kib": w.hwm_kib,
                 "vm_rss_kib": w.rss_kib,
                 "threads": w.threads,
+                "cpu_ms_per_event": w.cpu_ms_per_event.map(round),
             })
         });
         rows.push(vec![
@@ -939,6 +970,9 @@ async fn bench(args: Args) -> Result<(), String> {
             }),
             warm.as_ref()
                 .map_or("-".into(), |w| show_statuses(&w.statuses)),
+            warm.as_ref()
+                .and_then(|w| w.cpu_ms_per_event)
+                .map_or("-".into(), |cpu| format!("{cpu:.2}")),
             mib(hwm_first),
             mib(warm.as_ref().and_then(|w| w.hwm_kib)),
             mib(warm.as_ref().and_then(|w| w.rss_kib)),
@@ -985,6 +1019,7 @@ async fn bench(args: Args) -> Result<(), String> {
             "first status",
             "warm p50 / p99",
             "warm status",
+            "warm CPU / event",
             "VmHWM 1st",
             "VmHWM warm",
             "VmRSS end",
@@ -1266,11 +1301,11 @@ fn phases() -> Result<(), String> {
             .unwrap_or_default();
         laps.push("exec to main (this binary)", ms(since));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    laps.note("tokio runtime (multi-thread)");
+    laps.note("tokio runtime (current thread, as the functions run it)");
     runtime.block_on(async {
         shared::telemetry::init();
         laps.note("telemetry::init (per-target filter, JSON subscriber)");
@@ -1278,12 +1313,14 @@ fn phases() -> Result<(), String> {
         laps.note("Config::from_env");
         let endpoint = config.dynamodb_endpoint.clone();
         let sdk = shared::app::sdk_config(endpoint.as_deref()).await;
-        laps.note("aws-config load (fixed endpoint and credentials)");
+        laps.note("SDK config (fixed endpoint and credentials)");
         let client = aws_sdk_dynamodb::Client::new(&sdk);
-        laps.note("DynamoDB Client::new (HTTPS connector: TLS roots loaded and parsed)");
+        laps.note("DynamoDB Client::new (HTTPS connector, AWS roots)");
         let key = std::env::var("TOKEN_SIGNING_KEY").map_err(|e| e.to_string())?;
         let app = App::new(config, client, key.as_bytes())?;
         laps.note("App::new (key ring, token service, sealer)");
+        app.store.open_connection().await;
+        laps.note("store connection opened (a GetItem of no item: connector, TCP, first signing)");
         let in_main: f64 = laps
             .phases
             .iter()
@@ -1293,18 +1330,18 @@ fn phases() -> Result<(), String> {
         laps.push("= init in main, as shared::http::run does it", in_main);
         laps.restart();
 
-        // What the deployed init adds: App::from_env loads the SDK configuration a second time
-        // (AWS's default chain) for the Secrets Manager client, then reads the key ring (a TLS
-        // connection and a call to Secrets Manager, not measurable here).
+        // What the deployed init adds: App::from_env builds the SDK configuration a second time for
+        // the Secrets Manager client, then reads the key ring while the store connection opens (a
+        // TLS connection and a call to Secrets Manager, not measurable here).
         let deployed = shared::app::sdk_config(None).await;
-        laps.note("deployed only: second aws-config load (default chain)");
+        laps.note("deployed only: second SDK config (credentials from the environment)");
         let _secrets = shared::secrets::SecretStore::new(&deployed, None);
         laps.note("deployed only: Secrets Manager client (a second HTTPS connector)");
 
         // The first request's lazy costs.
         let tenant = std::env::var("COLD_START_TENANT").unwrap_or_else(|_| "none".into());
         let _ = app.store.get_user(&tenant, "nobody@bench.example").await;
-        laps.note("first GetItem (connector built again, TCP connect, first signing)");
+        laps.note("first GetItem of a request (connection open)");
         let _ = app.store.get_user(&tenant, "nobody@bench.example").await;
         laps.note("second GetItem");
         let mut user = shared::model::User::new(
