@@ -99,29 +99,41 @@ pub fn filter(requested: &str) -> Targets {
         .unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO))
 }
 
+/// The functions' log lines as the Lambda runtime asks for them (`AWS_LAMBDA_LOG_FORMAT=JSON`): one
+/// object per event with its fields at the top level, the target named (the access lines are
+/// picked out by `"target": "access"`), no timestamp (Lambda stamps each line).
+pub fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_target(true)
+        .without_time()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(writer)
+}
+
 pub fn init() {
     let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_default();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    // JSON lines name their target, so the access lines can be picked out (`"target": "access"`).
-    let layer = tracing_subscriber::fmt::layer()
-        .with_target(json)
-        .without_time();
     let subscriber = tracing_subscriber::registry().with(filter(&requested));
     // A second initialisation (tests, the local server) keeps the first subscriber.
     let _ = if json {
+        subscriber.with(json_layer(std::io::stdout)).try_init()
+    } else {
         subscriber
             .with(
-                layer
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(false),
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .without_time(),
             )
             .try_init()
-    } else {
-        subscriber.with(layer).try_init()
     };
 }
 

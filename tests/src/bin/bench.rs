@@ -1371,16 +1371,7 @@ fn count_logs() {
     use tracing_subscriber::prelude::*;
     let _ = tracing_subscriber::registry()
         .with(shared::telemetry::filter("info"))
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_target(true)
-                .without_time()
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(false)
-                .with_writer(|| CountingWriter),
-        )
+        .with(shared::telemetry::json_layer(|| CountingWriter))
         .try_init();
     shared::telemetry::set_metrics_sink(Box::new(|line| {
         LOG_BYTES.fetch_add(line.len() as u64 + 1, std::sync::atomic::Ordering::SeqCst);

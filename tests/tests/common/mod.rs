@@ -81,16 +81,7 @@ fn captured() -> &'static Captured {
         use tracing_subscriber::prelude::*;
         let _ = tracing_subscriber::registry()
             .with(shared::telemetry::filter("debug"))
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_target(true)
-                    .without_time()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(false)
-                    .with_writer(|| LogWriter),
-            )
+            .with(shared::telemetry::json_layer(|| LogWriter))
             .try_init();
         shared::telemetry::set_metrics_sink(Box::new(|line| {
             captured().metrics.lock().unwrap().push(line.to_owned());
