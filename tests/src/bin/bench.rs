@@ -260,6 +260,19 @@ fn user_id(i: usize) -> String {
 }
 
 impl World {
+    /// The EXTERNAL user `sync` refreshes, from the external directory.
+    async fn add_external_user(&self) -> Result<(), String> {
+        send(
+            self.router,
+            &self.spaceone(
+                "create",
+                json!({"user_id": "jkim@directory.example", "backend": "EXTERNAL"}),
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn new(app: &'static App, label: &str, users: usize) -> Result<World, String> {
         let router: &'static Router = Box::leak(Box::new(Router::from_template(app)?));
         let tenant = format!("bench-{label}-{}", std::process::id());
@@ -658,6 +671,16 @@ struct Workload {
     call: fn(&World, usize) -> Call,
 }
 
+impl Workload {
+    /// Request `i` of the workload, prepared where it needs preparing.
+    async fn request(&self, world: &'static World, i: usize) -> Result<Call, String> {
+        match self.prepare {
+            Some(prepare) => prepare(world, i).await,
+            None => Ok((self.call)(world, i)),
+        }
+    }
+}
+
 fn workloads() -> Vec<Workload> {
     fn w(
         function: &'static str,
@@ -1005,17 +1028,9 @@ struct Row {
     with_caller_ratio: Option<f64>,
 }
 
-/// CPU time of every thread of this process so far, in nanoseconds (`/proc/self/task/*/schedstat`:
-/// nanosecond resolution, where `/proc/self/stat` counts 10 ms ticks).
+/// CPU time of every thread of this process so far, in nanoseconds.
 fn process_cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
-        .sum()
+    local_stack::process_cpu_ns(std::process::id()).unwrap_or(0)
 }
 
 /// What reading the CPU time costs itself (it reads a file per thread), to take off each sample.
@@ -1044,10 +1059,7 @@ async fn warm_latency(
         let mut samples = Vec::with_capacity(requests);
         let mut cpu_ns = 0;
         for i in 0..WARM_UP + requests {
-            let call = match workload.prepare {
-                Some(prepare) => prepare(world, i).await?,
-                None => (workload.call)(world, i),
-            };
+            let call = workload.request(world, i).await?;
             let cpu_before = process_cpu_ns();
             let (took, _) = send(world.router, &call).await?;
             if i >= WARM_UP {
@@ -1395,23 +1407,13 @@ async fn consumption_per_route(
     calls: usize,
 ) -> Result<Vec<Consumption>, String> {
     let world: &'static World = Box::leak(Box::new(World::new(app, "routes", 4 * calls).await?));
-    send(
-        world.router,
-        &world.spaceone(
-            "create",
-            json!({"user_id": "jkim@directory.example", "backend": "EXTERNAL"}),
-        ),
-    )
-    .await?;
+    world.add_external_user().await?;
     let mut rows = Vec::new();
     for workload in workloads() {
         let mut total = capacity::Taken::default();
         let mut log_bytes = 0;
         for i in 0..calls {
-            let call = match workload.prepare {
-                Some(prepare) => prepare(world, i).await?,
-                None => (workload.call)(world, i),
-            };
+            let call = workload.request(world, i).await?;
             meter.take();
             LOG_BYTES.swap(0, std::sync::atomic::Ordering::SeqCst);
             send(world.router, &call).await?;
@@ -1770,15 +1772,7 @@ async fn main() -> Result<(), String> {
     .await?;
     let users = 2 * (options.requests + WARM_UP);
     let world: &'static World = Box::leak(Box::new(World::new(app, "warm", users).await?));
-    // The EXTERNAL user `sync` refreshes.
-    send(
-        world.router,
-        &world.spaceone(
-            "create",
-            json!({"user_id": "jkim@directory.example", "backend": "EXTERNAL"}),
-        ),
-    )
-    .await?;
+    world.add_external_user().await?;
     let bare: &'static BareWorld = Box::leak(Box::new(BareWorld::new(app, world).await?));
 
     let rows = warm_latency(world, bare, options.requests, options.only.as_deref()).await?;

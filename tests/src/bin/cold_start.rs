@@ -734,18 +734,6 @@ struct Warm {
     cpu_ms_per_event: Option<f64>,
 }
 
-/// CPU time of every thread of process `pid` so far, in nanoseconds (`schedstat`).
-fn process_cpu_ns(pid: u32) -> Option<u64> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    Some(
-        tasks
-            .flatten()
-            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-            .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
-            .sum(),
-    )
-}
-
 /// Starts `program` against a fresh runtime API with one event queued, measures it to its first
 /// answer, then answers `warm` more events; kills it.
 async fn start_once(
@@ -777,7 +765,7 @@ async fn start_once(
             return Ok((start, None));
         }
         let mut loop_ = Warm::default();
-        let cpu_before = process_cpu_ns(process.pid);
+        let cpu_before = local_stack::process_cpu_ns(process.pid);
         for _ in 0..warm {
             let invocation = event()?;
             let id = invocation.id.clone();
@@ -787,7 +775,8 @@ async fn start_once(
             *loop_.statuses.entry(answered.status).or_default() += 1;
         }
         (loop_.hwm_kib, loop_.rss_kib, loop_.threads) = memory_and_threads(process.pid);
-        if let (Some(before), Some(after)) = (cpu_before, process_cpu_ns(process.pid)) {
+        if let (Some(before), Some(after)) = (cpu_before, local_stack::process_cpu_ns(process.pid))
+        {
             loop_.cpu_ms_per_event = Some(after.saturating_sub(before) as f64 / 1e6 / warm as f64);
         }
         Ok((start, Some(loop_)))
