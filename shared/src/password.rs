@@ -23,7 +23,7 @@ fn params() -> Params {
 /// PHC-string API does), the blocks left glibc's heap fragmented: a function's resident memory grew
 /// to 237 MiB over 100 logins and 427 MiB over 50 creates (tests/src/bin/cold_start.rs); reused,
 /// it stays at one buffer per concurrent hash, and no page is faulted in twice.
-static WORKING_MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+static WORKING_MEMORY: Mutex<Vec<WorkingMemory>> = Mutex::new(Vec::new());
 /// How many idle buffers stay: a function serves one request at a time, the local server a few.
 const IDLE_BUFFERS_KEPT: usize = 2;
 
@@ -34,13 +34,149 @@ fn with_working_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -
         let found = pool.iter().position(|memory| memory.len() == blocks);
         found.map(|i| pool.swap_remove(i))
     };
-    let mut memory = reused.unwrap_or_else(|| vec![Block::default(); blocks]);
+    let mut memory = reused.unwrap_or_else(|| WorkingMemory::new(blocks));
     let result = work(&mut memory);
     let mut pool = pool();
-    if pool.len() < IDLE_BUFFERS_KEPT {
-        pool.push(memory);
+    pool.push(memory);
+    if pool.len() > IDLE_BUFFERS_KEPT {
+        // A hash with older parameters is rare (a login that rehashes): its buffer goes first.
+        let current = params().block_count();
+        let evicted = pool.iter().position(|memory| memory.len() != current);
+        pool.swap_remove(evicted.unwrap_or(IDLE_BUFFERS_KEPT));
     }
     result
+}
+
+/// argon2 blocks in a mapping of their own, backed by 2 MiB pages where the kernel offers them.
+/// The first hash of a process faults its 19 MiB in: 4,864 faults of 4 KiB pages took 12–17 ms of a
+/// cold start's first login here, 10 faults of huge pages about 2 ms (docs/benchmarks.md).
+enum WorkingMemory {
+    Mapped(mapping::HugePageBlocks),
+    /// Where no mapping can be made (not Linux, or mmap refused): the heap.
+    Heap(Vec<Block>),
+}
+
+impl WorkingMemory {
+    fn new(blocks: usize) -> Self {
+        match mapping::HugePageBlocks::new(blocks) {
+            Some(mapped) => WorkingMemory::Mapped(mapped),
+            None => WorkingMemory::Heap(vec![Block::default(); blocks]),
+        }
+    }
+}
+
+impl std::ops::Deref for WorkingMemory {
+    type Target = [Block];
+    fn deref(&self) -> &[Block] {
+        match self {
+            WorkingMemory::Mapped(mapped) => mapped.blocks(),
+            WorkingMemory::Heap(heap) => heap,
+        }
+    }
+}
+
+impl std::ops::DerefMut for WorkingMemory {
+    fn deref_mut(&mut self) -> &mut [Block] {
+        match self {
+            WorkingMemory::Mapped(mapped) => mapped.blocks_mut(),
+            WorkingMemory::Heap(heap) => heap,
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod mapping {
+    use std::ptr::NonNull;
+
+    use argon2::Block;
+
+    const HUGE_PAGE: usize = 2 << 20;
+
+    /// Anonymous memory, zeroed by the kernel, whose blocks start on a huge-page boundary.
+    pub struct HugePageBlocks {
+        mapping: NonNull<libc::c_void>,
+        mapping_len: usize,
+        blocks: NonNull<Block>,
+        count: usize,
+    }
+
+    // The mapping is owned by this value alone, like a Box.
+    unsafe impl Send for HugePageBlocks {}
+
+    impl HugePageBlocks {
+        pub fn new(count: usize) -> Option<Self> {
+            let len = count
+                .checked_mul(size_of::<Block>())?
+                .next_multiple_of(HUGE_PAGE);
+            // One huge page more than needed, so that an aligned start always fits.
+            let mapping_len = len.checked_add(HUGE_PAGE)?;
+            // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
+            let mapping = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    mapping_len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if mapping == libc::MAP_FAILED {
+                return None;
+            }
+            let mapping = NonNull::new(mapping)?;
+            let offset =
+                (mapping.as_ptr() as usize).next_multiple_of(HUGE_PAGE) - mapping.as_ptr() as usize;
+            // SAFETY: offset < HUGE_PAGE, so start..start + len lies inside the mapping.
+            let start = unsafe { mapping.byte_add(offset) };
+            // Advice only: without transparent huge pages the blocks are 4 KiB pages as before.
+            // SAFETY: the range is part of the mapping made above.
+            unsafe { libc::madvise(start.as_ptr(), len, libc::MADV_HUGEPAGE) };
+            Some(HugePageBlocks {
+                mapping,
+                mapping_len,
+                blocks: start.cast(),
+                count,
+            })
+        }
+
+        pub fn blocks(&self) -> &[Block] {
+            // SAFETY: `count` blocks fit in the mapping from `blocks`, which is page-aligned (Block
+            // asks for 64); all-zero bytes are a valid Block; the mapping lives as long as self.
+            unsafe { std::slice::from_raw_parts(self.blocks.as_ptr(), self.count) }
+        }
+
+        pub fn blocks_mut(&mut self) -> &mut [Block] {
+            // SAFETY: as in `blocks`, and `&mut self` makes this the only reference.
+            unsafe { std::slice::from_raw_parts_mut(self.blocks.as_ptr(), self.count) }
+        }
+    }
+
+    impl Drop for HugePageBlocks {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, unmapped once; no slice of it outlives self.
+            unsafe { libc::munmap(self.mapping.as_ptr(), self.mapping_len) };
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod mapping {
+    use argon2::Block;
+
+    pub enum HugePageBlocks {}
+
+    impl HugePageBlocks {
+        pub fn new(_count: usize) -> Option<Self> {
+            None
+        }
+        pub fn blocks(&self) -> &[Block] {
+            match *self {}
+        }
+        pub fn blocks_mut(&mut self) -> &mut [Block] {
+            match *self {}
+        }
+    }
 }
 
 /// The raw argon2 output for `password` under `salt` (as the PHC string spells it), as long as
@@ -189,6 +325,33 @@ mod tests {
     }
 
     #[test]
+    fn working_memory_starts_on_a_huge_page_and_hashes_as_heap_memory_does() {
+        let blocks = params().block_count();
+        let mut mapped = WorkingMemory::new(blocks);
+        assert_eq!(mapped.len(), blocks);
+        #[cfg(target_os = "linux")]
+        {
+            assert!(matches!(mapped, WorkingMemory::Mapped(_)));
+            assert_eq!(mapped.as_ptr() as usize % (2 << 20), 0);
+        }
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
+        let salt = b"sixteen byte salt";
+        let mut from_mapping = [0u8; 32];
+        let mut from_heap = [0u8; 32];
+        // Twice in the same mapping: the second hash starts from the first one's blocks.
+        for _ in 0..2 {
+            argon2
+                .hash_password_into_with_memory(b"pw", salt, &mut from_mapping, &mut *mapped)
+                .unwrap();
+            let mut heap = vec![Block::default(); blocks];
+            argon2
+                .hash_password_into_with_memory(b"pw", salt, &mut from_heap, &mut heap)
+                .unwrap();
+            assert_eq!(from_mapping, from_heap);
+        }
+    }
+
+    #[test]
     fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier_both_ways() {
         use argon2::password_hash::{PasswordHasher, PasswordVerifier};
         let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
@@ -219,9 +382,10 @@ mod tests {
         }
         let pool = WORKING_MEMORY.lock().unwrap();
         assert!(!pool.is_empty() && pool.len() <= IDLE_BUFFERS_KEPT);
+        // Tests beside this one hash with other parameters; the current size is kept first.
         assert!(
             pool.iter()
-                .all(|memory| memory.len() == params().block_count())
+                .any(|memory| memory.len() == params().block_count())
         );
     }
 
