@@ -414,8 +414,9 @@ impl BareWorld {
         Ok(())
     }
 
-    fn update_user(&self, i: usize) -> Result<TransactWriteItem, String> {
-        let update = Update::builder()
+    /// An update of user `i` conditional on it existing.
+    fn user_update(&self, i: usize) -> Result<Update, String> {
+        Update::builder()
             .table_name(&self.table)
             .set_key(Some(self.key(user_sk(&user_id(i)))))
             .update_expression("SET description = :d ADD version :one")
@@ -423,20 +424,25 @@ impl BareWorld {
             .expression_attribute_values(":d", AttributeValue::S(format!("bare {i}")))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .build()
-            .map_err(|e| e.to_string())?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .map_err(|e| e.to_string())
     }
 
-    /// The same update as `update_user`, written by itself: a conditional `UpdateItem`.
+    fn update_user(&self, i: usize) -> Result<TransactWriteItem, String> {
+        Ok(TransactWriteItem::builder()
+            .update(self.user_update(i)?)
+            .build())
+    }
+
+    /// The same update written by itself: a conditional `UpdateItem`.
     async fn update_alone(&self, i: usize) -> Result<(), String> {
+        let update = self.user_update(i)?;
         self.client
             .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(user_sk(&user_id(i)))))
-            .update_expression("SET description = :d ADD version :one")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":d", AttributeValue::S(format!("bare {i}")))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .table_name(update.table_name())
+            .set_key(Some(update.key().clone()))
+            .update_expression(update.update_expression())
+            .set_condition_expression(update.condition_expression().map(str::to_owned))
+            .set_expression_attribute_values(update.expression_attribute_values().cloned())
             .send()
             .await
             .map_err(|e| e.to_string())?;
