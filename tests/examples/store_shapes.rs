@@ -8,9 +8,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Get, KeysAndAttributes, TransactGetItem, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Get, TransactGetItem, TransactWriteItem, Update};
 
 const ROUNDS: usize = 600;
 const WARM_UP: usize = 50;
@@ -77,6 +75,26 @@ impl Probe {
         Ok(())
     }
 
+    async fn batch_get_two(&self) -> Result<(), String> {
+        let keys = vec![key("PROBE", "a"), key("PROBE", "b")];
+        local_stack::consistent_batch_get(&self.client, &self.table, keys).await
+    }
+
+    async fn update_alone(&self, round: usize) -> Result<(), String> {
+        let update = self.update("c", round)?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     async fn shape(&self, name: &str, round: usize) -> Result<(), String> {
         match name {
             "GetItem" => self.get("a").await,
@@ -88,21 +106,7 @@ impl Probe {
                 let (a, b) = tokio::join!(self.get("a"), self.get("b"));
                 a.and(b)
             }
-            "BatchGetItem of 2" => {
-                let keys = KeysAndAttributes::builder()
-                    .keys(key("PROBE", "a"))
-                    .keys(key("PROBE", "b"))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                self.client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(())
-            }
+            "BatchGetItem of 2" => self.batch_get_two().await,
             "TransactGetItems of 2" => {
                 let mut gets = Vec::new();
                 for sk in ["a", "b"] {
@@ -121,19 +125,14 @@ impl Probe {
                     .map_err(|e| e.to_string())?;
                 Ok(())
             }
-            "UpdateItem (conditional)" => {
-                let update = self.update("c", round)?;
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(update.key))
-                    .update_expression(update.update_expression)
-                    .set_condition_expression(update.condition_expression)
-                    .set_expression_attribute_values(update.expression_attribute_values)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(())
+            "UpdateItem (conditional)" => self.update_alone(round).await,
+            "GetItem, then UpdateItem (conditional)" => {
+                self.get("a").await?;
+                self.update_alone(round).await
+            }
+            "BatchGetItem of 2, then UpdateItem (conditional)" => {
+                self.batch_get_two().await?;
+                self.update_alone(round).await
             }
             "TransactWriteItems of 1" => self.transact(&["c"], round).await,
             "TransactWriteItems of 2" => self.transact(&["c", "d"], round).await,
@@ -179,6 +178,8 @@ async fn main() -> Result<(), String> {
         "TransactWriteItems of 2",
         "TransactWriteItems of 3",
         "GetItem, then TransactWriteItems of 1",
+        "GetItem, then UpdateItem (conditional)",
+        "BatchGetItem of 2, then UpdateItem (conditional)",
     ];
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); shapes.len()];
     // Interleaved rounds, so that the machine's noise falls on every shape alike.

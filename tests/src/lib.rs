@@ -196,6 +196,27 @@ pub async fn bench_app(
     )?)))
 }
 
+/// One strongly consistent `BatchGetItem` of `keys`, as the handlers read a caller and its target:
+/// the measuring tools time this shape against the others.
+pub async fn consistent_batch_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+) -> Result<(), String> {
+    let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .consistent_read(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .batch_get_item()
+        .request_items(table, keys)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// The template's default throttling (`ThrottlingRateLimit`, `ThrottlingBurstLimit`).
 pub fn template_throttling() -> Result<(f64, f64), String> {
     let template = template::load()?;
