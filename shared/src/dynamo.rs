@@ -756,6 +756,21 @@ impl DynamoStore {
     }
 }
 
+/// The maintained counters of a tenant item: `user_count` and one per facet.
+fn counters_of(tenant_item: Item) -> HashMap<String, u64> {
+    tenant_item
+        .into_iter()
+        .filter(|(name, _)| name == "user_count" || name.starts_with("count#"))
+        .filter_map(|(name, value)| {
+            let count = value.as_n().ok()?.parse::<i64>().ok()?;
+            Some((
+                name.strip_prefix("count#").unwrap_or(&name).to_owned(),
+                count.max(0) as u64,
+            ))
+        })
+        .collect()
+}
+
 /// Which items of a partition a query keeps.
 #[derive(Debug, Clone, Copy)]
 enum IndexFilter {
@@ -823,17 +838,33 @@ impl UserStore for DynamoStore {
             .get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
             .await?
             .unwrap_or_default();
-        Ok(item
-            .into_iter()
-            .filter(|(name, _)| name == "user_count" || name.starts_with("count#"))
-            .filter_map(|(name, value)| {
-                let count = value.as_n().ok()?.parse::<i64>().ok()?;
-                Some((
-                    name.strip_prefix("count#").unwrap_or(&name).to_owned(),
-                    count.max(0) as u64,
-                ))
-            })
-            .collect())
+        Ok(counters_of(item))
+    }
+
+    async fn get_user_and_counters(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> ApiResult<(Option<User>, HashMap<String, u64>)> {
+        let tenant_key = key(tenant_pk(tenant_id), TENANT_SK.into());
+        let mut user = None;
+        let mut counters = HashMap::new();
+        for item in self
+            .batch_get(vec![user_key(tenant_id, user_id), tenant_key])
+            .await?
+        {
+            if item
+                .get(SK)
+                .and_then(|sk| sk.as_s().ok())
+                .map(String::as_str)
+                == Some(TENANT_SK)
+            {
+                counters = counters_of(item);
+            } else {
+                user = Some(user_from_item(item)?);
+            }
+        }
+        Ok((user, counters))
     }
 
     async fn list_users(&self, tenant_id: &str, source: &ListSource) -> ApiResult<Vec<User>> {

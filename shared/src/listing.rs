@@ -137,21 +137,25 @@ pub async fn list(
         .filter(|p| p.limit > 0)
         .map(|p| p.start - 1 + p.limit);
     let plan = plan(&query.filter, index_order(query), wanted);
-    let (docs, total) = ops::as_admin(app, caller, tenant_id, async {
-        match (&plan.exact, query.count_only) {
-            (Some(facets), true) => {
-                let counters = app.store.tenant_counters(tenant_id).await?;
-                Ok((Vec::new(), count_of(&counters, facets)))
-            }
-            (Some(facets), false) => {
-                let (counters, users) = tokio::join!(
-                    app.store.tenant_counters(tenant_id),
-                    app.store.list_users(tenant_id, &plan.source)
-                );
-                let docs: Vec<Value> = users?.iter().map(render).collect();
-                Ok((docs, count_of(&counters?, facets)))
-            }
-            (None, _) => {
+    let (docs, total) = match (&plan.exact, query.count_only) {
+        (Some(facets), true) => {
+            let ((), counters) =
+                ops::as_admin_counting(app, caller, tenant_id, std::future::ready(Ok(()))).await?;
+            (Vec::new(), count_of(&counters, facets))
+        }
+        (Some(facets), false) => {
+            let (users, counters) = ops::as_admin_counting(
+                app,
+                caller,
+                tenant_id,
+                app.store.list_users(tenant_id, &plan.source),
+            )
+            .await?;
+            let docs: Vec<Value> = users.iter().map(render).collect();
+            (docs, count_of(&counters, facets))
+        }
+        (None, _) => {
+            ops::as_admin(app, caller, tenant_id, async {
                 let users = app.store.list_users(tenant_id, &plan.source).await?;
                 let mut docs: Vec<Value> = users
                     .iter()
@@ -169,10 +173,10 @@ pub async fn list(
                 }
                 let total = docs.len() as u64;
                 Ok((docs, total))
-            }
+            })
+            .await?
         }
-    })
-    .await?;
+    };
     if query.count_only {
         return Ok((Vec::new(), total));
     }
@@ -257,25 +261,36 @@ pub async fn stat(
 ) -> ApiResult<Value> {
     let counters_suffice = query.filter.only_equalities_on(&FACET_KEYS);
     let plan = plan(&query.filter, None, None);
-    let rows = ops::as_admin(app, caller, tenant_id, async {
-        if counters_suffice {
-            let counters = app.store.tenant_counters(tenant_id).await?;
-            if let Some(rows) = rows_from_counters(query, &counters) {
-                return Ok(rows);
+    let from_counters = if counters_suffice {
+        let ((), counters) =
+            ops::as_admin_counting(app, caller, tenant_id, std::future::ready(Ok(()))).await?;
+        rows_from_counters(query, &counters)
+    } else {
+        None
+    };
+    let rows = match from_counters {
+        Some(rows) => rows,
+        None => {
+            let from_users = async {
+                let users = app.store.list_users(tenant_id, &plan.source).await?;
+                let docs: Vec<Value> = users
+                    .iter()
+                    .map(render)
+                    .filter(|doc| query.filter.matches(doc))
+                    .collect();
+                Ok(match &query.distinct {
+                    Some(key) => query::distinct(&docs, key),
+                    None => query::aggregate(docs, &query.aggregate),
+                })
+            };
+            if counters_suffice {
+                // The caller was checked with the counters.
+                from_users.await?
+            } else {
+                ops::as_admin(app, caller, tenant_id, from_users).await?
             }
         }
-        let users = app.store.list_users(tenant_id, &plan.source).await?;
-        let docs: Vec<Value> = users
-            .iter()
-            .map(render)
-            .filter(|doc| query.filter.matches(doc))
-            .collect();
-        Ok(match &query.distinct {
-            Some(key) => query::distinct(&docs, key),
-            None => query::aggregate(docs, &query.aggregate),
-        })
-    })
-    .await?;
+    };
     let total = rows.len();
     let mut answer = json!({ "results": query::page_of(rows, query.page) });
     if query.page.is_some_and(|p| p.limit > 0) {

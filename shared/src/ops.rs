@@ -1,5 +1,7 @@
 //! The operations every dialect calls: who may act, and what a change does to the canonical user.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::app::App;
@@ -89,6 +91,25 @@ pub async fn as_admin<T>(
     let (record, result) = tokio::join!(app.store.get_user(tenant_id, &caller.claims.sub), work);
     ensure_may_manage(app, caller, record?.as_ref(), now())?;
     result
+}
+
+/// `as_admin` for work that also needs the tenant's counters: the caller's record and the
+/// counters come in one `BatchGetItem`, alongside `work`.
+pub async fn as_admin_counting<T>(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    work: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<(T, HashMap<String, u64>)> {
+    authorize_admin(caller, tenant_id)?;
+    let (read, result) = tokio::join!(
+        app.store
+            .get_user_and_counters(tenant_id, &caller.claims.sub),
+        work
+    );
+    let (record, counters) = read?;
+    ensure_may_manage(app, caller, record.as_ref(), now())?;
+    Ok((result?, counters))
 }
 
 /// Checks, before anything else happens, that the caller administers the tenant with a live

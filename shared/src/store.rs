@@ -105,6 +105,13 @@ pub trait UserStore: Send + Sync {
         tenant_id: &str,
     ) -> impl Future<Output = ApiResult<HashMap<String, u64>>> + Send;
 
+    /// Reads a user (the caller of a request) and the tenant's counters in one round trip.
+    fn get_user_and_counters(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = ApiResult<(Option<User>, HashMap<String, u64>)>> + Send;
+
     fn list_users(
         &self,
         tenant_id: &str,

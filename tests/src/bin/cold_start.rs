@@ -13,7 +13,9 @@
 //! `next`), **first answer** (to the first answer posted), and the **first request** on its own
 //! (from `next` handing out the event to the answer); then kills the process. The last start goes
 //! on with `--warm` events: their latency, and the process's peak RSS (`VmHWM` in
-//! `/proc/<pid>/status`) and `VmRSS` at the end. The events are `events/<function>.json` with a
+//! `/proc/<pid>/status`) and `VmRSS` at the end. **First answer − warm p50** is what starting cold
+//! adds to a request: for the functions whose request hashes a password, the hash itself (about
+//! 35 ms of CPU) is in both. The events are `events/<function>.json` with a
 //! tenant bootstrapped here (its administrator logged in through the `auth_tokens` handler, the
 //! user the events name created through `user_create`'s); `user_create`'s events get a fresh
 //! `user_id` and email each.
@@ -938,6 +940,11 @@ async fn bench(args: Args) -> Result<(), String> {
                 "cpu_ms_per_event": w.cpu_ms_per_event.map(round),
             })
         });
+        // What starting cold adds to the answer: the first answer beyond what the same request
+        // takes warm (for the functions whose request hashes a password, the hash is the warm part).
+        let cold_extra = warm
+            .as_ref()
+            .map(|w| median(&first) - median(&w.latencies_ms));
         rows.push(vec![
             function.clone(),
             format!("{:.2}", size as f64 / 1_048_576.0),
@@ -948,6 +955,7 @@ async fn bench(args: Args) -> Result<(), String> {
                 percentile(&init, 100.0)
             ),
             format!("{:.1}", median(&first)),
+            cold_extra.map_or("-".into(), |extra| format!("{extra:.1}")),
             format!("{:.1}", median(&request)),
             show_statuses(&first_statuses),
             warm.as_ref().map_or("-".into(), |w| {
@@ -974,6 +982,7 @@ async fn bench(args: Args) -> Result<(), String> {
             "failed_starts": failures,
             "init_ms": summary(&init),
             "first_answer_ms": summary(&first),
+            "cold_extra_ms": cold_extra.map(round),
             "first_request_ms": summary(&request),
             "first_statuses": first_statuses,
             "vm_hwm_kib_after_first_event": hwm_first,
@@ -1004,6 +1013,7 @@ async fn bench(args: Args) -> Result<(), String> {
             "binary MiB",
             "init",
             "first answer",
+            "first answer − warm p50",
             "first request",
             "first status",
             "warm p50 / p99",
