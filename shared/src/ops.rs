@@ -429,9 +429,9 @@ pub struct LoginRequest {
 const LOGIN_ATTEMPTS: usize = 5;
 
 /// Checks a password and issues a token. Every failure is the same `LoginFailed` after the same
-/// work (two reads, one write, one argon2 verification), whether the user exists, may log in, or
-/// typed a wrong password. Each attempt is counted before its password is checked, so parallel
-/// guesses get no more tries than the lockout allows.
+/// work (two reads, then one write beside one argon2 verification), whether the user exists, may
+/// log in, or typed a wrong password. Each attempt is counted before its password's verdict is
+/// used, so parallel guesses get no more tries than the lockout allows.
 pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedToken)> {
     let tenant = request.tenant_id.as_str();
     let (LoginIdentity::Name(who) | LoginIdentity::Id(who)) = &request.identity;
@@ -469,8 +469,11 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
             .filter(|u| scope_ok && u.may_log_in(now))
             .and_then(|u| next_attempt(app, u, now).map(|(count, window)| (u, count, window)));
         let Some((found, failed_logins, window_start)) = admitted else {
-            app.store.probe_login(tenant, who).await?;
-            verify_password(&request.password, None).await;
+            let (probed, _) = tokio::join!(
+                app.store.probe_login(tenant, who),
+                verify_password(&request.password, None)
+            );
+            probed?;
             return Err(ApiError::LoginFailed);
         };
         let attempt = LoginRecord::Attempt {
@@ -478,7 +481,13 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
             window_start,
             now,
         };
-        match app.store.record_login(found, &attempt).await {
+        // The attempt is counted while the password is checked: its verdict is only looked at once
+        // the count is written, so parallel guesses still get no more tries than the lockout allows.
+        let (counted, verified) = tokio::join!(
+            app.store.record_login(found, &attempt),
+            verify_password(&request.password, found.password_hash.as_deref())
+        );
+        match counted {
             Ok(()) => {}
             // A parallel login of the same user counted first: read again and count once more.
             Err(ApiError::ConcurrentModification) => {
@@ -487,7 +496,6 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
             }
             Err(other) => return Err(other),
         }
-        let verified = verify_password(&request.password, found.password_hash.as_deref()).await;
         if verified == Verified::No {
             if failed_logins >= app.config.lockout.threshold {
                 let lockout = LoginRecord::Lockout {

@@ -277,7 +277,7 @@ async fn parallel_wrong_guesses_cannot_outrun_the_lockout() {
 }
 
 #[tokio::test]
-async fn an_attempt_is_counted_before_its_password_is_checked() {
+async fn an_attempt_is_counted_before_its_password_is_judged() {
     let env = TestEnv::new().await;
     let now = shared::ops::now();
     // Four failures in the window: one more try is left, whoever takes it.

@@ -368,7 +368,7 @@ enum Bare {
     WriteMessage { hash: bool },
     /// One transaction: the user, two uniqueness records, the counters; and the password's hash.
     Create,
-    /// The name lookup, the user, one counted attempt and one argon2 verification.
+    /// The name lookup, the user, then one counted attempt beside one argon2 verification.
     Login,
     /// The user, one argon2 verification and one hash, one transaction.
     ChangePassword,
@@ -676,17 +676,18 @@ impl BareWorld {
             Bare::Login => {
                 self.get(format!("UNIQUE#LOGIN#{}", user_id(i))).await?;
                 self.get(user_sk(&user_id(i))).await?;
-                self.client
+                let count_attempt = self
+                    .client
                     .update_item()
                     .table_name(&self.table)
                     .set_key(Some(self.key(user_sk(&user_id(i)))))
                     .update_expression("SET failed_logins = :zero")
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                self.verify().await
+                    .send();
+                let (counted, verified) = tokio::join!(count_attempt, self.verify());
+                counted.map_err(|e| e.to_string())?;
+                verified
             }
             Bare::ChangePassword => {
                 self.get(user_sk(&user_id(i))).await?;
