@@ -1397,7 +1397,8 @@ fn millis(d: Duration) -> f64 {
 #[tokio::test]
 async fn unknown_user_and_wrong_password_answer_alike_in_content_and_time() {
     // 100 interleaved samples of each kind (about 30 ms each here): with 30, the load of a busy
-    // machine moved either median by several per cent from one run to the next.
+    // machine moved either median by several per cent from one run to the next. Under nextest it
+    // runs alone (.config/nextest.toml): beside other tests, their bursts of load reached 12.9%.
     //
     // Both paths read two items of alike size and apply one write of the same kind (a wrong
     // password counts the attempt on the user, an unknown user on a login decoy), then verify one
