@@ -9,7 +9,8 @@
 # cold.json. A benchmark, not a test: it asserts no timings. About 15 minutes on 2 cores, and
 # 20 more for the cold starts (28 release builds).
 #
-#   scripts/bench.sh [--requests 1000] [--large 100000] [--out docs/benchmarks]
+#   scripts/bench.sh [--requests 1000] [--large 100000] [--out docs/benchmarks] [--only FUNCTION]
+#   (--only: that route's warm latency alone, and login beside argon2 for auth_tokens; writes nothing)
 #   BENCH_DDB_PORT=8790   DynamoDB Local's port for the bench
 #   BENCH_COLD=0          skip the cold starts
 #   BENCH_WARM=0          skip everything but the cold starts
@@ -23,8 +24,10 @@ trap 'scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT
 export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
 OUT=docs/benchmarks
 args=("$@")
+ONLY=""
 for ((i = 0; i < ${#args[@]}; i++)); do
   [ "${args[$i]}" = --out ] && OUT="${args[$((i + 1))]}"
+  [ "${args[$i]}" = --only ] && ONLY="${args[$((i + 1))]}"
 done
 mkdir -p "$OUT"
 endpoint="http://127.0.0.1:$DDB_PORT"
@@ -32,10 +35,13 @@ endpoint="http://127.0.0.1:$DDB_PORT"
 if [ "${BENCH_WARM:-1}" != 0 ]; then
   cargo build --release --quiet -p local-stack --bin bench
   DYNAMODB_ENDPOINT="$endpoint" target/release/bench "$@"
-  # shellcheck source=scripts/venv.sh
-  source "$ROOT/scripts/venv.sh"
-  plot="$(venv matplotlib matplotlib==3.9.2)"
-  "$plot/python" scripts/bench-plot.py "$OUT/warm.json" "$OUT/warm.png"
+  # --only measures one route and writes no table: nothing new to plot.
+  if [ -z "$ONLY" ]; then
+    # shellcheck source=scripts/venv.sh
+    source "$ROOT/scripts/venv.sh"
+    plot="$(venv matplotlib matplotlib==3.9.2)"
+    "$plot/python" scripts/bench-plot.py "$OUT/warm.json" "$OUT/warm.png"
+  fi
 fi
 
 if [ "${BENCH_COLD:-1}" != 0 ]; then
