@@ -372,9 +372,12 @@ fn aws_https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     })
 }
 
-/// The DynamoDB client for `sdk_config(endpoint)`.
+/// The DynamoDB client for `sdk_config(endpoint)`, each call timed into its request's access line.
 pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await)
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(endpoint).await)
+        .interceptor(crate::telemetry::StoreTiming)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! - **Logs.** Every binary logs through `tracing`: JSON lines (one object, fields at the top level)
 //!   when the Lambda runtime asks for them (`AWS_LAMBDA_LOG_FORMAT=JSON`, as the template sets), at
 //!   the level of `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`. Each request ends with one `access` line:
-//!   request ids, function, route, tenant, acting and target user, outcome, status, error code and
-//!   latency; never a body, a password, a hash, a token or a code.
+//!   request ids, function, route, tenant, acting and target user, outcome, status, error code,
+//!   latency, and how much of it was spent waiting on DynamoDB (`store_calls`, `store_ms`); never a
+//!   body, a password, a hash, a token or a code.
 //! - **Metrics.** Each request also writes one CloudWatch Embedded Metric Format line to stdout
 //!   (whatever the log level, since alarms depend on it): requests by function and status class,
 //!   latency, and the counters the operations note while they run (login failures, lockouts, token
@@ -151,6 +152,73 @@ pub struct RequestNotes {
     pub token_revocations: u32,
     pub write_conflicts: u32,
     pub store_throttles: u32,
+    /// The DynamoDB calls made for the request, timed by `StoreTiming`.
+    pub store: StoreWait,
+}
+
+/// How long a request waited on DynamoDB: the time during which at least one of its calls was in
+/// flight, so that calls made side by side count once (retries and back-off included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreWait {
+    pub calls: u32,
+    pub waited: std::time::Duration,
+    in_flight: u32,
+    busy_since: Option<Instant>,
+}
+
+impl StoreWait {
+    fn call_started(&mut self, at: Instant) {
+        self.calls += 1;
+        if self.in_flight == 0 {
+            self.busy_since = Some(at);
+        }
+        self.in_flight += 1;
+    }
+
+    fn call_ended(&mut self, at: Instant) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.in_flight == 0 {
+            if let Some(since) = self.busy_since.take() {
+                self.waited += at.saturating_duration_since(since);
+            }
+        }
+    }
+
+    pub fn waited_ms(&self) -> f64 {
+        self.waited.as_secs_f64() * 1000.0
+    }
+}
+
+/// Times each DynamoDB call into the notes of the request that makes it (a no-op outside one).
+/// The SDK runs these hooks inside the call's own future, in the request's task.
+#[derive(Debug)]
+pub struct StoreTiming;
+
+impl aws_sdk_dynamodb::config::Intercept for StoreTiming {
+    fn name(&self) -> &'static str {
+        "StoreTiming"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<
+            '_,
+        >,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        note(|notes| notes.store.call_started(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        note(|notes| notes.store.call_ended(Instant::now()));
+        Ok(())
+    }
 }
 
 tokio::task_local! {
@@ -214,6 +282,8 @@ pub async fn observe<T>(
         status,
         error_code = notes.error_code.as_deref(),
         latency_ms = (latency_ms * 10.0).round() / 10.0,
+        store_calls = notes.store.calls,
+        store_ms = (notes.store.waited_ms() * 100.0).round() / 100.0,
         "request"
     );
     emit_metrics(&request_metrics(info, &notes, status, latency_ms));
@@ -350,6 +420,22 @@ pub fn check_emf(line: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_side_by_side_count_their_wait_once() {
+        let start = Instant::now();
+        let at = |ms: u64| start + std::time::Duration::from_millis(ms);
+        let mut store = StoreWait::default();
+        // Two calls joined (0-3 and 1-5 ms), then one alone (7-9 ms): 5 + 2 ms of waiting.
+        store.call_started(at(0));
+        store.call_started(at(1));
+        store.call_ended(at(3));
+        store.call_ended(at(5));
+        store.call_started(at(7));
+        store.call_ended(at(9));
+        assert_eq!(store.calls, 3);
+        assert_eq!(store.waited, std::time::Duration::from_millis(7));
+    }
 
     #[test]
     fn trace_for_our_code_never_opens_the_runtime_event_logs() {

@@ -23,6 +23,14 @@ async fn a_request_logs_who_did_what_to_whom_and_how_it_ended() {
     assert_eq!(line["outcome"], "success");
     assert_eq!(line["status"], 200);
     assert_eq!(line["message"], "request");
+    // The caller's record and the user in one BatchGetItem, and the wait on it inside the latency.
+    assert_eq!(line["store_calls"], 1, "{line}");
+    let store_ms = line["store_ms"].as_f64().unwrap();
+    assert!(store_ms > 0.0, "{line}");
+    assert!(
+        store_ms <= line["latency_ms"].as_f64().unwrap() + 0.1,
+        "{line}"
+    );
 
     let metrics = metrics_line(reply.request_id.as_deref().unwrap());
     assert_eq!(metrics["Function"], "user_get");
@@ -46,6 +54,11 @@ async fn a_request_logs_who_did_what_to_whom_and_how_it_ended() {
     assert_eq!(line["outcome"], "refused");
     assert_eq!(line["error_code"], reply.body["error_code"]);
     assert!(line.get("actor").is_none(), "{line}");
+    assert_eq!(
+        line["store_calls"], 0,
+        "a bad token is refused before the store"
+    );
+    assert_eq!(line["store_ms"], 0.0, "{line}");
     assert_eq!(
         metrics_line(reply.request_id.as_deref().unwrap())["StatusClass"],
         "4xx"
@@ -88,6 +101,11 @@ async fn login_failures_lockouts_and_revocations_are_counted() {
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.raw);
+    // The caller and the user read together, then one transaction.
+    assert_eq!(
+        access_line(reply.request_id.as_deref().unwrap())["store_calls"],
+        2
+    );
     let metrics = metrics_line(reply.request_id.as_deref().unwrap());
     assert_eq!(metrics["TokenRevocations"], 1);
     assert_eq!(metrics["WriteConflicts"], 0);

@@ -1077,6 +1077,13 @@ struct Row {
     p99_ms: f64,
     /// CPU time of this process per request (handler, SDK, TLS-free HTTP to the store).
     cpu_ms: f64,
+    /// DynamoDB calls per request, from the access lines.
+    store_calls: f64,
+    /// The time a request waited on DynamoDB (calls side by side counted once), from the access
+    /// lines.
+    store_wait_p50_ms: f64,
+    /// Latency less that wait, request by request: the handler's own work and the router's.
+    own_p50_ms: f64,
     bare: String,
     bare_p50_ms: Option<f64>,
     bare_p99_ms: Option<f64>,
@@ -1115,6 +1122,9 @@ async fn warm_latency(
         .filter(|w| only.is_none_or(|f| f == w.function))
     {
         let mut samples = Vec::with_capacity(requests);
+        let mut store_waits = Vec::with_capacity(requests);
+        let mut own_times = Vec::with_capacity(requests);
+        let mut store_calls = 0;
         let mut cpu_ns = 0;
         let mut bare_samples = Vec::with_capacity(requests);
         let mut caller_samples = Vec::with_capacity(requests);
@@ -1123,10 +1133,21 @@ async fn warm_latency(
         for i in 0..WARM_UP + requests {
             let call = workload.request(world, i).await?;
             let cpu_before = process_cpu_ns();
+            LAST_STORE_WAIT.lock().unwrap().take();
             let (took, _) = send(world.router, &call).await?;
             let cpu = process_cpu_ns()
                 .saturating_sub(cpu_before)
                 .saturating_sub(probe_cost);
+            let (calls, waited) = LAST_STORE_WAIT
+                .lock()
+                .unwrap()
+                .take()
+                .ok_or("the request wrote no access line")?;
+            if i >= WARM_UP {
+                store_calls += calls;
+                store_waits.push(waited);
+                own_times.push(ms(took) - waited);
+            }
             if matches!(workload.bare, Bare::None) {
                 if i >= WARM_UP {
                     cpu_ns += cpu;
@@ -1160,6 +1181,9 @@ async fn warm_latency(
             p50_ms: p50,
             p99_ms: p99,
             cpu_ms: cpu_ns as f64 / 1e6 / requests as f64,
+            store_calls: store_calls as f64 / requests as f64,
+            store_wait_p50_ms: percentile(&store_waits, 50.0),
+            own_p50_ms: percentile(&own_times, 50.0),
             bare: format!("{:?}", workload.bare),
             bare_p50_ms: bare_p50,
             bare_p99_ms: (!bare_samples.is_empty()).then(|| percentile(&bare_samples, 99.0)),
@@ -1168,11 +1192,14 @@ async fn warm_latency(
             with_caller_ratio: caller_p50.map(|b| p50 / b),
         };
         eprintln!(
-            "{:28} p50 {:7.2} ms  p99 {:7.2} ms  cpu {:6.2} ms  bare {:?} p50 {}  ratio {}  with caller {}",
+            "{:28} p50 {:7.2} ms  p99 {:7.2} ms  cpu {:6.2} ms  store {:.1} calls {:.2} ms  own {:.2} ms  bare {:?} p50 {}  ratio {}  with caller {}",
             row.function,
             row.p50_ms,
             row.p99_ms,
             row.cpu_ms,
+            row.store_calls,
+            row.store_wait_p50_ms,
+            row.own_p50_ms,
             workload.bare,
             row.bare_p50_ms.map_or("-".into(), |b| format!("{b:.2} ms")),
             row.ratio.map_or("-".into(), |r| format!("{r:.2}")),
@@ -1304,17 +1331,23 @@ fn markdown(report: &Report) -> String {
         "\n`bare`: the store calls (and argon2 work) the operation fundamentally needs, made \
          straight with the SDK; `with caller`: the same plus the read of the caller's record that \
          authorising needs, in the shape the handler makes it (one `BatchGetItem` of caller and \
-         target, or a `GetItem` beside the query). CPU: this process's CPU time per request.\n",
+         target, or a `GetItem` beside the query). CPU: this process's CPU time per request. \
+         `store calls` and `store wait`: the DynamoDB calls of a request and the time it waited on \
+         them (calls side by side counted once), from its access line; `own`: its latency less \
+         that wait, request by request (the handler's work, the SDK's, the router's).\n",
     );
-    out.push_str("\n| function | route | p50 (ms) | p99 (ms) | CPU (ms) | bare calls | bare p50 (ms) | bare p99 (ms) | p50 / bare p50 | with caller p50 (ms) | p50 / with caller p50 |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("\n| function | route | p50 (ms) | p99 (ms) | CPU (ms) | store calls | store wait p50 (ms) | own p50 (ms) | bare calls | bare p50 (ms) | bare p99 (ms) | p50 / bare p50 | with caller p50 (ms) | p50 / with caller p50 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for row in &report.warm {
         out.push_str(&format!(
-            "| {} | `{}` | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | `{}` | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} |\n",
             row.function,
             row.route,
             row.p50_ms,
             row.p99_ms,
             row.cpu_ms,
+            row.store_calls,
+            row.store_wait_p50_ms,
+            row.own_p50_ms,
             row.bare,
             opt(row.bare_p50_ms),
             opt(row.bare_p99_ms),
@@ -1427,11 +1460,21 @@ fn markdown(report: &Report) -> String {
 /// Bytes the functions log (access and metrics lines), counted instead of written.
 static LOG_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// The store calls and the wait on them of the last request, from its access line.
+static LAST_STORE_WAIT: std::sync::Mutex<Option<(u64, f64)>> = std::sync::Mutex::new(None);
+
 struct CountingWriter;
 
 impl std::io::Write for CountingWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         LOG_BYTES.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(line) = serde_json::from_slice::<Value>(buf) {
+            if line["target"] == "access" {
+                let calls = line["store_calls"].as_u64().unwrap_or(0);
+                let waited = line["store_ms"].as_f64().unwrap_or(0.0);
+                *LAST_STORE_WAIT.lock().unwrap() = Some((calls, waited));
+            }
+        }
         Ok(buf.len())
     }
 
