@@ -184,6 +184,14 @@ impl StoreWait {
         }
     }
 
+    /// Ends the wait of calls still in flight when the request ends (futures it dropped unfinished).
+    fn settle(&mut self, at: Instant) {
+        if self.in_flight > 0 {
+            self.in_flight = 1;
+            self.call_ended(at);
+        }
+    }
+
     pub fn waited_ms(&self) -> f64 {
         self.waited.as_secs_f64() * 1000.0
     }
@@ -259,7 +267,9 @@ pub async fn observe<T>(
     let (result, notes) = NOTES
         .scope(RefCell::new(RequestNotes::default()), async {
             let result = work.await;
-            (result, NOTES.with(|notes| notes.take()))
+            let mut notes = NOTES.with(|notes| notes.take());
+            notes.store.settle(Instant::now());
+            (result, notes)
         })
         .await;
     let status = status_of(&result);
@@ -435,6 +445,10 @@ mod tests {
         store.call_ended(at(9));
         assert_eq!(store.calls, 3);
         assert_eq!(store.waited, std::time::Duration::from_millis(7));
+        // A call dropped unfinished (10 ms on) counts until the request ends (12 ms).
+        store.call_started(at(10));
+        store.settle(at(12));
+        assert_eq!(store.waited, std::time::Duration::from_millis(9));
     }
 
     #[test]
