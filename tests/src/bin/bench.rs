@@ -1133,16 +1133,12 @@ async fn warm_latency(
         for i in 0..WARM_UP + requests {
             let call = workload.request(world, i).await?;
             let cpu_before = process_cpu_ns();
-            LAST_STORE_WAIT.lock().unwrap().take();
+            LAST_ACCESS_LINE.lock().unwrap().clear();
             let (took, _) = send(world.router, &call).await?;
             let cpu = process_cpu_ns()
                 .saturating_sub(cpu_before)
                 .saturating_sub(probe_cost);
-            let (calls, waited) = LAST_STORE_WAIT
-                .lock()
-                .unwrap()
-                .take()
-                .ok_or("the request wrote no access line")?;
+            let (calls, waited) = last_store_wait()?;
             if i >= WARM_UP {
                 store_calls += calls;
                 store_waits.push(waited);
@@ -1460,20 +1456,31 @@ fn markdown(report: &Report) -> String {
 /// Bytes the functions log (access and metrics lines), counted instead of written.
 static LOG_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// The store calls and the wait on them of the last request, from its access line.
-static LAST_STORE_WAIT: std::sync::Mutex<Option<(u64, f64)>> = std::sync::Mutex::new(None);
+/// The last access line, kept as written: it is read once the request's time is taken.
+static LAST_ACCESS_LINE: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// The store calls of the last request and its wait on them, from its access line.
+fn last_store_wait() -> Result<(u64, f64), String> {
+    let line: Value = serde_json::from_slice(&LAST_ACCESS_LINE.lock().unwrap())
+        .map_err(|e| format!("the request's access line: {e}"))?;
+    match (line["store_calls"].as_u64(), line["store_ms"].as_f64()) {
+        (Some(calls), Some(waited)) => Ok((calls, waited)),
+        _ => Err(format!(
+            "no store_calls or store_ms in the access line: {line}"
+        )),
+    }
+}
 
 struct CountingWriter;
 
 impl std::io::Write for CountingWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         LOG_BYTES.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::SeqCst);
-        if let Ok(line) = serde_json::from_slice::<Value>(buf) {
-            if line["target"] == "access" {
-                let calls = line["store_calls"].as_u64().unwrap_or(0);
-                let waited = line["store_ms"].as_f64().unwrap_or(0.0);
-                *LAST_STORE_WAIT.lock().unwrap() = Some((calls, waited));
-            }
+        const ACCESS: &[u8] = br#""target":"access""#;
+        if buf.windows(ACCESS.len()).any(|w| w == ACCESS) {
+            let mut last = LAST_ACCESS_LINE.lock().unwrap();
+            last.clear();
+            last.extend_from_slice(buf);
         }
         Ok(buf.len())
     }
