@@ -178,17 +178,19 @@ impl StoreWait {
     fn call_ended(&mut self, at: Instant) {
         self.in_flight = self.in_flight.saturating_sub(1);
         if self.in_flight == 0 {
-            if let Some(since) = self.busy_since.take() {
-                self.waited += at.saturating_duration_since(since);
-            }
+            self.stop_waiting(at);
         }
     }
 
     /// Ends the wait of calls still in flight when the request ends (futures it dropped unfinished).
     fn settle(&mut self, at: Instant) {
-        if self.in_flight > 0 {
-            self.in_flight = 1;
-            self.call_ended(at);
+        self.in_flight = 0;
+        self.stop_waiting(at);
+    }
+
+    fn stop_waiting(&mut self, at: Instant) {
+        if let Some(since) = self.busy_since.take() {
+            self.waited += at.saturating_duration_since(since);
         }
     }
 
