@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 
 use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{Actor, AuditRecord, Facet, Millis, Tenant, User, UserState};
-use crate::outbox::Notification;
+use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
     LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, UserStore, name_order_key, name_order_prefix,
     unique_values,
@@ -37,12 +37,34 @@ pub fn user_sk(user_id: &str) -> String {
 pub const TENANT_SK: &str = "TENANT";
 /// The partition listing every tenant (one item per tenant), so housekeeping never scans.
 pub const TENANT_REGISTRY_PK: &str = "TENANTS";
-/// Outbox messages sort by creation time within the tenant.
-pub fn outbox_sk(notification: &Notification) -> String {
-    format!(
-        "OUTBOX#{:015}#{}",
-        notification.created_at, notification.notification_id
-    )
+/// The attributes of a user item that hold its undelivered messages all start so.
+pub const MESSAGE_ATTRIBUTE_PREFIX: &str = "outbox_";
+/// The attribute of a user item holding its undelivered message of one template and channel (one
+/// each: a newer message replaces the older, whose secret it replaces).
+pub fn message_attribute(notification: &Notification) -> String {
+    let template = match notification.template {
+        Template::TemporaryPassword => "temporary_password",
+        Template::VerificationCode => "verification_code",
+    };
+    let channel = match notification.channel {
+        Channel::Email => "email",
+        Channel::Phone => "phone",
+    };
+    format!("{MESSAGE_ATTRIBUTE_PREFIX}{template}_{channel}")
+}
+fn message_value(notification: &Notification) -> ApiResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(notification)
+        .map_err(|e| ApiError::Internal(format!("notification serialisation: {e}")))
+}
+/// The undelivered messages a user item holds.
+pub fn messages_of(item: &Item) -> ApiResult<Vec<Notification>> {
+    item.iter()
+        .filter(|(name, _)| name.starts_with(MESSAGE_ATTRIBUTE_PREFIX))
+        .map(|(_, value)| {
+            serde_dynamo::from_attribute_value(value.clone())
+                .map_err(|e| ApiError::Internal(format!("stored message unreadable: {e}")))
+        })
+        .collect()
 }
 /// A user's audit records sort by time; the random tail keeps two changes in one millisecond apart.
 pub fn audit_sk(user_id: &str, at: Millis) -> String {
@@ -133,6 +155,18 @@ pub fn user_item(user: &User) -> ApiResult<Item> {
         )),
     );
     item.insert("gsi2sk".into(), s(order));
+    Ok(item)
+}
+
+/// A new user's item, holding the messages its creation sends.
+fn user_item_with_messages(user: &User, notifications: &[Notification]) -> ApiResult<Item> {
+    let mut item = user_item(user)?;
+    for notification in notifications {
+        item.insert(
+            message_attribute(notification),
+            message_value(notification)?,
+        );
+    }
     Ok(item)
 }
 
@@ -241,16 +275,6 @@ impl Transaction {
         let mut item = key(tenant_pk(&user.tenant_id), unique_sk(field, value));
         item.insert("user_id".into(), s(user.user_id.clone()));
         self.put_new(table, item, Guard::Unique(field))
-    }
-
-    fn put_notification(&mut self, table: &str, notification: &Notification) -> ApiResult<()> {
-        let mut item: Item = serde_dynamo::to_item(notification)
-            .map_err(|e| ApiError::Internal(format!("notification serialisation: {e}")))?;
-        item.extend(key(
-            tenant_pk(&notification.tenant_id),
-            outbox_sk(notification),
-        ));
-        self.put_new(table, item, Guard::NewRecord)
     }
 
     fn put_audit(&mut self, table: &str, record: &AuditRecord) -> ApiResult<()> {
@@ -747,8 +771,17 @@ impl DynamoStore {
         Ok(())
     }
 
-    fn put_new_user(&self, tx: &mut Transaction, user: &User) -> ApiResult<()> {
-        tx.put_new(&self.table, user_item(user)?, Guard::NewUser)?;
+    fn put_new_user(
+        &self,
+        tx: &mut Transaction,
+        user: &User,
+        notifications: &[Notification],
+    ) -> ApiResult<()> {
+        tx.put_new(
+            &self.table,
+            user_item_with_messages(user, notifications)?,
+            Guard::NewUser,
+        )?;
         for (field, value) in unique_values(user) {
             tx.put_unique(&self.table, user, field, &value)?;
         }
@@ -1032,27 +1065,56 @@ impl UserStore for DynamoStore {
     }
 
     async fn notification_pending(&self, notification: &Notification) -> ApiResult<bool> {
-        Ok(self
-            .get_item(key(
-                tenant_pk(&notification.tenant_id),
-                outbox_sk(notification),
-            ))
-            .await?
-            .is_some())
-    }
-
-    async fn delete_notification(&self, notification: &Notification) -> ApiResult<()> {
-        self.client
-            .delete_item()
+        let attribute = message_attribute(notification);
+        let output = self
+            .client
+            .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                tenant_pk(&notification.tenant_id),
-                outbox_sk(notification),
+            .set_key(Some(user_key(
+                &notification.tenant_id,
+                &notification.user_id,
             )))
+            .consistent_read(true)
+            .projection_expression("#message.notification_id")
+            .expression_attribute_names("#message", &attribute)
             .send()
             .await
             .map_err(store_error)?;
-        Ok(())
+        let waiting_id = output
+            .item
+            .and_then(|mut item| item.remove(&attribute))
+            .and_then(|message| message.as_m().ok()?.get("notification_id").cloned());
+        Ok(
+            waiting_id.as_ref().and_then(|id| id.as_s().ok())
+                == Some(&notification.notification_id),
+        )
+    }
+
+    async fn delete_notification(&self, notification: &Notification) -> ApiResult<()> {
+        let removed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(
+                &notification.tenant_id,
+                &notification.user_id,
+            )))
+            .update_expression("REMOVE #message")
+            .condition_expression("#message.notification_id = :id")
+            .expression_attribute_names("#message", message_attribute(notification))
+            .expression_attribute_values(":id", s(notification.notification_id.clone()))
+            .send()
+            .await;
+        match removed {
+            Ok(_) => Ok(()),
+            // Replaced by a newer message, or its user deleted, meanwhile: nothing left to remove.
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(())
+            }
+            Err(other) => Err(store_error(other)),
+        }
     }
 
     async fn purge_user(&self, user: &User) -> ApiResult<()> {
@@ -1136,7 +1198,7 @@ impl UserStore for DynamoStore {
         let mut registration = key(TENANT_REGISTRY_PK.into(), tenant_pk(&tenant.tenant_id));
         registration.insert("tenant_id".into(), s(tenant.tenant_id.clone()));
         tx.put_new(&self.table, registration, Guard::NewTenant)?;
-        self.put_new_user(&mut tx, admin)?;
+        self.put_new_user(&mut tx, admin, &[])?;
         match tx.commit(&self.client).await {
             Ok(()) => Ok(true),
             Err(TxFailure::Lost(Guard::NewTenant)) => Ok(false),
@@ -1154,7 +1216,7 @@ impl UserStore for DynamoStore {
         let mut tx = Transaction::default();
         let deltas = match replacing {
             None => {
-                self.put_new_user(&mut tx, user)?;
+                self.put_new_user(&mut tx, user, notifications)?;
                 counter_deltas(user, 1)
             }
             Some((old, actor)) => {
@@ -1172,7 +1234,7 @@ impl UserStore for DynamoStore {
                 )?;
                 let put = Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(user_item(user)?))
+                    .set_item(Some(user_item_with_messages(user, notifications)?))
                     .condition_expression("#version = :expected AND #state = :pending_delete")
                     .expression_attribute_names("#version", "version")
                     .expression_attribute_names("#state", "state")
@@ -1191,9 +1253,6 @@ impl UserStore for DynamoStore {
                 state_change_deltas(old, user)
             }
         };
-        for notification in notifications {
-            tx.put_notification(&self.table, notification)?;
-        }
         tx.update_tenant_counters(
             &self.table,
             &user.tenant_id,
@@ -1236,6 +1295,12 @@ impl UserStore for DynamoStore {
             names.insert(format!("#r{i}"), attribute.clone());
             removes.push(format!("#r{i}"));
         }
+        // A message replaces the undelivered one of its kind; other kinds' messages stay.
+        for (i, notification) in notifications.iter().enumerate() {
+            names.insert(format!("#m{i}"), message_attribute(notification));
+            values.insert(format!(":m{i}"), message_value(notification)?);
+            sets.push(format!("#m{i} = :m{i}"));
+        }
         names.insert("#version".into(), "version".into());
         values.insert(":expected".into(), n(before.version));
         let mut expression = String::new();
@@ -1264,9 +1329,6 @@ impl UserStore for DynamoStore {
         );
 
         self.move_unique_records(&mut tx, before, after)?;
-        for notification in notifications {
-            tx.put_notification(&self.table, notification)?;
-        }
         // Seed 001 code 1107: the tenant's first administrator never loses the use of the API.
         let now = after.updated_at;
         let shuts_out = after.is_shut_out(now) && !before.is_shut_out(now);

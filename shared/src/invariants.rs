@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::dynamo::{
-    DynamoStore, Item, SK, TENANT_SK, facet_counter, unique_sk, user_from_item, user_item,
+    DynamoStore, Item, SK, TENANT_SK, facet_counter, message_attribute, messages_of, unique_sk,
+    user_from_item, user_item,
 };
 use crate::error::ApiResult;
 use crate::model::{Backend, Facet, LockReason, User, UserState};
@@ -25,8 +26,8 @@ pub enum Rule {
     MissingUniqueRecord,
     /// A counter of the tenant item that differs from a recount of the users.
     CounterDrift,
-    /// A user item that cannot be read, sits under another key, or whose fields contradict its
-    /// state.
+    /// A user item that cannot be read, sits under another key, whose fields contradict its state,
+    /// or that holds a message that is not its own or not in its place.
     InvalidUser,
     /// Index keys of a user item that differ from those its fields give.
     StaleIndexKeys,
@@ -147,7 +148,7 @@ pub async fn check_tenant(store: &DynamoStore, tenant_id: &str) -> ApiResult<Ten
                     "a uniqueness record without user".into(),
                 ),
             }
-        } else if !(sk.starts_with("OUTBOX#") || sk.starts_with("AUDIT#")) {
+        } else if !sk.starts_with("AUDIT#") {
             finding(Rule::UnknownItem, &sk, "no write makes this item".into());
         }
     }
@@ -163,6 +164,33 @@ pub async fn check_tenant(store: &DynamoStore, tenant_id: &str) -> ApiResult<Ten
         let sk = format!("U#{}", user.user_id);
         for broken in state_contradictions(user) {
             finding(Rule::InvalidUser, &sk, broken);
+        }
+        match messages_of(item) {
+            Ok(messages) => {
+                for message in messages {
+                    let attribute = message_attribute(&message);
+                    let placed = item.get(&attribute).is_some_and(|held| {
+                        held.as_m().ok().and_then(|m| m.get("notification_id"))
+                            == Some(&aws_sdk_dynamodb::types::AttributeValue::S(
+                                message.notification_id.clone(),
+                            ))
+                    });
+                    if message.tenant_id != user.tenant_id
+                        || message.user_id != user.user_id
+                        || !placed
+                    {
+                        finding(
+                            Rule::InvalidUser,
+                            &sk,
+                            format!(
+                                "holds message {} that is not its own",
+                                message.notification_id
+                            ),
+                        );
+                    }
+                }
+            }
+            Err(error) => finding(Rule::InvalidUser, &sk, error.to_string()),
         }
         let expected = user_item(user)?;
         for index_key in ["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {

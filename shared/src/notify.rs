@@ -1,5 +1,5 @@
 //! Delivery of the outbox: each notification is opened (its secret unsealed), rendered and handed
-//! to a `Mailer`, then removed from the table so that the sealed secret does not outlive its
+//! to a `Mailer`, then removed from its user's item so that the sealed secret does not outlive its
 //! delivery. The deployed mailer is Amazon SES v2 (functions/notifier); the local stack's writes
 //! each message as a JSON file into a mail folder.
 
@@ -60,15 +60,30 @@ pub fn render(notification: &Notification, secret: Option<&str>) -> ApiResult<Ou
     })
 }
 
-/// Delivers one notification, if still in the outbox, and removes it from there.
+/// What became of a notification handed to `deliver`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Delivered before, replaced by a newer message, or its user gone: nothing to send.
+    NotPending,
+    /// Older than the delivery window: removed unsent.
+    Stale,
+}
+
+/// Delivers one notification, if still waiting in its user's item, and removes it from there.
 pub async fn deliver(
     app: &App,
     mailer: &impl Mailer,
     notification: &Notification,
-) -> ApiResult<()> {
-    // A retried batch repeats records already delivered (and removed): never send them twice.
+) -> ApiResult<Delivery> {
+    // Every later change of the user repeats the message in the stream until it is removed, and a
+    // retried batch repeats records already delivered: never send one twice.
     if !app.store.notification_pending(notification).await? {
-        return Ok(());
+        return Ok(Delivery::NotPending);
+    }
+    if notification.is_stale(crate::ops::now()) {
+        app.store.delete_notification(notification).await?;
+        return Ok(Delivery::Stale);
     }
     let secret = app.sealer.open(notification)?;
     let message = render(notification, secret.as_deref())?;
@@ -76,7 +91,8 @@ pub async fn deliver(
         .send(&message)
         .await
         .map_err(|reason| ApiError::Unavailable(format!("sending failed: {reason}")))?;
-    app.store.delete_notification(notification).await
+    app.store.delete_notification(notification).await?;
+    Ok(Delivery::Sent)
 }
 
 /// Writes each message as `<folder>/<notification_id>.json`, readable by its owner only.

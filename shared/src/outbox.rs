@@ -1,7 +1,9 @@
-//! The notification outbox: messages to users (temporary passwords, later verification codes) are
-//! written to the table in the same transaction as the change that causes them, and a notifier
-//! delivers them. A secret in a message is sealed (AES-256-GCM, key derived from the deployment's
-//! signing key by HKDF) and bound to its message, so the table never holds it in clear.
+//! The notification outbox: a message to a user (a temporary password, a verification code) is
+//! written into the user's own item by the same write as the change that causes it, and the
+//! notifier delivers it from the table's stream. A user holds at most one undelivered message per
+//! template and channel: a newer one replaces it, as its secret replaces the older secret. A secret
+//! in a message is sealed (AES-256-GCM, key derived from the deployment's signing key by HKDF) and
+//! bound to its message, so the table never holds it in clear.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
@@ -41,12 +43,17 @@ pub struct Notification {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_secret: Option<String>,
     pub created_at: Millis,
-    /// Epoch seconds after which DynamoDB's TTL removes an undelivered message.
-    pub ttl: i64,
 }
 
-/// Undelivered messages (and the secrets in them) are kept for a day at most.
-const RETENTION_SECONDS: i64 = 86_400;
+/// A message not delivered within a day is never sent (a stream keeps its records for a day too).
+pub const DELIVERY_WINDOW_MS: Millis = 86_400_000;
+
+impl Notification {
+    /// Whether the message is too old to send: the notifier removes it unsent.
+    pub fn is_stale(&self, now: Millis) -> bool {
+        now >= self.created_at + DELIVERY_WINDOW_MS
+    }
+}
 
 /// Seals and opens the secrets in messages, and keys the digests of verification codes.
 pub struct SecretSealer {
@@ -197,7 +204,6 @@ impl SecretSealer {
             template,
             sealed_secret: None,
             created_at: now,
-            ttl: now.div_euclid(1000) + RETENTION_SECONDS,
         };
         notification.sealed_secret = Some(self.seal(&notification, secret)?);
         Ok(notification)

@@ -128,13 +128,16 @@ pub trait UserStore: Send + Sync {
         sweep: Sweep,
     ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
 
-    /// Whether the notification is still in the outbox (not yet delivered).
+    /// Whether the notification is still waiting in its user's item: not yet delivered, not
+    /// replaced by a newer message of its kind, its user not deleted.
     fn notification_pending(
         &self,
         notification: &Notification,
     ) -> impl Future<Output = ApiResult<bool>> + Send;
 
-    /// Removes a delivered notification (and the sealed secret in it) from the outbox.
+    /// Removes a delivered (or stale) notification and the sealed secret in it from its user's
+    /// item, unless a newer message of its kind replaced it meanwhile. The user's `version` is
+    /// left alone: nothing a client sees changes.
     fn delete_notification(
         &self,
         notification: &Notification,
@@ -152,8 +155,8 @@ pub trait UserStore: Send + Sync {
         admin: &User,
     ) -> impl Future<Output = ApiResult<bool>> + Send;
 
-    /// Writes a new user with its uniqueness records, the tenant's counters and the messages the
-    /// creation sends, in one transaction; refused when the tenant already holds `quota` users.
+    /// Writes a new user (holding the messages the creation sends) with its uniqueness records and
+    /// the tenant's counters, in one transaction; refused when the tenant already holds `quota` users.
     /// `replacing` is a user with the same id pending deletion, as read: it is replaced if nobody
     /// changed it since, and the change of state is recorded for the audit trail with the actor.
     fn create_user(
@@ -166,7 +169,7 @@ pub trait UserStore: Send + Sync {
 
     /// Replaces `before` by `after` (with the next `version`) if nobody changed the user since
     /// `before` was read; moves the uniqueness records and counters that the change touches in the
-    /// same transaction, with the messages the change sends.
+    /// same transaction. The messages the change sends are written into the user's item.
     /// A change of state is recorded for the audit trail with `actor`, in the same transaction.
     fn update_user(
         &self,

@@ -61,7 +61,7 @@ impl OnFailure {
     }
 
     /// Writes the invocation record Lambda sends the destination of a stream source: where the
-    /// failed records are in the stream (the outbox item itself stays in the table until its TTL).
+    /// failed records are in the stream (the message itself stays in its user's item).
     fn keep(&self, record: &EventRecord, stream_arn: &str, invocations: u32) {
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
         let document = serde_json::json!({
@@ -96,7 +96,7 @@ fn unix_seconds() -> u64 {
         .unwrap_or_default()
 }
 
-/// Delivers the table's new outbox messages until the task is dropped. With `only_partition`, the
+/// Delivers the messages written into user items until the task is dropped. With `only_partition`, the
 /// records of other partitions are left alone (tests share one table).
 pub async fn run_notifier(
     app: &'static App,

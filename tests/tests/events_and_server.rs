@@ -129,8 +129,8 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         }
     }
 
-    // The notifier's stream event carries the verification code verify-email left in the outbox,
-    // filled in as DynamoDB would (its sealed secret only opens with this deployment's key).
+    // The notifier's stream event carries the verification code verify-email left in the user's
+    // item, filled in as DynamoDB would (its sealed secret only opens with this deployment's key).
     let message = env
         .outbox()
         .await
@@ -140,14 +140,12 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         .expect("verify-email left a message");
     let text = std::fs::read_to_string(events_dir().join("notifier.json")).unwrap();
     let text = fill(&text, &env.tenant, "")
-        .replace("{{OUTBOX_SK}}", &shared::dynamo::outbox_sk(&message))
         .replace("{{NOTIFICATION_ID}}", &message.notification_id)
         .replace(
             "{{SEALED_SECRET}}",
             message.sealed_secret.as_deref().unwrap(),
         )
-        .replace("{{CREATED_AT}}", &message.created_at.to_string())
-        .replace("{{TTL}}", &message.ttl.to_string());
+        .replace("{{CREATED_AT}}", &message.created_at.to_string());
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).unwrap();
     let folder = std::env::temp_dir().join(unique_tenant("events-mail"));
     let mailer = shared::notify::FolderMailer {
@@ -158,6 +156,13 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
     let file = folder.join(format!("{}.json", message.notification_id));
     let mail: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(mail["to"], "dkang@mz.co.kr");
+    assert!(
+        !env.outbox()
+            .await
+            .iter()
+            .any(|m| m.notification_id == message.notification_id),
+        "a delivered message leaves the user's item"
+    );
     std::fs::remove_dir_all(&folder).ok();
 
     let text = std::fs::read_to_string(events_dir().join("housekeeping.json")).unwrap();

@@ -325,3 +325,51 @@ async fn the_recount_finds_a_drifted_counter_and_an_orphan_record() {
             .any(|f| f.starts_with("OrphanUniqueRecord") && f.contains("ghost@example.com"))
     );
 }
+
+#[tokio::test]
+async fn the_checker_finds_a_message_in_another_users_item() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let env = TestEnv::new().await;
+    for user_id in ["sender@example.com", "other@example.com"] {
+        env.create_user(user_id, "Count-Passw0rd", json!({"email": user_id}))
+            .await;
+    }
+    let verify = env
+        .spaceone(
+            "verify-email",
+            &env.admin_token,
+            json!({"user_id": "sender@example.com", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(verify.status, 200, "{}", verify.raw);
+    assert_eq!(broken_invariants(&env).await, Vec::<String>::new());
+    let message = env.outbox().await.remove(0);
+    let attribute = shared::dynamo::message_attribute(&message);
+    env.app
+        .store
+        .client()
+        .update_item()
+        .table_name(env.app.store.table())
+        .key(
+            "pk",
+            AttributeValue::S(shared::dynamo::tenant_pk(&env.tenant)),
+        )
+        .key("sk", AttributeValue::S("U#other@example.com".into()))
+        .update_expression("SET #message = :message")
+        .expression_attribute_names("#message", &attribute)
+        .expression_attribute_values(
+            ":message",
+            serde_dynamo::to_attribute_value(&message).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let findings = broken_invariants(&env).await;
+    assert_eq!(
+        findings,
+        vec![format!(
+            "InvalidUser U#other@example.com: holds message {} that is not its own",
+            message.notification_id
+        )]
+    );
+}

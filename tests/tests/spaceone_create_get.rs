@@ -496,13 +496,7 @@ async fn reset_password_on_create_sends_a_sealed_temporary_password_through_the_
     assert_eq!(created.status, 200, "{}", created.raw);
     assert_eq!(created.body["required_actions"], json!(["UPDATE_PASSWORD"]));
 
-    let outbox: Vec<shared::outbox::Notification> = env
-        .partition()
-        .await
-        .into_iter()
-        .filter(|item| item["sk"].as_s().unwrap().starts_with("OUTBOX#"))
-        .map(|item| serde_dynamo::from_item(item).unwrap())
-        .collect();
+    let outbox = env.outbox().await;
     assert_eq!(outbox.len(), 1);
     let message = &outbox[0];
     assert_eq!(
@@ -527,6 +521,19 @@ async fn reset_password_on_create_sends_a_sealed_temporary_password_through_the_
             .unwrap()
             .contains(&temporary)
     );
+    // The message waits in the user's item, and no answer about the user shows it.
+    let fetched = env
+        .spaceone(
+            "get",
+            &env.admin_token,
+            json!({"user_id": "temp@example.com", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(fetched.status, 200, "{}", fetched.raw);
+    for answer in [&created.raw, &fetched.raw] {
+        assert!(!answer.contains(&message.notification_id));
+        assert!(!answer.contains("outbox"));
+    }
     env.login("temp@example.com", &temporary).await;
 
     let both = env

@@ -1,12 +1,14 @@
-//! The notifier (DynamoDB Streams source in template.yaml): delivers each new outbox message with
-//! Amazon SES v2 and removes it from the table. A message that cannot be delivered is reported as a
-//! batch item failure, so Lambda retries it and finally hands it to the on-failure destination.
+//! The notifier (DynamoDB Streams source in template.yaml): delivers the messages written into user
+//! items with Amazon SES v2 and removes them from the items. A message that cannot be delivered is
+//! reported as a batch item failure, so Lambda retries it and finally hands it to the on-failure
+//! destination.
 
-use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use serde::Deserialize;
-use shared::notify::{self, Mailer, OutgoingMessage};
+use shared::dynamo::MESSAGE_ATTRIBUTE_PREFIX;
+use shared::notify::{self, Delivery, Mailer, OutgoingMessage};
 use shared::outbox::{Channel, Notification};
 use shared::{App, Dialect};
 
@@ -15,42 +17,70 @@ struct Keys {
     sk: String,
 }
 
-/// Delivers the outbox messages among the stream's records; other records are not the notifier's.
+/// The messages a record's new image of a user item holds; `None` when one is unreadable.
+/// Records of other items, and removals, hold none.
+fn messages_in(record: &EventRecord) -> Option<Vec<Notification>> {
+    let is_user = serde_dynamo::from_item::<_, Keys>(record.change.keys.clone())
+        .is_ok_and(|keys| keys.sk.starts_with("U#"));
+    if !is_user || !matches!(record.event_name.as_str(), "INSERT" | "MODIFY") {
+        return Some(Vec::new());
+    }
+    let mut messages = Vec::new();
+    for (name, value) in record.change.new_image.iter() {
+        if !name.starts_with(MESSAGE_ATTRIBUTE_PREFIX) {
+            continue;
+        }
+        match serde_dynamo::from_attribute_value::<_, Notification>(value.clone()) {
+            Ok(message) => messages.push(message),
+            Err(error) => {
+                tracing::error!(%error, attribute = name, "stored message unreadable");
+                return None;
+            }
+        }
+    }
+    Some(messages)
+}
+
+/// Delivers the messages among the stream's records; other records are not the notifier's.
 pub async fn handle(app: &App, mailer: &impl Mailer, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     let mut sent = 0;
     for record in event.records {
-        let is_outbox = serde_dynamo::from_item::<_, Keys>(record.change.keys.clone())
-            .is_ok_and(|keys| keys.sk.starts_with("OUTBOX#"));
-        if record.event_name != "INSERT" || !is_outbox {
-            continue;
-        }
-        let delivered = match serde_dynamo::from_item::<_, Notification>(record.change.new_image) {
-            Ok(notification) => {
-                let outcome = notify::deliver(app, mailer, &notification).await;
-                match &outcome {
-                    Ok(()) => tracing::info!(
-                        notification_id = notification.notification_id,
-                        template = ?notification.template,
-                        channel = ?notification.channel,
-                        "notification delivered"
-                    ),
-                    Err(error) => tracing::warn!(
-                        notification_id = notification.notification_id,
-                        error_code = error.code(Dialect::Own),
-                        "notification not delivered"
-                    ),
+        let mut delivered = true;
+        match messages_in(&record) {
+            None => delivered = false,
+            Some(messages) => {
+                for notification in messages {
+                    let outcome = notify::deliver(app, mailer, &notification).await;
+                    match &outcome {
+                        Ok(Delivery::Sent) => {
+                            sent += 1;
+                            tracing::info!(
+                                notification_id = notification.notification_id,
+                                template = ?notification.template,
+                                channel = ?notification.channel,
+                                "notification delivered"
+                            )
+                        }
+                        Ok(Delivery::Stale) => tracing::warn!(
+                            notification_id = notification.notification_id,
+                            template = ?notification.template,
+                            "notification too old to send: removed"
+                        ),
+                        Ok(Delivery::NotPending) => {}
+                        Err(error) => {
+                            delivered = false;
+                            tracing::warn!(
+                                notification_id = notification.notification_id,
+                                error_code = error.code(Dialect::Own),
+                                "notification not delivered"
+                            )
+                        }
+                    }
                 }
-                outcome.is_ok()
             }
-            Err(error) => {
-                tracing::error!(%error, "outbox record unreadable");
-                false
-            }
-        };
-        if delivered {
-            sent += 1;
-        } else {
+        }
+        if !delivered {
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = record.change.sequence_number.clone();
             response.batch_item_failures.push(failure);

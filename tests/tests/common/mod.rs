@@ -575,14 +575,17 @@ impl TestEnv {
         });
     }
 
-    /// The tenant's undelivered notifications, oldest first.
+    /// The tenant's undelivered notifications (held in their users' items), oldest first.
     pub async fn outbox(&self) -> Vec<shared::outbox::Notification> {
-        self.partition()
+        let mut messages: Vec<shared::outbox::Notification> = self
+            .partition()
             .await
-            .into_iter()
-            .filter(|item| item["sk"].as_s().unwrap().starts_with("OUTBOX#"))
-            .map(|item| serde_dynamo::from_item(item).unwrap())
-            .collect()
+            .iter()
+            .filter(|item| item["sk"].as_s().unwrap().starts_with("U#"))
+            .flat_map(|item| shared::dynamo::messages_of(item).unwrap())
+            .collect();
+        messages.sort_by_key(|m| m.created_at);
+        messages
     }
 
     /// The secret of the newest message of `template` to `user_id`, opened as the notifier would.
