@@ -54,6 +54,20 @@ fn stream_record(item: Item, event_name: &str, sequence: usize) -> EventRecord {
     record
 }
 
+/// Hands `event` to the notifier with a mailer writing into a fresh folder; every record must be
+/// handled. Returns what was mailed.
+async fn deliver_into_folder(env: &TestEnv, name: &str, event: Event) -> Vec<Value> {
+    let folder = mail_folder(name);
+    let mailer = FolderMailer {
+        folder: folder.clone(),
+    };
+    let response = notifier::handle(env.app, &mailer, event).await;
+    assert!(response.batch_item_failures.is_empty());
+    let sent = messages(&folder);
+    std::fs::remove_dir_all(&folder).ok();
+    sent
+}
+
 /// The tenant's user items that hold messages, as the stream would carry them.
 async fn stream_event(env: &TestEnv) -> Event {
     let mut event = Event::default();
@@ -204,15 +218,9 @@ async fn a_message_repeated_by_later_changes_of_its_user_is_sent_once() {
         stream_record(created, "INSERT", 1),
         stream_record(modified, "MODIFY", 2),
     ];
-    let folder = mail_folder("once");
-    let mailer = FolderMailer {
-        folder: folder.clone(),
-    };
-    let response = notifier::handle(env.app, &mailer, event).await;
-    assert!(response.batch_item_failures.is_empty());
-    assert_eq!(messages(&folder).len(), 1);
+    let sent = deliver_into_folder(&env, "once", event).await;
+    assert_eq!(sent.len(), 1);
     assert!(env.outbox().await.is_empty());
-    std::fs::remove_dir_all(&folder).ok();
 }
 
 #[tokio::test]
@@ -239,20 +247,13 @@ async fn a_replaced_message_is_never_sent_and_the_newer_one_is() {
         stream_record(first, "INSERT", 1),
         stream_record(second, "MODIFY", 2),
     ];
-    let folder = mail_folder("replaced");
-    let mailer = FolderMailer {
-        folder: folder.clone(),
-    };
-    let response = notifier::handle(env.app, &mailer, event).await;
-    assert!(response.batch_item_failures.is_empty());
-    let sent = messages(&folder);
+    let sent = deliver_into_folder(&env, "replaced", event).await;
     assert_eq!(sent.len(), 1, "the replaced password is not sent");
     assert!(sent[0]["text"].as_str().unwrap().contains(&newest));
     assert_eq!(
         env.try_login("again@example.com", &newest).await.status,
         201
     );
-    std::fs::remove_dir_all(&folder).ok();
 }
 
 #[tokio::test]
@@ -261,35 +262,20 @@ async fn a_message_older_than_a_day_is_removed_unsent() {
     create_with_temporary_password(&env, "late@example.com").await;
     let message = env.outbox().await.remove(0);
     let two_days_ago = shared::ops::now() - 2 * shared::outbox::DELIVERY_WINDOW_MS;
-    env.app
-        .store
-        .client()
-        .update_item()
-        .table_name(env.app.store.table())
-        .key(
-            "pk",
-            AttributeValue::S(shared::dynamo::tenant_pk(&env.tenant)),
-        )
-        .key("sk", AttributeValue::S("U#late@example.com".into()))
-        .update_expression("SET #message.created_at = :then")
-        .expression_attribute_names("#message", shared::dynamo::message_attribute(&message))
-        .expression_attribute_values(":then", AttributeValue::N(two_days_ago.to_string()))
-        .send()
-        .await
-        .unwrap();
+    env.set_in_user_item(
+        "late@example.com",
+        "SET #attribute.created_at = :value",
+        &shared::dynamo::message_attribute(&message),
+        AttributeValue::N(two_days_ago.to_string()),
+    )
+    .await;
     let event = stream_event(&env).await;
-    let folder = mail_folder("stale");
-    let mailer = FolderMailer {
-        folder: folder.clone(),
-    };
-    let response = notifier::handle(env.app, &mailer, event).await;
-    assert!(response.batch_item_failures.is_empty());
-    assert!(messages(&folder).is_empty());
+    let sent = deliver_into_folder(&env, "stale", event).await;
+    assert!(sent.is_empty());
     assert!(
         env.outbox().await.is_empty(),
         "the stale secret left the table"
     );
-    std::fs::remove_dir_all(&folder).ok();
 }
 
 #[tokio::test]

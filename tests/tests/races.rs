@@ -328,7 +328,6 @@ async fn the_recount_finds_a_drifted_counter_and_an_orphan_record() {
 
 #[tokio::test]
 async fn the_checker_finds_a_message_in_another_users_item() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let env = TestEnv::new().await;
     for user_id in ["sender@example.com", "other@example.com"] {
         env.create_user(user_id, "Count-Passw0rd", json!({"email": user_id}))
@@ -344,26 +343,13 @@ async fn the_checker_finds_a_message_in_another_users_item() {
     assert_eq!(verify.status, 200, "{}", verify.raw);
     assert_eq!(broken_invariants(&env).await, Vec::<String>::new());
     let message = env.outbox().await.remove(0);
-    let attribute = shared::dynamo::message_attribute(&message);
-    env.app
-        .store
-        .client()
-        .update_item()
-        .table_name(env.app.store.table())
-        .key(
-            "pk",
-            AttributeValue::S(shared::dynamo::tenant_pk(&env.tenant)),
-        )
-        .key("sk", AttributeValue::S("U#other@example.com".into()))
-        .update_expression("SET #message = :message")
-        .expression_attribute_names("#message", &attribute)
-        .expression_attribute_values(
-            ":message",
-            serde_dynamo::to_attribute_value(&message).unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    env.set_in_user_item(
+        "other@example.com",
+        "SET #attribute = :value",
+        &shared::dynamo::message_attribute(&message),
+        serde_dynamo::to_attribute_value(&message).unwrap(),
+    )
+    .await;
     let findings = broken_invariants(&env).await;
     assert_eq!(
         findings,

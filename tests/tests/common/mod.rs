@@ -543,6 +543,34 @@ impl TestEnv {
             .unwrap();
     }
 
+    /// Writes a user's item behind the store's back, as a fault or time would leave it: `expression`
+    /// sets `#attribute` (or a path in it) to `:value`.
+    pub async fn set_in_user_item(
+        &self,
+        user_id: &str,
+        expression: &str,
+        attribute: &str,
+        value: aws_sdk_dynamodb::types::AttributeValue,
+    ) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.app
+            .store
+            .client()
+            .update_item()
+            .table_name(self.app.store.table())
+            .key(
+                "pk",
+                AttributeValue::S(shared::dynamo::tenant_pk(&self.tenant)),
+            )
+            .key("sk", AttributeValue::S(shared::dynamo::user_sk(user_id)))
+            .update_expression(expression)
+            .expression_attribute_names("#attribute", attribute)
+            .expression_attribute_values(":value", value)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Puts a person into the external directory for this tenant, replacing one with the same id.
     pub fn directory_put(&self, person: Value) {
         let mut entries = directory().1.lock().unwrap();
