@@ -245,6 +245,8 @@ enum Guard {
     FirstAdmin,
     NewTenant,
     NewRecord,
+    /// The message to remove is still the one in its user's item.
+    WaitingMessage,
 }
 
 impl Transaction {
@@ -525,7 +527,9 @@ fn failure(failed: TxFailure, user: &User) -> ApiError {
             ApiError::AlreadyExists(UniqueField::UserId)
         }
         TxFailure::Lost(Guard::Unique(field)) => ApiError::AlreadyExists(field),
-        TxFailure::Lost(Guard::UserVersion | Guard::ReleaseUnique | Guard::NewRecord) => {
+        TxFailure::Lost(
+            Guard::UserVersion | Guard::ReleaseUnique | Guard::NewRecord | Guard::WaitingMessage,
+        ) => {
             crate::telemetry::note(|notes| notes.write_conflicts += 1);
             ApiError::ConcurrentModification
         }
@@ -1091,9 +1095,7 @@ impl UserStore for DynamoStore {
     }
 
     async fn delete_notification(&self, notification: &Notification) -> ApiResult<()> {
-        let removed = self
-            .client
-            .update_item()
+        let remove = Update::builder()
             .table_name(&self.table)
             .set_key(Some(user_key(
                 &notification.tenant_id,
@@ -1103,17 +1105,19 @@ impl UserStore for DynamoStore {
             .condition_expression("#message.notification_id = :id")
             .expression_attribute_names("#message", message_attribute(notification))
             .expression_attribute_values(":id", s(notification.notification_id.clone()))
-            .send()
-            .await;
-        match removed {
-            Ok(_) => Ok(()),
+            .build()
+            .map_err(build_error)?;
+        // A single write: it waits out a transaction in flight on the user (a failure here after
+        // the message went out would have the retry send it again).
+        let mut tx = Transaction::default();
+        tx.push(
+            TransactWriteItem::builder().update(remove).build(),
+            Guard::WaitingMessage,
+        );
+        match tx.commit(&self.client).await {
             // Replaced by a newer message, or its user deleted, meanwhile: nothing left to remove.
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(())
-            }
-            Err(other) => Err(store_error(other)),
+            Ok(()) | Err(TxFailure::Lost(_)) => Ok(()),
+            Err(TxFailure::Store(error)) => Err(error),
         }
     }
 
