@@ -1,6 +1,6 @@
 //! The DynamoDB implementation of the store: one table, keys and layout in docs/design.md.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
 
 use aws_sdk_dynamodb::Client;
@@ -1299,9 +1299,14 @@ impl UserStore for DynamoStore {
             names.insert(format!("#r{i}"), attribute.clone());
             removes.push(format!("#r{i}"));
         }
-        // A message replaces the undelivered one of its kind; other kinds' messages stay.
-        for (i, notification) in notifications.iter().enumerate() {
-            names.insert(format!("#m{i}"), message_attribute(notification));
+        // A message replaces the undelivered one of its kind (the last of a kind given here wins,
+        // as in a new user's item); other kinds' messages stay.
+        let messages: BTreeMap<String, &Notification> = notifications
+            .iter()
+            .map(|notification| (message_attribute(notification), notification))
+            .collect();
+        for (i, (attribute, notification)) in messages.into_iter().enumerate() {
+            names.insert(format!("#m{i}"), attribute);
             values.insert(format!(":m{i}"), message_value(notification)?);
             sets.push(format!("#m{i} = :m{i}"));
         }

@@ -234,3 +234,36 @@ async fn the_first_administrator_can_be_neither_disabled_nor_deleted() {
         UserState::Disabled
     );
 }
+
+#[tokio::test]
+async fn a_write_keeps_one_message_per_kind_the_last_given() {
+    let env = TestEnv::new().await;
+    env.create_user(
+        "kind@example.com",
+        "User-Passw0rd",
+        json!({"email": "kind@example.com"}),
+    )
+    .await;
+    let before = env.stored("kind@example.com").await;
+    let mut after = before.clone();
+    after.display_name = Some("Two messages".into());
+    let now = shared::ops::now();
+    let message = |password: &str| {
+        env.app
+            .sealer
+            .temporary_password(&after, password, shared::outbox::Channel::Email, now)
+            .unwrap()
+    };
+    let (first, last) = (message("First-Passw0rd"), message("Last-Passw0rd"));
+    env.app
+        .store
+        .update_user(
+            &before,
+            &after,
+            &[first, last.clone()],
+            &shared::model::Actor::system("test"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.outbox().await, vec![last]);
+}
