@@ -7,7 +7,6 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use serde::Deserialize;
-use shared::dynamo::MESSAGE_ATTRIBUTE_PREFIX;
 use shared::notify::{self, Delivery, Mailer, OutgoingMessage};
 use shared::outbox::{Channel, Notification};
 use shared::{App, Dialect};
@@ -25,20 +24,10 @@ fn messages_in(record: &EventRecord) -> Option<Vec<Notification>> {
     if !is_user || !matches!(record.event_name.as_str(), "INSERT" | "MODIFY") {
         return Some(Vec::new());
     }
-    let mut messages = Vec::new();
-    for (name, value) in record.change.new_image.iter() {
-        if !name.starts_with(MESSAGE_ATTRIBUTE_PREFIX) {
-            continue;
-        }
-        match serde_dynamo::from_attribute_value::<_, Notification>(value.clone()) {
-            Ok(message) => messages.push(message),
-            Err(error) => {
-                tracing::error!(%error, attribute = name, "stored message unreadable");
-                return None;
-            }
-        }
-    }
-    Some(messages)
+    let image: shared::dynamo::Item = record.change.new_image.clone().into();
+    shared::dynamo::messages_of(&image)
+        .inspect_err(|error| tracing::error!(%error, "stored message unreadable"))
+        .ok()
 }
 
 /// Delivers the messages among the stream's records; other records are not the notifier's.
