@@ -1,5 +1,6 @@
 //! Configuration from the environment and the state every handler shares, built once in `main`.
 
+use std::collections::HashMap;
 use std::env;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
@@ -9,6 +10,7 @@ use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use crate::directory::HttpDirectory;
 use crate::dynamo::DynamoStore;
 use crate::keys::KeyRing;
+use crate::model::AuthView;
 use crate::outbox::SecretSealer;
 use crate::secrets::SecretStore;
 use crate::token::TokenService;
@@ -72,10 +74,14 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
 impl Config {
     /// When the user's password expires under the policy, unless the user's password never does.
     pub fn password_expires_at(&self, user: &crate::model::User) -> Option<crate::model::Millis> {
+        self.password_expiry(&crate::model::AuthView::of(user))
+    }
+
+    pub fn password_expiry(&self, view: &crate::model::AuthView) -> Option<crate::model::Millis> {
         let max_age = self
             .password_max_age_ms
-            .filter(|_| !user.password_never_expired)?;
-        user.password_changed_at.map(|changed| changed + max_age)
+            .filter(|_| !view.password_never_expired)?;
+        view.password_changed_at.map(|changed| changed + max_age)
     }
 
     /// The defaults every setting has (Huawei's policies), for a table; `from_env` starts from the
@@ -153,6 +159,39 @@ pub struct App {
     pub directory: Option<HttpDirectory>,
     /// Where the key ring is re-read from after a rotation; `None`: a fixed key.
     pub key_source: Option<KeySource>,
+    pub admin_views: AdminViews,
+}
+
+/// The `AuthView`s of administrators this instance has read, each with the tenant's
+/// `admin_epoch` it was read under. Only a view read after its epoch and found allowed to manage is
+/// kept, and it is used only while its tenant's epoch is still that one; a write that changes an
+/// administrator's view moves the epoch in the same transaction, so a revocation anywhere is seen at
+/// the next request here.
+#[derive(Default)]
+pub struct AdminViews {
+    views: std::sync::Mutex<HashMap<(String, String), (AuthView, u64)>>,
+}
+
+/// Callers one instance keeps; a Lambda instance serves one request at a time, so a few suffice.
+const ADMIN_VIEWS_MAX: usize = 1024;
+
+impl AdminViews {
+    /// The view of `user_id` if it was read under `epoch`.
+    pub fn current(&self, tenant_id: &str, user_id: &str, epoch: u64) -> Option<AuthView> {
+        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        views
+            .get(&(tenant_id.to_owned(), user_id.to_owned()))
+            .filter(|(_, read_under)| *read_under == epoch)
+            .map(|(view, _)| *view)
+    }
+
+    pub fn remember(&self, tenant_id: &str, user_id: &str, view: AuthView, epoch: u64) {
+        let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        if views.len() >= ADMIN_VIEWS_MAX {
+            views.clear();
+        }
+        views.insert((tenant_id.to_owned(), user_id.to_owned()), (view, epoch));
+    }
 }
 
 /// The signing-key secret the key ring is read from, and when it was last read.
@@ -252,6 +291,7 @@ impl App {
             sealer,
             directory,
             key_source,
+            admin_views: AdminViews::default(),
         })
     }
 

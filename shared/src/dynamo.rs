@@ -11,17 +11,19 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::error::{ApiError, ApiResult, UniqueField};
-use crate::model::{Actor, AuditRecord, Facet, Millis, Tenant, User, UserState};
+use crate::model::{Actor, AuditRecord, AuthView, Facet, Millis, Role, Tenant, User, UserState};
 use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
-    LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, UserStore, name_order_key, name_order_prefix,
-    unique_values,
+    LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, TenantCounters, UserStore, name_order_key,
+    name_order_prefix, unique_values,
 };
 use crate::validate::uniqueness_key;
 
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const PK: &str = "pk";
+/// The tenant item's count of changes to its administrators' `AuthView`s.
+pub const ADMIN_EPOCH: &str = "admin_epoch";
 pub const SK: &str = "sk";
 /// Index of a tenant's users ordered by display name.
 pub const BY_NAME_INDEX: &str = "by_name";
@@ -870,38 +872,20 @@ impl UserStore for DynamoStore {
         Ok((pick(first), pick(second)))
     }
 
-    async fn tenant_counters(&self, tenant_id: &str) -> ApiResult<HashMap<String, u64>> {
+    async fn tenant_counters(&self, tenant_id: &str) -> ApiResult<TenantCounters> {
         let item = self
             .get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
             .await?
             .unwrap_or_default();
-        Ok(counters_of(item))
-    }
-
-    async fn get_user_and_counters(
-        &self,
-        tenant_id: &str,
-        user_id: &str,
-    ) -> ApiResult<(Option<User>, HashMap<String, u64>)> {
-        let tenant_key = key(tenant_pk(tenant_id), TENANT_SK.into());
-        let mut user = None;
-        let mut counters = HashMap::new();
-        for item in self
-            .batch_get(vec![user_key(tenant_id, user_id), tenant_key])
-            .await?
-        {
-            if item
-                .get(SK)
-                .and_then(|sk| sk.as_s().ok())
-                .map(String::as_str)
-                == Some(TENANT_SK)
-            {
-                counters = counters_of(item);
-            } else {
-                user = Some(user_from_item(item)?);
-            }
-        }
-        Ok((user, counters))
+        let admin_epoch = item
+            .get(ADMIN_EPOCH)
+            .and_then(|epoch| epoch.as_n().ok())
+            .and_then(|epoch| epoch.parse().ok())
+            .unwrap_or(0);
+        Ok(TenantCounters {
+            counters: counters_of(item),
+            admin_epoch,
+        })
     }
 
     async fn list_users(&self, tenant_id: &str, source: &ListSource) -> ApiResult<Vec<User>> {
@@ -1344,9 +1328,7 @@ impl UserStore for DynamoStore {
         if shuts_out {
             tx.protected_user = before.user_id.clone();
         }
-        if before.state == after.state && shuts_out {
-            tx.check_not_first_admin(&self.table, &before.tenant_id)?;
-        }
+        let mut tenant_deltas = Vec::new();
         if before.state != after.state {
             tx.put_audit(
                 &self.table,
@@ -1360,13 +1342,23 @@ impl UserStore for DynamoStore {
                     to_state: after.state,
                 },
             )?;
-            let deltas = state_change_deltas(before, after);
-            let guard = if shuts_out {
-                Guard::FirstAdmin
-            } else {
-                Guard::TenantExists
-            };
-            tx.update_tenant_counters(&self.table, &before.tenant_id, &deltas, guard)?;
+            tenant_deltas = state_change_deltas(before, after);
+        }
+        // Instances decide an administrator from the view they read under the current epoch
+        // (`ops::as_admin_counting`): a change of one moves the epoch on in the same write.
+        let administrator = before.role == Role::Admin || after.role == Role::Admin;
+        if administrator && AuthView::of(before) != AuthView::of(after) {
+            tenant_deltas.push((ADMIN_EPOCH.into(), 1));
+        }
+        let guard = if shuts_out {
+            Guard::FirstAdmin
+        } else {
+            Guard::TenantExists
+        };
+        if !tenant_deltas.is_empty() {
+            tx.update_tenant_counters(&self.table, &before.tenant_id, &tenant_deltas, guard)?;
+        } else if shuts_out {
+            tx.check_not_first_admin(&self.table, &before.tenant_id)?;
         }
         tx.commit(&self.client)
             .await
@@ -1408,6 +1400,8 @@ impl UserStore for DynamoStore {
         Ok(())
     }
 
+    /// None of these writes changes the user's `AuthView` (a lockout from failed logins is not
+    /// one, and the conditions keep an administrator's lock), so none moves `admin_epoch`.
     async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {
         let request = self
             .client

@@ -125,6 +125,51 @@ pub enum AccessMode {
 }
 
 /// A user of one tenant, in every dialect's terms at once.
+/// Everything of a user that decides whether their token is live and may manage
+/// (`ops::ensure_view_may_manage`), and nothing else. The checks read only this, so a write that
+/// leaves it unchanged cannot change what a token may do, and the store bumps the tenant's
+/// `admin_epoch` on any write that changes an administrator's (`DynamoStore::update_user`): a view
+/// remembered with the epoch it was read under is current while the epoch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthView {
+    pub token_version: u64,
+    pub role: Role,
+    pub state: UserState,
+    pub locked_by_admin: bool,
+    pub account_expires: Option<Millis>,
+    pub password_changed_at: Option<Millis>,
+    pub password_never_expired: bool,
+    pub access_mode: AccessMode,
+    pub must_update_password: bool,
+}
+
+impl AuthView {
+    pub fn of(user: &User) -> AuthView {
+        AuthView {
+            token_version: user.token_version,
+            role: user.role,
+            state: user.state,
+            locked_by_admin: user.lock == Some(LockReason::Admin),
+            account_expires: user.account_expires,
+            password_changed_at: user.password_changed_at,
+            password_never_expired: user.password_never_expired,
+            access_mode: user.access_mode,
+            must_update_password: user
+                .required_actions
+                .contains(&RequiredAction::UpdatePassword),
+        }
+    }
+
+    /// Whether the user may hold a token at all: enabled, not locked by an administrator, not
+    /// expired. A lockout from failed logins stops new logins but leaves existing tokens alone, as
+    /// Keycloak's temporary lockout does: the attacker guessing the password holds no token.
+    pub fn may_use_tokens(&self, now: Millis) -> bool {
+        self.state == UserState::Enabled
+            && !self.locked_by_admin
+            && self.account_expires.is_none_or(|expires| expires > now)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub tenant_id: String,
@@ -288,13 +333,9 @@ impl User {
         self.account_expires.is_some_and(|expires| expires <= now)
     }
 
-    /// Whether the user may hold a token at all: enabled, not locked by an administrator, not expired.
-    /// A lockout from failed logins stops new logins but leaves existing tokens alone, as Keycloak's
-    /// temporary lockout does: the attacker guessing the password holds no token.
+    /// Whether the user may hold a token at all (`AuthView::may_use_tokens`).
     pub fn may_use_tokens(&self, now: Millis) -> bool {
-        self.state == UserState::Enabled
-            && self.lock != Some(LockReason::Admin)
-            && !self.is_account_expired(now)
+        AuthView::of(self).may_use_tokens(now)
     }
 
     /// Whether the user may get a new token by password at `now`.

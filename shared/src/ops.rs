@@ -8,8 +8,8 @@ use crate::app::App;
 use crate::directory::{self, DirectoryUser};
 use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{
-    AccessMode, Actor, Backend, LockReason, Millis, RequiredAction, Role, Tenant, User, UserState,
-    UserType,
+    AccessMode, Actor, AuthView, Backend, LockReason, Millis, RequiredAction, Role, Tenant, User,
+    UserState, UserType,
 };
 use crate::outbox::{self, Channel, Notification};
 use crate::password::{self, Verified};
@@ -93,8 +93,12 @@ pub async fn as_admin<T>(
     result
 }
 
-/// `as_admin` for work that also needs the tenant's counters: the caller's record and the
-/// counters come in one `BatchGetItem`, alongside `work`.
+/// `as_admin` for work that also needs the tenant's counters. The counters' item also holds the
+/// tenant's `admin_epoch`, which every change of an administrator's `AuthView` bumps in the same
+/// write: a caller whose view this instance read under the epoch still current is decided without
+/// reading their record again, so the whole check is the one read of the counters. Otherwise the
+/// record is read after the epoch (never before: a change between the two reads then leaves the
+/// remembered epoch behind, never the view), and remembered.
 pub async fn as_admin_counting<T>(
     app: &App,
     caller: &Caller,
@@ -102,14 +106,38 @@ pub async fn as_admin_counting<T>(
     work: impl Future<Output = ApiResult<T>>,
 ) -> ApiResult<(T, HashMap<String, u64>)> {
     authorize_admin(caller, tenant_id)?;
-    let (read, result) = tokio::join!(
-        app.store
-            .get_user_and_counters(tenant_id, &caller.claims.sub),
-        work
-    );
-    let (record, counters) = read?;
-    ensure_may_manage(app, caller, record.as_ref(), now())?;
+    let (counters, result) = tokio::join!(counters_for_admin(app, caller, tenant_id), work);
+    // The caller's refusal comes first: a revoked token learns nothing from the work's answer.
+    let counters = counters?;
     Ok((result?, counters))
+}
+
+async fn counters_for_admin(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+) -> ApiResult<HashMap<String, u64>> {
+    let user_id = &caller.claims.sub;
+    let tenant = app.store.tenant_counters(tenant_id).await?;
+    if let Some(view) = app
+        .admin_views
+        .current(tenant_id, user_id, tenant.admin_epoch)
+    {
+        ensure_view_may_manage(app, caller, Some(&view), now())?;
+        return Ok(tenant.counters);
+    }
+    let view = app
+        .store
+        .get_user(tenant_id, user_id)
+        .await?
+        .as_ref()
+        .map(AuthView::of);
+    ensure_view_may_manage(app, caller, view.as_ref(), now())?;
+    if let Some(view) = view {
+        app.admin_views
+            .remember(tenant_id, user_id, view, tenant.admin_epoch);
+    }
+    Ok(tenant.counters)
 }
 
 /// Checks, before anything else happens, that the caller administers the tenant with a live
@@ -121,11 +149,15 @@ pub async fn ensure_admin(app: &App, caller: &Caller, tenant_id: &str) -> ApiRes
 
 /// A token is live while its user exists, may hold tokens, and has not revoked it since.
 pub fn ensure_live(caller: &Caller, record: Option<&User>, now: Millis) -> ApiResult<()> {
-    match record {
-        Some(user)
-            if user.token_version == caller.claims.tv
-                && user.role == caller.claims.role
-                && user.may_use_tokens(now) =>
+    ensure_view_live(caller, record.map(AuthView::of).as_ref(), now)
+}
+
+fn ensure_view_live(caller: &Caller, view: Option<&AuthView>, now: Millis) -> ApiResult<()> {
+    match view {
+        Some(view)
+            if view.token_version == caller.claims.tv
+                && view.role == caller.claims.role
+                && view.may_use_tokens(now) =>
         {
             Ok(())
         }
@@ -141,20 +173,26 @@ pub fn ensure_may_manage(
     record: Option<&User>,
     now: Millis,
 ) -> ApiResult<()> {
-    ensure_live(caller, record, now)?;
-    let expired = record
-        .and_then(|user| app.config.password_expires_at(user))
-        .is_some_and(|at| at <= now);
-    if expired {
+    ensure_view_may_manage(app, caller, record.map(AuthView::of).as_ref(), now)
+}
+
+fn ensure_view_may_manage(
+    app: &App,
+    caller: &Caller,
+    view: Option<&AuthView>,
+    now: Millis,
+) -> ApiResult<()> {
+    ensure_view_live(caller, view, now)?;
+    let Some(view) = view else {
+        return Err(ApiError::TokenInvalid);
+    };
+    if app.config.password_expiry(view).is_some_and(|at| at <= now) {
         return Err(ApiError::PasswordChangeRequired);
     }
-    if record.is_some_and(|user| user.access_mode == AccessMode::Console) {
+    if view.access_mode == AccessMode::Console {
         return Err(ApiError::ConsoleOnlyUser);
     }
-    if record.is_some_and(|user| {
-        user.required_actions
-            .contains(&RequiredAction::UpdatePassword)
-    }) {
+    if view.must_update_password {
         return Err(ApiError::PasswordChangeRequired);
     }
     Ok(())

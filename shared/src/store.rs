@@ -63,6 +63,15 @@ pub enum Sweep {
 }
 
 /// At most this many ids or addresses are read by key in one listing.
+/// What the tenant's item keeps up to date with every write of its users.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantCounters {
+    /// `user_count` and one per facet (`Facet::key`).
+    pub counters: HashMap<String, u64>,
+    /// Bumped by every write that changes an administrator's `AuthView` (`model::AuthView`).
+    pub admin_epoch: u64,
+}
+
 pub const LIST_KEYS_MAX: usize = 100;
 
 pub trait UserStore: Send + Sync {
@@ -99,18 +108,11 @@ pub trait UserStore: Send + Sync {
     fn get_tenant(&self, tenant_id: &str)
     -> impl Future<Output = ApiResult<Option<Tenant>>> + Send;
 
-    /// The tenant's maintained counters: `user_count` and one per facet (`Facet::key`).
+    /// The tenant's maintained counters and its administrators' epoch, in one consistent read.
     fn tenant_counters(
         &self,
         tenant_id: &str,
-    ) -> impl Future<Output = ApiResult<HashMap<String, u64>>> + Send;
-
-    /// Reads a user (the caller of a request) and the tenant's counters in one round trip.
-    fn get_user_and_counters(
-        &self,
-        tenant_id: &str,
-        user_id: &str,
-    ) -> impl Future<Output = ApiResult<(Option<User>, HashMap<String, u64>)>> + Send;
+    ) -> impl Future<Output = ApiResult<TenantCounters>> + Send;
 
     fn list_users(
         &self,

@@ -54,7 +54,13 @@ async fn deletions_past_the_retention_are_purged_and_free_their_email() {
         u.deleted_at = Some(now - 20 * DAY);
     })
     .await;
-    let counters_before = env.app.store.tenant_counters(&env.tenant).await.unwrap();
+    let counters_before = env
+        .app
+        .store
+        .tenant_counters(&env.tenant)
+        .await
+        .unwrap()
+        .counters;
     assert_eq!(counters_before["PENDING_DELETE#USER#LOCAL"], 2);
     assert_eq!(
         unique_records_of(&env.partition().await, "old@example.com"),
@@ -83,7 +89,13 @@ async fn deletions_past_the_retention_are_purged_and_free_their_email() {
         2,
         "a recent deletion keeps its values until its own purge"
     );
-    let counters = env.app.store.tenant_counters(&env.tenant).await.unwrap();
+    let counters = env
+        .app
+        .store
+        .tenant_counters(&env.tenant)
+        .await
+        .unwrap()
+        .counters;
     assert_eq!(counters["PENDING_DELETE#USER#LOCAL"], 1);
     assert_eq!(counters["user_count"], counters_before["user_count"]);
 

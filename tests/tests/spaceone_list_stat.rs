@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::TestEnv;
+use common::{Reply, TestEnv, access_line};
 use serde_json::{Value, json};
-use shared::model::{Backend, User, UserState, UserType};
+use shared::model::{Backend, Role, User, UserState, UserType};
 use shared::store::UserStore;
 
 /// The administrator plus six users: two disabled, an API user, an external user (PENDING), and one
@@ -535,4 +535,70 @@ async fn only_an_administrator_of_the_tenant_lists_and_counts() {
     // The administrator's own login shows up as last_accessed_at.
     let admin = list(&env, json!({"user_id": "admin"})).await;
     assert!(admin["results"][0]["last_accessed_at"].is_string());
+}
+
+/// An administrator this instance has already checked is checked again from the tenant's counters
+/// item alone (its `admin_epoch` unchanged), so `stat` is one read; a revocation written through
+/// any instance moves the epoch, and the very next call here is refused.
+#[tokio::test]
+async fn a_known_administrators_stat_is_one_read_and_a_revocation_anywhere_ends_it_at_once() {
+    let env = TestEnv::new().await;
+    // Another warm instance of the same deployment: its own app, the same table and tenant.
+    let (app, router) = common::app_with(common::config()).await;
+    let elsewhere = TestEnv {
+        app,
+        router,
+        tenant: env.tenant.clone(),
+        admin_token: env.admin_token.clone(),
+    };
+    env.create_user("deputy@example.com", "Deputy-Passw0rd", json!({}))
+        .await;
+    env.change_user("deputy@example.com", |u| u.role = Role::Admin)
+        .await;
+    let deputy = env.login("deputy@example.com", "Deputy-Passw0rd").await;
+    let body = json!({"query": {"aggregate": [count_by_state()]}, "domain_id": env.tenant});
+    let store_calls = |reply: &Reply| {
+        access_line(reply.request_id.as_deref().unwrap())["store_calls"]
+            .as_u64()
+            .unwrap()
+    };
+
+    let first = env.spaceone("stat", &deputy, body.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.raw);
+    assert_eq!(
+        store_calls(&first),
+        2,
+        "the counters, then the caller's record"
+    );
+    let again = env.spaceone("stat", &deputy, body.clone()).await;
+    assert_eq!(again.status, 200, "{}", again.raw);
+    assert_eq!(store_calls(&again), 1, "the counters alone");
+    assert_eq!(again.body, first.body);
+
+    // Changes of users who are not administrators leave the remembered view current.
+    env.create_user("ann@example.com", "User-Passw0rd", json!({}))
+        .await;
+    env.change_user("ann@example.com", |u| u.token_version += 1)
+        .await;
+    let counted = env.spaceone("stat", &deputy, body.clone()).await;
+    assert_eq!(counted.status, 200, "{}", counted.raw);
+    assert_eq!(store_calls(&counted), 1);
+    assert_ne!(counted.body, first.body, "ann is counted");
+
+    // The deputy is disabled through the other instance: refused here at the very next call.
+    let disabled = elsewhere
+        .spaceone(
+            "disable",
+            &env.admin_token,
+            json!({"user_id": "deputy@example.com", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.raw);
+    let refused = env.spaceone("stat", &deputy, body.clone()).await;
+    assert_eq!(refused.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+    assert_eq!(
+        store_calls(&refused),
+        2,
+        "the epoch moved: the record is read"
+    );
 }

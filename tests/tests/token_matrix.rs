@@ -1219,6 +1219,12 @@ async fn revoked_tokens_are_refused_everywhere() {
     let mut matrix = Matrix::new(&env, "revoked tokens");
     let get = &ENDPOINTS[1];
     let (get_path, get_body) = get.request(&env.tenant, TARGET);
+    // `stat` decides an administrator it has already checked from the tenant's `admin_epoch`
+    // (`ops::as_admin_counting`): each revocation is tried on it at once, before any other
+    // revocation moves the epoch for its own reasons.
+    let stat = &ENDPOINTS[11];
+    assert_eq!(stat.route, "/identity/v1/user/stat");
+    let (stat_path, stat_body) = stat.request(&env.tenant, TARGET);
 
     // Administrators (so that the role check passes and liveness decides) whose tokens worked
     // (a control), then were revoked.
@@ -1252,8 +1258,29 @@ async fn revoked_tokens_are_refused_everywhere() {
                 200,
             )
             .await;
+        matrix
+            .accept(
+                "control: the token counted before",
+                stat.method,
+                &stat_path,
+                &stat_body,
+                Auth::Token(&token),
+                200,
+            )
+            .await;
         revoke(&env, &admin, (&user, USER_PASSWORD, &token), how).await;
-        stale.push((format!("admin: {how:?}"), user, token));
+        let what = format!("admin: {how:?}");
+        matrix
+            .refuse_at(
+                "revoked admin token, at once",
+                &what,
+                stat,
+                stat.subject,
+                Auth::Token(&token),
+                Refusal::Invalid,
+            )
+            .await;
+        stale.push((what, user, token));
     }
     // Members, whose tokens are refused on what they may call on themselves.
     let mut stale_members: Vec<(String, String, String)> = Vec::new();
