@@ -177,7 +177,8 @@ const ADMIN_VIEWS_MAX: usize = 1024;
 
 impl AdminViews {
     /// The view of `user_id` if it was read under `epoch`.
-    pub fn current(&self, tenant_id: &str, user_id: &str, epoch: u64) -> Option<AuthView> {
+    pub fn current(&self, tenant_id: &str, user_id: &str, epoch: Option<u64>) -> Option<AuthView> {
+        let epoch = epoch?;
         let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
         views
             .get(&(tenant_id.to_owned(), user_id.to_owned()))
@@ -185,7 +186,10 @@ impl AdminViews {
             .map(|(view, _)| *view)
     }
 
-    pub fn remember(&self, tenant_id: &str, user_id: &str, view: AuthView, epoch: u64) {
+    pub fn remember(&self, tenant_id: &str, user_id: &str, view: AuthView, epoch: Option<u64>) {
+        let Some(epoch) = epoch else {
+            return;
+        };
         let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
         if views.len() >= ADMIN_VIEWS_MAX {
             views.clear();

@@ -877,11 +877,10 @@ impl UserStore for DynamoStore {
             .get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
             .await?
             .unwrap_or_default();
-        let admin_epoch = item
-            .get(ADMIN_EPOCH)
-            .and_then(|epoch| epoch.as_n().ok())
-            .and_then(|epoch| epoch.parse().ok())
-            .unwrap_or(0);
+        let admin_epoch = match item.get(ADMIN_EPOCH) {
+            None => Some(0),
+            Some(epoch) => epoch.as_n().ok().and_then(|epoch| epoch.parse().ok()),
+        };
         Ok(TenantCounters {
             counters: counters_of(item),
             admin_epoch,

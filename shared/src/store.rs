@@ -68,8 +68,9 @@ pub enum Sweep {
 pub struct TenantCounters {
     /// `user_count` and one per facet (`Facet::key`).
     pub counters: HashMap<String, u64>,
-    /// Bumped by every write that changes an administrator's `AuthView` (`model::AuthView`).
-    pub admin_epoch: u64,
+    /// Bumped by every write that changes an administrator's `AuthView` (`model::AuthView`); 0
+    /// before the first. `None` when the stored value is not one, so no remembered view is trusted.
+    pub admin_epoch: Option<u64>,
 }
 
 pub const LIST_KEYS_MAX: usize = 100;
