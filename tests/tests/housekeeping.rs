@@ -54,13 +54,7 @@ async fn deletions_past_the_retention_are_purged_and_free_their_email() {
         u.deleted_at = Some(now - 20 * DAY);
     })
     .await;
-    let counters_before = env
-        .app
-        .store
-        .tenant_counters(&env.tenant)
-        .await
-        .unwrap()
-        .counters;
+    let counters_before = counters_of(&env).await;
     assert_eq!(counters_before["PENDING_DELETE#USER#LOCAL"], 2);
     assert_eq!(
         unique_records_of(&env.partition().await, "old@example.com"),
@@ -89,13 +83,7 @@ async fn deletions_past_the_retention_are_purged_and_free_their_email() {
         2,
         "a recent deletion keeps its values until its own purge"
     );
-    let counters = env
-        .app
-        .store
-        .tenant_counters(&env.tenant)
-        .await
-        .unwrap()
-        .counters;
+    let counters = counters_of(&env).await;
     assert_eq!(counters["PENDING_DELETE#USER#LOCAL"], 1);
     assert_eq!(counters["user_count"], counters_before["user_count"]);
 
@@ -203,4 +191,13 @@ async fn the_registry_lists_every_bootstrapped_tenant_and_the_function_sweeps_th
         panic!("a scheduled event sweeps");
     };
     assert!(report.tenants >= 1, "{report:?}");
+}
+
+async fn counters_of(env: &TestEnv) -> std::collections::HashMap<String, u64> {
+    env.app
+        .store
+        .tenant_counters(&env.tenant)
+        .await
+        .unwrap()
+        .counters
 }
