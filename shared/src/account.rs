@@ -354,6 +354,20 @@ pub async fn change_lifecycle(
     change: Lifecycle,
 ) -> ApiResult<User> {
     let by = by.into();
+    if let Authority::Caller(caller) = by {
+        return ops::manage_user_state(
+            app,
+            caller,
+            tenant_id,
+            user_id,
+            |user| match user.state {
+                UserState::PendingDelete => Err(ApiError::user_not_found(user_id)),
+                _ => Ok(()),
+            },
+            |user, now| apply_lifecycle(user, change, now),
+        )
+        .await;
+    }
     let before = read_managed_user(app, by, tenant_id, user_id).await?;
     write_managed_user(app, &by.actor(), before, |user, now| {
         apply_lifecycle(user, change, now).map(|()| Vec::new())
@@ -428,16 +442,19 @@ pub async fn set_status(
     change: Lifecycle,
 ) -> ApiResult<User> {
     let tenant_id = caller.claims.ten.clone();
-    ops::authorize_admin(caller, &tenant_id)?;
-    let before = ops::read_target(app, caller, &tenant_id, user_id).await?;
-    if before.state == UserState::PendingDelete {
-        return Err(ApiError::StateConflict(
-            "the user is pending deletion".into(),
-        ));
-    }
-    write_managed_user(app, &caller.actor(), before, |user, now| {
-        apply_lifecycle(user, change, now).map(|()| Vec::new())
-    })
+    ops::manage_user_state(
+        app,
+        caller,
+        &tenant_id,
+        user_id,
+        |user| match user.state {
+            UserState::PendingDelete => Err(ApiError::StateConflict(
+                "the user is pending deletion".into(),
+            )),
+            _ => Ok(()),
+        },
+        |user, now| apply_lifecycle(user, change, now),
+    )
     .await
 }
 

@@ -186,6 +186,14 @@ impl AdminViews {
             .map(|(view, _)| *view)
     }
 
+    /// The view of `user_id` and the epoch it was read under, whatever the epoch is now.
+    pub fn remembered(&self, tenant_id: &str, user_id: &str) -> Option<(AuthView, u64)> {
+        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        views
+            .get(&(tenant_id.to_owned(), user_id.to_owned()))
+            .copied()
+    }
+
     pub fn remember(&self, tenant_id: &str, user_id: &str, view: AuthView, epoch: Option<u64>) {
         let Some(epoch) = epoch else {
             return;

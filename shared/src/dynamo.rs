@@ -230,6 +230,9 @@ struct Transaction {
     guards: Vec<Guard>,
     /// The user a `Guard::FirstAdmin` condition protects.
     protected_user: String,
+    /// The tenant's `admin_epoch` the caller was authorised under, which the write's tenant-item
+    /// operation then requires (`UserStore::update_user_authorised`).
+    authorised_under: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -249,6 +252,9 @@ enum Guard {
     NewRecord,
     /// The message to remove is still the one in its user's item.
     WaitingMessage,
+    /// The tenant item's condition, which also required the `admin_epoch` the caller was
+    /// authorised under: that epoch moved, or the condition it was joined to failed.
+    Authorisation,
 }
 
 impl Transaction {
@@ -332,38 +338,94 @@ impl Transaction {
                 .expression_attribute_names(format!("#c{i}"), counter)
                 .expression_attribute_values(format!(":c{i}"), n(delta));
         }
-        update = match guard {
-            Guard::TenantQuota(quota) => update
-                .condition_expression(
-                    "attribute_exists(pk) AND (attribute_not_exists(user_count) OR user_count < :quota)",
+        let condition = match guard {
+            Guard::TenantQuota(quota) => {
+                update = update.expression_attribute_values(":quota", n(quota));
+                "attribute_exists(pk) AND (attribute_not_exists(user_count) OR user_count < :quota)"
+            }
+            Guard::FirstAdmin => {
+                update = update.expression_attribute_values(":me", s(self.protected_user.clone()));
+                "attribute_exists(pk) AND first_admin <> :me"
+            }
+            _ => "attribute_exists(pk)",
+        };
+        let (condition, guard) = match self.authorised_under {
+            Some(epoch) => {
+                update = update
+                    .expression_attribute_names("#epoch", ADMIN_EPOCH)
+                    .expression_attribute_values(":epoch", n(epoch));
+                (
+                    format!("{condition} AND {}", epoch_condition(epoch)),
+                    Guard::Authorisation,
                 )
-                .expression_attribute_values(":quota", n(quota)),
-            Guard::FirstAdmin => update
-                .condition_expression("attribute_exists(pk) AND first_admin <> :me")
-                .expression_attribute_values(":me", s(self.protected_user.clone())),
-            _ => update.condition_expression("attribute_exists(pk)"),
+            }
+            None => (condition.to_owned(), guard),
         };
         self.push(
             TransactWriteItem::builder()
-                .update(update.build().map_err(build_error)?)
+                .update(
+                    update
+                        .condition_expression(condition)
+                        .build()
+                        .map_err(build_error)?,
+                )
                 .build(),
             guard,
         );
         Ok(())
     }
 
-    /// Guards a change that would shut the user out: it must not be the tenant's first administrator.
-    fn check_not_first_admin(&mut self, table: &str, tenant_id: &str) -> ApiResult<()> {
+    /// A write authorised under `authorised_under` whose tenant item is not otherwise written
+    /// checks the epoch by itself.
+    fn check_authorisation(&mut self, table: &str, tenant_id: &str) -> ApiResult<()> {
+        let Some(epoch) = self.authorised_under else {
+            return Ok(());
+        };
         let check = ConditionCheck::builder()
             .table_name(table)
             .set_key(Some(key(tenant_pk(tenant_id), TENANT_SK.into())))
-            .condition_expression("attribute_exists(pk) AND first_admin <> :me")
-            .expression_attribute_values(":me", s(self.protected_user.clone()))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND {}",
+                epoch_condition(epoch)
+            ))
+            .expression_attribute_names("#epoch", ADMIN_EPOCH)
+            .expression_attribute_values(":epoch", n(epoch))
             .build()
             .map_err(build_error)?;
         self.push(
             TransactWriteItem::builder().condition_check(check).build(),
-            Guard::FirstAdmin,
+            Guard::Authorisation,
+        );
+        Ok(())
+    }
+
+    /// Guards a change that would shut the user out: it must not be the tenant's first administrator.
+    fn check_not_first_admin(&mut self, table: &str, tenant_id: &str) -> ApiResult<()> {
+        let mut check = ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(key(tenant_pk(tenant_id), TENANT_SK.into())))
+            .expression_attribute_values(":me", s(self.protected_user.clone()));
+        let guard = match self.authorised_under {
+            Some(epoch) => {
+                check = check
+                    .condition_expression(format!(
+                        "attribute_exists(pk) AND first_admin <> :me AND {}",
+                        epoch_condition(epoch)
+                    ))
+                    .expression_attribute_names("#epoch", ADMIN_EPOCH)
+                    .expression_attribute_values(":epoch", n(epoch));
+                Guard::Authorisation
+            }
+            None => {
+                check = check.condition_expression("attribute_exists(pk) AND first_admin <> :me");
+                Guard::FirstAdmin
+            }
+        };
+        self.push(
+            TransactWriteItem::builder()
+                .condition_check(check.build().map_err(build_error)?)
+                .build(),
+            guard,
         );
         Ok(())
     }
@@ -535,6 +597,9 @@ fn failure(failed: TxFailure, user: &User) -> ApiError {
             crate::telemetry::note(|notes| notes.write_conflicts += 1);
             ApiError::ConcurrentModification
         }
+        // Not a conflict to count: the caller's short way ends, and the whole way follows
+        // (`ops::manage_user_state`).
+        TxFailure::Lost(Guard::Authorisation) => ApiError::ConcurrentModification,
         TxFailure::Lost(Guard::TenantQuota(_)) => ApiError::QuotaExceeded,
         TxFailure::Lost(Guard::FirstAdmin) => ApiError::FirstAdminProtected,
         TxFailure::Lost(Guard::TenantExists | Guard::NewTenant) => ApiError::NotFound {
@@ -555,6 +620,134 @@ impl DynamoStore {
             client,
             table: table.into(),
         }
+    }
+
+    /// `update_user`, and with `authorised_under` its tenant-item operation also requires that
+    /// `admin_epoch` (`UserStore::update_user_authorised`).
+    async fn write_change(
+        &self,
+        before: &User,
+        after: &User,
+        notifications: &[Notification],
+        actor: &Actor,
+        authorised_under: Option<u64>,
+    ) -> ApiResult<()> {
+        let mut after = after.clone();
+        after.version = before.version + 1;
+        let after = &after;
+        let old_item = user_item(before)?;
+        let new_item = user_item(after)?;
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        let mut removes = Vec::new();
+        for (i, (attribute, value)) in new_item.iter().enumerate() {
+            if old_item.get(attribute) != Some(value) {
+                names.insert(format!("#s{i}"), attribute.clone());
+                values.insert(format!(":s{i}"), value.clone());
+                sets.push(format!("#s{i} = :s{i}"));
+            }
+        }
+        for (i, attribute) in old_item
+            .keys()
+            .filter(|a| !new_item.contains_key(*a))
+            .enumerate()
+        {
+            names.insert(format!("#r{i}"), attribute.clone());
+            removes.push(format!("#r{i}"));
+        }
+        // A message replaces the undelivered one of its kind (the last of a kind given here wins,
+        // as in a new user's item); other kinds' messages stay.
+        let messages: BTreeMap<String, &Notification> = notifications
+            .iter()
+            .map(|notification| (message_attribute(notification), notification))
+            .collect();
+        for (i, (attribute, notification)) in messages.into_iter().enumerate() {
+            names.insert(format!("#m{i}"), attribute);
+            values.insert(format!(":m{i}"), message_value(notification)?);
+            sets.push(format!("#m{i} = :m{i}"));
+        }
+        names.insert("#version".into(), "version".into());
+        values.insert(":expected".into(), n(before.version));
+        let mut expression = String::new();
+        if !sets.is_empty() {
+            expression.push_str(&format!("SET {}", sets.join(", ")));
+        }
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        if expression.is_empty() {
+            // Nothing written, so nothing checked the epoch either.
+            return match authorised_under {
+                None => Ok(()),
+                Some(_) => Err(ApiError::ConcurrentModification),
+            };
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(user_key(&before.tenant_id, &before.user_id)))
+            .update_expression(expression)
+            .condition_expression("#version = :expected")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(build_error)?;
+        let mut tx = Transaction::default();
+        tx.push(
+            TransactWriteItem::builder().update(update).build(),
+            Guard::UserVersion,
+        );
+
+        self.move_unique_records(&mut tx, before, after)?;
+        // Seed 001 code 1107: the tenant's first administrator never loses the use of the API.
+        let now = after.updated_at;
+        let shuts_out = after.is_shut_out(now) && !before.is_shut_out(now);
+        if shuts_out {
+            tx.protected_user = before.user_id.clone();
+        }
+        let mut tenant_deltas = Vec::new();
+        if before.state != after.state {
+            tx.put_audit(
+                &self.table,
+                &AuditRecord {
+                    tenant_id: before.tenant_id.clone(),
+                    user_id: before.user_id.clone(),
+                    at: after.updated_at,
+                    actor: actor.user_id.clone(),
+                    endpoint: actor.endpoint.clone(),
+                    from_state: before.state,
+                    to_state: after.state,
+                },
+            )?;
+            tenant_deltas = state_change_deltas(before, after);
+        }
+        // Instances decide an administrator from the view they read under the current epoch
+        // (`ops::as_admin_counting`, `ops::manage_user_state`): a change of one moves the epoch on
+        // in the same write.
+        let administrator = before.role == Role::Admin || after.role == Role::Admin;
+        if administrator && AuthView::of(before) != AuthView::of(after) {
+            tenant_deltas.push((ADMIN_EPOCH.into(), 1));
+        }
+        let guard = if shuts_out {
+            Guard::FirstAdmin
+        } else {
+            Guard::TenantExists
+        };
+        tx.authorised_under = authorised_under;
+        if !tenant_deltas.is_empty() {
+            tx.update_tenant_counters(&self.table, &before.tenant_id, &tenant_deltas, guard)?;
+        } else if shuts_out {
+            tx.check_not_first_admin(&self.table, &before.tenant_id)?;
+        } else {
+            tx.check_authorisation(&self.table, &before.tenant_id)?;
+        }
+        tx.commit(&self.client)
+            .await
+            .map_err(|failed| failure(failed, before))?;
+        if after.token_version != before.token_version {
+            crate::telemetry::note(|notes| notes.token_revocations += 1);
+        }
+        Ok(())
     }
 
     /// Opens the connection to DynamoDB (TCP and TLS) while the function initialises, with a read of
@@ -808,6 +1001,15 @@ fn counters_of(tenant_item: Item) -> HashMap<String, u64> {
             ))
         })
         .collect()
+}
+
+/// The tenant item's `admin_epoch` (`#epoch`) is still `:epoch`; absent counts as 0.
+fn epoch_condition(epoch: u64) -> &'static str {
+    if epoch == 0 {
+        "(attribute_not_exists(#epoch) OR #epoch = :epoch)"
+    } else {
+        "#epoch = :epoch"
+    }
 }
 
 /// Which items of a partition a query keeps.
@@ -1258,114 +1460,20 @@ impl UserStore for DynamoStore {
         notifications: &[Notification],
         actor: &Actor,
     ) -> ApiResult<()> {
-        let mut after = after.clone();
-        after.version = before.version + 1;
-        let after = &after;
-        let old_item = user_item(before)?;
-        let new_item = user_item(after)?;
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        let mut sets = Vec::new();
-        let mut removes = Vec::new();
-        for (i, (attribute, value)) in new_item.iter().enumerate() {
-            if old_item.get(attribute) != Some(value) {
-                names.insert(format!("#s{i}"), attribute.clone());
-                values.insert(format!(":s{i}"), value.clone());
-                sets.push(format!("#s{i} = :s{i}"));
-            }
-        }
-        for (i, attribute) in old_item
-            .keys()
-            .filter(|a| !new_item.contains_key(*a))
-            .enumerate()
-        {
-            names.insert(format!("#r{i}"), attribute.clone());
-            removes.push(format!("#r{i}"));
-        }
-        // A message replaces the undelivered one of its kind (the last of a kind given here wins,
-        // as in a new user's item); other kinds' messages stay.
-        let messages: BTreeMap<String, &Notification> = notifications
-            .iter()
-            .map(|notification| (message_attribute(notification), notification))
-            .collect();
-        for (i, (attribute, notification)) in messages.into_iter().enumerate() {
-            names.insert(format!("#m{i}"), attribute);
-            values.insert(format!(":m{i}"), message_value(notification)?);
-            sets.push(format!("#m{i} = :m{i}"));
-        }
-        names.insert("#version".into(), "version".into());
-        values.insert(":expected".into(), n(before.version));
-        let mut expression = String::new();
-        if !sets.is_empty() {
-            expression.push_str(&format!("SET {}", sets.join(", ")));
-        }
-        if !removes.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
-        if expression.is_empty() {
-            return Ok(());
-        }
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(user_key(&before.tenant_id, &before.user_id)))
-            .update_expression(expression)
-            .condition_expression("#version = :expected")
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(build_error)?;
-        let mut tx = Transaction::default();
-        tx.push(
-            TransactWriteItem::builder().update(update).build(),
-            Guard::UserVersion,
-        );
-
-        self.move_unique_records(&mut tx, before, after)?;
-        // Seed 001 code 1107: the tenant's first administrator never loses the use of the API.
-        let now = after.updated_at;
-        let shuts_out = after.is_shut_out(now) && !before.is_shut_out(now);
-        if shuts_out {
-            tx.protected_user = before.user_id.clone();
-        }
-        let mut tenant_deltas = Vec::new();
-        if before.state != after.state {
-            tx.put_audit(
-                &self.table,
-                &AuditRecord {
-                    tenant_id: before.tenant_id.clone(),
-                    user_id: before.user_id.clone(),
-                    at: after.updated_at,
-                    actor: actor.user_id.clone(),
-                    endpoint: actor.endpoint.clone(),
-                    from_state: before.state,
-                    to_state: after.state,
-                },
-            )?;
-            tenant_deltas = state_change_deltas(before, after);
-        }
-        // Instances decide an administrator from the view they read under the current epoch
-        // (`ops::as_admin_counting`): a change of one moves the epoch on in the same write.
-        let administrator = before.role == Role::Admin || after.role == Role::Admin;
-        if administrator && AuthView::of(before) != AuthView::of(after) {
-            tenant_deltas.push((ADMIN_EPOCH.into(), 1));
-        }
-        let guard = if shuts_out {
-            Guard::FirstAdmin
-        } else {
-            Guard::TenantExists
-        };
-        if !tenant_deltas.is_empty() {
-            tx.update_tenant_counters(&self.table, &before.tenant_id, &tenant_deltas, guard)?;
-        } else if shuts_out {
-            tx.check_not_first_admin(&self.table, &before.tenant_id)?;
-        }
-        tx.commit(&self.client)
+        self.write_change(before, after, notifications, actor, None)
             .await
-            .map_err(|failed| failure(failed, before))?;
-        if after.token_version != before.token_version {
-            crate::telemetry::note(|notes| notes.token_revocations += 1);
-        }
-        Ok(())
+    }
+
+    async fn update_user_authorised(
+        &self,
+        before: &User,
+        after: &User,
+        notifications: &[Notification],
+        actor: &Actor,
+        admin_epoch: u64,
+    ) -> ApiResult<()> {
+        self.write_change(before, after, notifications, actor, Some(admin_epoch))
+            .await
     }
 
     async fn probe_login(&self, tenant_id: &str, name: &str) -> ApiResult<()> {

@@ -714,6 +714,76 @@ async fn live_target(
     Ok(target)
 }
 
+/// A change of a user's state by an administrator (enable, disable, delete, `userStatus`).
+/// `check_target` refuses a target the change may not apply to, before `edit` changes it.
+///
+/// A caller this instance has checked before (`app::AdminViews`) is decided from that view, and the
+/// write, which updates the tenant item's counters anyway, requires the `admin_epoch` the view was
+/// read under: the target alone is read, and the caller's check and the change commit together.
+/// Anything else (no view, a view that does not pass, a target missing or refused, a change that
+/// is not one of state, any failure of that write) goes the whole way: the epoch, then the caller
+/// and the target together, the view kept, the change written as `manage_user` writes it.
+pub async fn manage_user_state(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    check_target: impl Fn(&User) -> ApiResult<()>,
+    edit: impl Fn(&mut User, Millis) -> ApiResult<()>,
+) -> ApiResult<User> {
+    authorize_admin(caller, tenant_id)?;
+    note_target(tenant_id, user_id);
+    if let Some(changed) =
+        change_state_as_remembered(app, caller, tenant_id, user_id, &check_target, &edit).await
+    {
+        return Ok(changed);
+    }
+    let sub = &caller.claims.sub;
+    // The epoch before the record: a change between the two leaves the kept epoch behind.
+    let tenant = app.store.tenant_counters(tenant_id).await?;
+    let (record, target) = app.store.get_user_pair(tenant_id, sub, user_id).await?;
+    ensure_may_manage(app, caller, record.as_ref(), now())?;
+    if let Some(record) = &record {
+        app.admin_views
+            .remember(tenant_id, sub, AuthView::of(record), tenant.admin_epoch);
+    }
+    let before = target.ok_or_else(|| ApiError::user_not_found(user_id))?;
+    check_target(&before)?;
+    write_managed_user(app, &caller.actor(), before, |user, now| {
+        edit(user, now).map(|()| Vec::new())
+    })
+    .await
+}
+
+/// The short way of `manage_user_state`; `None` where it does not decide. Nothing it learns
+/// reaches the caller unless its write committed under the remembered epoch.
+async fn change_state_as_remembered(
+    app: &App,
+    caller: &Caller,
+    tenant_id: &str,
+    user_id: &str,
+    check_target: &impl Fn(&User) -> ApiResult<()>,
+    edit: &impl Fn(&mut User, Millis) -> ApiResult<()>,
+) -> Option<User> {
+    let (view, epoch) = app.admin_views.remembered(tenant_id, &caller.claims.sub)?;
+    let now = now();
+    ensure_view_may_manage(app, caller, Some(&view), now).ok()?;
+    let before = app.store.get_user(tenant_id, user_id).await.ok()??;
+    check_target(&before).ok()?;
+    let mut after = before.clone();
+    edit(&mut after, now).ok()?;
+    if after.state == before.state {
+        return None;
+    }
+    after.updated_at = now;
+    app.store
+        .update_user_authorised(&before, &after, &[], &caller.actor(), epoch)
+        .await
+        .ok()?;
+    after.version = before.version + 1;
+    Some(after)
+}
+
 /// The second half of `manage_user`: applies `edit` to the user read and writes the change.
 pub async fn write_managed_user(
     app: &App,

@@ -183,6 +183,19 @@ pub trait UserStore: Send + Sync {
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// The user's status changes, oldest first.
+    /// `update_user` for a caller authorised from a view remembered under the tenant's
+    /// `admin_epoch` (`app::AdminViews`): the write holds only if the epoch still is `admin_epoch`
+    /// when it commits, so the authorisation and the change are one atomic step. Any failure
+    /// (the epoch moved, or the condition it joins) is an error and nothing is written.
+    fn update_user_authorised(
+        &self,
+        before: &User,
+        after: &User,
+        notifications: &[Notification],
+        actor: &Actor,
+        admin_epoch: u64,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+
     fn audit_trail(
         &self,
         tenant_id: &str,

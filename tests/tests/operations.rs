@@ -101,10 +101,11 @@ async fn login_failures_lockouts_and_revocations_are_counted() {
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.raw);
-    // The caller and the user read together, then one transaction.
+    // An administrator this instance has not checked before: the tenant's `admin_epoch`, then
+    // the caller and the user read together, then one transaction.
     assert_eq!(
         access_line(reply.request_id.as_deref().unwrap())["store_calls"],
-        2
+        3
     );
     let metrics = metrics_line(reply.request_id.as_deref().unwrap());
     assert_eq!(metrics["TokenRevocations"], 1);

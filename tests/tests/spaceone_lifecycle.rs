@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{ADMIN_PASSWORD, Reply, TestEnv};
+use common::{ADMIN_PASSWORD, Reply, TestEnv, access_line};
 use serde_json::{Value, json};
-use shared::model::{DisabledBy, RequiredAction, UserState};
+use shared::model::{DisabledBy, RequiredAction, Role, UserState};
 use shared::store::UserStore;
 
 /// The endpoints built for the lifecycle and email work, each with the fields (beyond `user_id`
@@ -855,4 +855,110 @@ async fn every_endpoint_refuses_malformed_or_incomplete_bodies_with_400() {
         before,
         "a refused request writes nothing"
     );
+}
+
+/// A change of state by an administrator this instance has checked before reads only its target,
+/// and commits only under the `admin_epoch` the administrator was checked under: revoked through
+/// another instance, their next change here is refused and writes nothing.
+#[tokio::test]
+async fn a_known_administrators_change_of_state_reads_only_the_target_and_ends_with_a_revocation() {
+    let env = TestEnv::new().await;
+    // Another warm instance of the same deployment: its own app, the same table and tenant.
+    let (app, router) = common::app_with(common::config()).await;
+    let elsewhere = TestEnv {
+        app,
+        router,
+        tenant: env.tenant.clone(),
+        admin_token: env.admin_token.clone(),
+    };
+    env.create_user("deputy@example.com", "Deputy-Passw0rd", json!({}))
+        .await;
+    env.change_user("deputy@example.com", |u| u.role = Role::Admin)
+        .await;
+    let deputy = env.login("deputy@example.com", "Deputy-Passw0rd").await;
+    env.create_user("ann@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let ann = json!({"user_id": "ann@example.com", "domain_id": env.tenant});
+    let store_calls = |reply: &Reply| {
+        access_line(reply.request_id.as_deref().unwrap())["store_calls"]
+            .as_u64()
+            .unwrap()
+    };
+
+    let first = env.spaceone("disable", &deputy, ann.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.raw);
+    assert_eq!(first.body["state"], "DISABLED");
+    assert_eq!(
+        store_calls(&first),
+        3,
+        "the epoch, then the caller with ann, then the write"
+    );
+    let second = env.spaceone("enable", &deputy, ann.clone()).await;
+    assert_eq!(second.status, 200, "{}", second.raw);
+    assert_eq!(second.body["state"], "ENABLED");
+    assert_eq!(
+        store_calls(&second),
+        2,
+        "ann, then the write under the epoch"
+    );
+    let status = env
+        .request(
+            "PUT",
+            "/AdminInterface/restapi/v1/users/ann@example.com/userStatus",
+            &[("authorization", &format!("Bearer {deputy}"))],
+            json!({"userStatus": "Disabled"}).to_string(),
+        )
+        .await;
+    assert_eq!(status.status, 200, "{}", status.raw);
+    assert_eq!(store_calls(&status), 2);
+    assert_eq!(
+        env.stored("ann@example.com").await.state,
+        UserState::Disabled
+    );
+    // Setting the state ann has is no change: it is answered only once the deputy is checked.
+    let same = env.spaceone("disable", &deputy, ann.clone()).await;
+    assert_eq!(same.status, 200, "{}", same.raw);
+    assert_eq!(store_calls(&same), 3);
+
+    // The deputy is locked through the other instance (seed 000 LOCK).
+    let lock = elsewhere
+        .request(
+            "POST",
+            &format!("/v2/{}/users/deputy@example.com/actions", env.tenant),
+            &[("x-auth-token", &env.admin_token)],
+            json!({"op_type": "LOCK"}).to_string(),
+        )
+        .await;
+    assert!(lock.status < 300, "{}", lock.raw);
+    let before = env.stored("ann@example.com").await;
+    let refused = env.spaceone("enable", &deputy, ann.clone()).await;
+    assert_eq!(refused.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+    assert_eq!(
+        env.stored("ann@example.com").await,
+        before,
+        "nothing written"
+    );
+    let refused = env
+        .request(
+            "PUT",
+            "/AdminInterface/restapi/v1/users/ann@example.com/userStatus",
+            &[("authorization", &format!("Bearer {deputy}"))],
+            json!({"userStatus": "Enabled"}).to_string(),
+        )
+        .await;
+    // Seed 003 answers a revoked token 403 (the token matrix holds each dialect's refusals).
+    assert_eq!(refused.expect_error(403), "TOKEN_INVALID");
+    assert_eq!(
+        env.stored("ann@example.com").await,
+        before,
+        "nothing written"
+    );
+
+    // The first administrator goes the whole way once, then is remembered under the epoch the
+    // lock left.
+    let admin = env.spaceone("enable", &env.admin_token, ann.clone()).await;
+    assert_eq!(admin.status, 200, "{}", admin.raw);
+    let again = env.spaceone("disable", &env.admin_token, ann.clone()).await;
+    assert_eq!(again.status, 200, "{}", again.raw);
+    assert_eq!(store_calls(&again), 2);
 }

@@ -576,7 +576,13 @@ impl BareWorld {
                 self.pair_then_alone(i, self.user_update_with_message(i))
                     .await
             }
-            Bare::StateChange | Bare::LockUnlock => match self.get_pair(i).await {
+            // A change of state by a caller the instance has checked reads the target alone; the
+            // caller's check is the condition on the counters' update (`ops::manage_user_state`).
+            Bare::StateChange => match self.get(user_sk(&user_id(i))).await {
+                Ok(()) => self.run(kind, i).await,
+                Err(e) => Err(e),
+            },
+            Bare::LockUnlock => match self.get_pair(i).await {
                 Ok(()) => self.run(kind, i).await,
                 Err(e) => Err(e),
             },
