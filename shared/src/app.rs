@@ -194,6 +194,11 @@ impl AdminViews {
             .copied()
     }
 
+    pub fn forget(&self, tenant_id: &str, user_id: &str) {
+        let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        views.remove(&(tenant_id.to_owned(), user_id.to_owned()));
+    }
+
     pub fn remember(&self, tenant_id: &str, user_id: &str, view: AuthView, epoch: Option<u64>) {
         let Some(epoch) = epoch else {
             return;

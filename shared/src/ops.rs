@@ -132,7 +132,10 @@ async fn counters_for_admin(
         .await?
         .as_ref()
         .map(AuthView::of);
-    ensure_view_may_manage(app, caller, view.as_ref(), now())?;
+    if let Err(refused) = ensure_view_may_manage(app, caller, view.as_ref(), now()) {
+        app.admin_views.forget(tenant_id, user_id);
+        return Err(refused);
+    }
     if let Some(view) = view {
         app.admin_views
             .remember(tenant_id, user_id, view, tenant.admin_epoch);
@@ -742,7 +745,12 @@ pub async fn manage_user_state(
     // The epoch before the record: a change between the two leaves the kept epoch behind.
     let tenant = app.store.tenant_counters(tenant_id).await?;
     let (record, target) = app.store.get_user_pair(tenant_id, sub, user_id).await?;
-    ensure_may_manage(app, caller, record.as_ref(), now())?;
+    if let Err(refused) = ensure_may_manage(app, caller, record.as_ref(), now()) {
+        // A kept view this refuses would send each later request the short way first, and its
+        // time would tell a revoked caller what their target is.
+        app.admin_views.forget(tenant_id, sub);
+        return Err(refused);
+    }
     if let Some(record) = &record {
         app.admin_views
             .remember(tenant_id, sub, AuthView::of(record), tenant.admin_epoch);
