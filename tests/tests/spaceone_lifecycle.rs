@@ -938,6 +938,11 @@ async fn a_known_administrators_change_of_state_reads_only_the_target_and_ends_w
         before,
         "nothing written"
     );
+    assert_eq!(
+        store_calls(&refused),
+        4,
+        "ann and the write refused, then the epoch and the caller with ann"
+    );
     let refused = env
         .request(
             "PUT",
@@ -953,6 +958,7 @@ async fn a_known_administrators_change_of_state_reads_only_the_target_and_ends_w
         before,
         "nothing written"
     );
+    assert_eq!(store_calls(&refused), 2, "forgotten: the whole way at once");
 
     // The first administrator goes the whole way once, then is remembered under the epoch the
     // lock left.
