@@ -182,7 +182,6 @@ pub trait UserStore: Send + Sync {
         actor: &Actor,
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
-    /// The user's status changes, oldest first.
     /// `update_user` for a caller authorised from a view remembered under the tenant's
     /// `admin_epoch` (`app::AdminViews`): the write holds only if the epoch still is `admin_epoch`
     /// when it commits, so the authorisation and the change are one atomic step. Any failure
@@ -196,6 +195,7 @@ pub trait UserStore: Send + Sync {
         admin_epoch: u64,
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
+    /// The user's status changes, oldest first.
     fn audit_trail(
         &self,
         tenant_id: &str,

@@ -5,7 +5,7 @@ mod common;
 
 use common::{ADMIN_PASSWORD, Reply, TestEnv, access_line};
 use serde_json::{Value, json};
-use shared::model::{DisabledBy, RequiredAction, Role, UserState};
+use shared::model::{DisabledBy, RequiredAction, UserState};
 use shared::store::UserStore;
 
 /// The endpoints built for the lifecycle and email work, each with the fields (beyond `user_id`
@@ -857,25 +857,27 @@ async fn every_endpoint_refuses_malformed_or_incomplete_bodies_with_400() {
     );
 }
 
+/// RSA's `PUT …/userStatus` (seed 003) with a bearer token.
+async fn rsa_user_status(env: &TestEnv, token: &str, user_id: &str, status: &str) -> Reply {
+    env.request(
+        "PUT",
+        &format!("/AdminInterface/restapi/v1/users/{user_id}/userStatus"),
+        &[("authorization", &format!("Bearer {token}"))],
+        json!({"userStatus": status}).to_string(),
+    )
+    .await
+}
+
 /// A change of state by an administrator this instance has checked before reads only its target,
 /// and commits only under the `admin_epoch` the administrator was checked under: revoked through
 /// another instance, their next change here is refused and writes nothing.
 #[tokio::test]
 async fn a_known_administrators_change_of_state_reads_only_the_target_and_ends_with_a_revocation() {
     let env = TestEnv::new().await;
-    // Another warm instance of the same deployment: its own app, the same table and tenant.
-    let (app, router) = common::app_with(common::config()).await;
-    let elsewhere = TestEnv {
-        app,
-        router,
-        tenant: env.tenant.clone(),
-        admin_token: env.admin_token.clone(),
-    };
-    env.create_user("deputy@example.com", "Deputy-Passw0rd", json!({}))
+    let elsewhere = env.another_instance().await;
+    let deputy = env
+        .create_admin("deputy@example.com", "Deputy-Passw0rd", json!({}))
         .await;
-    env.change_user("deputy@example.com", |u| u.role = Role::Admin)
-        .await;
-    let deputy = env.login("deputy@example.com", "Deputy-Passw0rd").await;
     env.create_user("ann@example.com", "User-Passw0rd", json!({}))
         .await;
     let ann = json!({"user_id": "ann@example.com", "domain_id": env.tenant});
@@ -901,14 +903,7 @@ async fn a_known_administrators_change_of_state_reads_only_the_target_and_ends_w
         2,
         "ann, then the write under the epoch"
     );
-    let status = env
-        .request(
-            "PUT",
-            "/AdminInterface/restapi/v1/users/ann@example.com/userStatus",
-            &[("authorization", &format!("Bearer {deputy}"))],
-            json!({"userStatus": "Disabled"}).to_string(),
-        )
-        .await;
+    let status = rsa_user_status(&env, &deputy, "ann@example.com", "Disabled").await;
     assert_eq!(status.status, 200, "{}", status.raw);
     assert_eq!(store_calls(&status), 2);
     assert_eq!(
@@ -943,14 +938,7 @@ async fn a_known_administrators_change_of_state_reads_only_the_target_and_ends_w
         4,
         "ann and the write refused, then the epoch and the caller with ann"
     );
-    let refused = env
-        .request(
-            "PUT",
-            "/AdminInterface/restapi/v1/users/ann@example.com/userStatus",
-            &[("authorization", &format!("Bearer {deputy}"))],
-            json!({"userStatus": "Enabled"}).to_string(),
-        )
-        .await;
+    let refused = rsa_user_status(&env, &deputy, "ann@example.com", "Enabled").await;
     // Seed 003 answers a revoked token 403 (the token matrix holds each dialect's refusals).
     assert_eq!(refused.expect_error(403), "TOKEN_INVALID");
     assert_eq!(

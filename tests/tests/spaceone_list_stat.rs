@@ -6,7 +6,7 @@ mod common;
 
 use common::{Reply, TestEnv, access_line};
 use serde_json::{Value, json};
-use shared::model::{Backend, Role, User, UserState, UserType};
+use shared::model::{Backend, User, UserState, UserType};
 use shared::store::UserStore;
 
 /// The administrator plus six users: two disabled, an API user, an external user (PENDING), and one
@@ -543,19 +543,10 @@ async fn only_an_administrator_of_the_tenant_lists_and_counts() {
 #[tokio::test]
 async fn a_known_administrators_stat_is_one_read_and_a_revocation_anywhere_ends_it_at_once() {
     let env = TestEnv::new().await;
-    // Another warm instance of the same deployment: its own app, the same table and tenant.
-    let (app, router) = common::app_with(common::config()).await;
-    let elsewhere = TestEnv {
-        app,
-        router,
-        tenant: env.tenant.clone(),
-        admin_token: env.admin_token.clone(),
-    };
-    env.create_user("deputy@example.com", "Deputy-Passw0rd", json!({}))
+    let elsewhere = env.another_instance().await;
+    let deputy = env
+        .create_admin("deputy@example.com", "Deputy-Passw0rd", json!({}))
         .await;
-    env.change_user("deputy@example.com", |u| u.role = Role::Admin)
-        .await;
-    let deputy = env.login("deputy@example.com", "Deputy-Passw0rd").await;
     let body = json!({"query": {"aggregate": [count_by_state()]}, "domain_id": env.tenant});
     let store_calls = |reply: &Reply| {
         access_line(reply.request_id.as_deref().unwrap())["store_calls"]

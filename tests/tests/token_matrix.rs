@@ -1077,10 +1077,8 @@ async fn other_tenants_admins_and_members_are_refused_and_users_act_on_themselve
 
 /// Makes an administrator besides the first one and returns their live token.
 async fn extra_admin(env: &TestEnv, user_id: &str) -> String {
-    env.create_user(user_id, USER_PASSWORD, json!({"email": user_id}))
-        .await;
-    env.change_user(user_id, |u| u.role = Role::Admin).await;
-    env.login(user_id, USER_PASSWORD).await
+    env.create_admin(user_id, USER_PASSWORD, json!({"email": user_id}))
+        .await
 }
 
 /// The ways a user's earlier tokens are revoked.

@@ -396,6 +396,18 @@ impl TestEnv {
         env
     }
 
+    /// The same deployment and tenant seen through another warm instance: an app of its own (its
+    /// own remembered administrators), the same table, the same administrator's token.
+    pub async fn another_instance(&self) -> TestEnv {
+        let (app, router) = app_with(config()).await;
+        TestEnv {
+            app,
+            router,
+            tenant: self.tenant.clone(),
+            admin_token: self.admin_token.clone(),
+        }
+    }
+
     pub async fn bootstrap_tenant(&self) {
         let event = bootstrap::BootstrapEvent {
             tenant_id: self.tenant.clone(),
@@ -531,6 +543,14 @@ impl TestEnv {
     }
 
     /// Changes a stored user through the store, as the lifecycle endpoints do.
+    /// A further administrator of the tenant, created as a member and promoted; their token.
+    pub async fn create_admin(&self, user_id: &str, password: &str, extra: Value) -> String {
+        self.create_user(user_id, password, extra).await;
+        self.change_user(user_id, |u| u.role = shared::model::Role::Admin)
+            .await;
+        self.login(user_id, password).await
+    }
+
     pub async fn change_user(&self, user_id: &str, edit: impl FnOnce(&mut shared::model::User)) {
         use shared::store::UserStore;
         let before = self.stored(user_id).await;
