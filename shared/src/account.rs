@@ -8,16 +8,18 @@ use crate::app::App;
 use crate::directory::{Directory, DirectorySearch, DirectoryUser};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{
-    Backend, DisabledBy, EmailVerification, Millis, RequiredAction, User, UserState, UserType,
+    Actor, Backend, DisabledBy, EmailVerification, LockReason, Millis, PasswordLink,
+    RequiredAction, User, UserState, UserType, WrongCodes,
 };
 use crate::ops::{
     self, Authority, hash_password, read_managed_user, read_own_or_managed_user,
-    set_temporary_password, verify_password, write_managed_user,
+    set_temporary_password, write_managed_user,
 };
 use crate::outbox::{
     Channel, Notification, VERIFICATION_CODE_ATTEMPTS, VERIFICATION_CODE_LIFETIME_MS,
+    VERIFICATION_WRONG_CODES_PER_WINDOW, VERIFICATION_WRONG_CODES_WINDOW_MS,
 };
-use crate::password::{self, Verified};
+use crate::password;
 use crate::store::UserStore;
 use crate::token::Caller;
 use crate::validate::PasswordContext;
@@ -37,6 +39,25 @@ pub struct ProfileChange {
 }
 
 impl ProfileChange {
+    /// The new password of a change made with a password link, which sets nothing else.
+    pub fn password_only(self) -> ApiResult<String> {
+        let ProfileChange {
+            display_name: None,
+            email: None,
+            language: None,
+            timezone: None,
+            tags: None,
+            password,
+            reset_password: false,
+        } = self
+        else {
+            return Err(ApiError::PermissionDenied(
+                "a password link sets the password and nothing else".into(),
+            ));
+        };
+        password.ok_or_else(|| ApiError::RequiredParameter("password".into()))
+    }
+
     fn apply(&self, user: &mut User) {
         if let Some(name) = &self.display_name {
             user.display_name = Some(name.clone());
@@ -131,22 +152,20 @@ pub async fn update_profile(
     let before = read_managed_user(app, by, tenant_id, user_id).await?;
     let mut preview = before.clone();
     change.apply(&mut preview);
+    if change.reset_password {
+        ensure_resettable_by_email(&preview)?;
+    }
     let new_hash = match &change.password {
         Some(new_password) => {
             ensure_has_password(&preview, "password")?;
             app.config
                 .password_policy
                 .check(new_password, &password_context(&preview))?;
-            if verify_password(new_password, before.password_hash.as_deref()).await != Verified::No
-            {
-                return Err(ApiError::PasswordNotChanged);
-            }
-            Some(hash_password(new_password).await?)
+            Some(ops::administrator_set_password(app, &before, &preview, new_password).await?)
         }
         None => None,
     };
     let temporary = if change.reset_password {
-        ensure_resettable_by_email(&preview)?;
         Some(TemporaryPassword::generate(app).await?)
     } else {
         None
@@ -182,9 +201,180 @@ pub async fn reset_password_by_email(
     .map(drop)
 }
 
+/// How long a forgotten-password link works (SpaceONE's: 24 hours).
+pub const PASSWORD_LINK_LIFETIME_MS: Millis = 86_400_000;
+/// The shortest time between two links for one user: anyone may ask for one, so a mailbox must
+/// not be flooded with them.
+pub const PASSWORD_LINK_INTERVAL_MS: Millis = 15 * 60_000;
+/// How a password link's token tells itself from the API's tokens (`X-Auth-Token`).
+pub const PASSWORD_LINK_TOKEN_PREFIX: &str = "pwl_";
+
+/// Whether the user may set a new password through a link mailed to their address: an enabled
+/// LOCAL USER with a verified address, not locked by an administrator nor expired. A lockout from
+/// failed sign-ins does not bar it (the link proves the address, and lifts the lockout).
+fn may_reset_by_link(user: &User, now: Millis) -> bool {
+    user.state == UserState::Enabled
+        && ensure_resettable_by_email(user).is_ok()
+        && user.lock != Some(LockReason::Admin)
+        && !user.is_account_expired(now)
+        // An administrator who barred the user from changing their password bars this too.
+        && user.enable_change_password
+}
+
+/// 256 random bits from the OS generator, behind `PASSWORD_LINK_TOKEN_PREFIX`.
+fn password_link_token() -> ApiResult<String> {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::Internal("random token".into()))?;
+    Ok(format!(
+        "{PASSWORD_LINK_TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
+/// What the mail carries: the configured page with the request's ids in its query and the token
+/// in its fragment (which no server log, `Referer` or proxy sees), or the token and how to use it.
+fn password_link_text(app: &App, user: &User, token: &str) -> String {
+    match &app.config.password_link_url {
+        Some(page) => format!(
+            "{page}?{}#{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("domain_id", &user.tenant_id)
+                .append_pair("user_id", &user.user_id)
+                .finish(),
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("token", token)
+                .finish()
+        ),
+        None => format!(
+            "{token}\n\n(send it as the X-Auth-Token of POST /identity/v1/user/update with your \
+             user_id, domain_id {} and your new password)",
+            user.tenant_id
+        ),
+    }
+}
+
+/// SpaceONE's anonymous `reset_password` (its default `ACCESS_TOKEN` mode): mails the user a
+/// one-time link, good for 24 hours, that sets a new password; the password and the required
+/// actions stay as they are until it is used. The answer is the same, after the same work (one
+/// read, one conditional write), whether the user exists, may use a link, or got one less than
+/// 15 minutes ago (then nothing is sent): the user is read beside a decoy of a user's size, and
+/// the write goes to a decoy item when no link is sent.
+pub async fn mail_password_link(app: &App, tenant_id: &str, user_id: &str) -> ApiResult<()> {
+    ops::note_target(tenant_id, user_id);
+    let now = ops::now();
+    // A decoy of a user's size is read beside the user, so that an unknown user's answer takes
+    // as long as a known one's (an empty read is quicker than an item's).
+    let (found, ()) = tokio::try_join!(
+        app.store.get_user(tenant_id, user_id),
+        app.store.read_login_decoy(tenant_id, user_id)
+    )?;
+    let due = found.filter(|user| {
+        may_reset_by_link(user, now)
+            && user
+                .password_link
+                .as_ref()
+                .is_none_or(|link| now >= link.issued_at + PASSWORD_LINK_INTERVAL_MS)
+    });
+    let Some(before) = due else {
+        return app.store.probe_login(tenant_id, user_id).await;
+    };
+    let token = password_link_token()?;
+    let text = password_link_text(app, &before, &token);
+    let written = write_managed_user(app, &Actor::system("password link"), before, |user, now| {
+        user.password_link = Some(PasswordLink {
+            token_digest: app.sealer.code_digest(user, &token),
+            issued_at: now,
+            expires_at: now + PASSWORD_LINK_LIFETIME_MS,
+        });
+        Ok(vec![app.sealer.password_link(user, &text, now)?])
+    })
+    .await;
+    match written {
+        // A change of the user in between: no link this time, and the same answer.
+        Ok(_) | Err(ApiError::ConcurrentModification) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// Sets a new password with a mailed link's token: the link is spent, every token of the user
+/// revoked, UPDATE_PASSWORD done and a lockout from failed sign-ins lifted. Every refusal of the
+/// token (unknown user, no link, another token, expired, used, a user who may no longer use one)
+/// is the same 401.
+pub async fn set_password_by_link(
+    app: &App,
+    tenant_id: &str,
+    user_id: &str,
+    token: &str,
+    new_password: &str,
+) -> ApiResult<User> {
+    ops::note_target(tenant_id, user_id);
+    let now = ops::now();
+    let valid = app
+        .store
+        .get_user(tenant_id, user_id)
+        .await?
+        .filter(|user| {
+            may_reset_by_link(user, now)
+                && user.password_link.as_ref().is_some_and(|link| {
+                    now < link.expires_at
+                        && app.sealer.code_matches(user, token, &link.token_digest)
+                })
+        });
+    let before = valid.ok_or(ApiError::TokenInvalid)?;
+    app.config
+        .password_policy
+        .check(new_password, &password_context(&before))?;
+    let hash = hash_password(new_password).await?;
+    let actor = Actor {
+        user_id: before.user_id.clone(),
+        endpoint: "POST /identity/v1/user/update".into(),
+    };
+    write_managed_user(app, &actor, before, |user, now| {
+        user.set_password(hash, now);
+        user.failed_logins = 0;
+        user.failed_window_start = None;
+        if user.lock == Some(LockReason::TooManyFailures) {
+            user.lock = None;
+            user.locked_until = None;
+        }
+        Ok(Vec::new())
+    })
+    .await
+}
+
 /// The shortest time between two codes for one address: each code allows a few guesses, so codes
 /// must not be had for the asking.
 pub const VERIFICATION_CODE_INTERVAL_MS: Millis = 60_000;
+
+/// Whole seconds from `now` until `at`, rounded up (a `Retry-After` never invites an early retry).
+fn seconds_until(now: Millis, at: Millis) -> u64 {
+    u64::try_from((at - now).max(0)).unwrap_or(0).div_ceil(1000)
+}
+
+/// The end of the user's current window of wrong codes, once they have used it up.
+fn wrong_codes_barred_until(user: &User, now: Millis) -> Option<Millis> {
+    let wrong = user.wrong_codes?;
+    let ends = wrong.window_start + VERIFICATION_WRONG_CODES_WINDOW_MS;
+    (now < ends && wrong.count >= VERIFICATION_WRONG_CODES_PER_WINDOW).then_some(ends)
+}
+
+/// Counts a wrong code in the user's current window, or in a new one.
+fn count_wrong_code(user: &mut User, now: Millis) {
+    let current = user
+        .wrong_codes
+        .filter(|wrong| now < wrong.window_start + VERIFICATION_WRONG_CODES_WINDOW_MS);
+    user.wrong_codes = Some(match current {
+        Some(wrong) => WrongCodes {
+            count: wrong.count + 1,
+            ..wrong
+        },
+        None => WrongCodes {
+            count: 1,
+            window_start: now,
+        },
+    });
+}
 
 /// A six-digit code from the OS generator.
 fn verification_code() -> String {
@@ -222,10 +412,18 @@ pub async fn verify_email(
             user.email_verification = None;
             return Ok(Vec::new());
         }
+        if let Some(ends) = wrong_codes_barred_until(user, now) {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: seconds_until(now, ends),
+            });
+        }
         if let Some(earlier) = &user.email_verification {
             let issued_at = earlier.expires_at - VERIFICATION_CODE_LIFETIME_MS;
-            if now < issued_at + VERIFICATION_CODE_INTERVAL_MS {
-                return Err(ApiError::TooManyRequests);
+            let next_allowed = issued_at + VERIFICATION_CODE_INTERVAL_MS;
+            if now < next_allowed {
+                return Err(ApiError::TooManyRequests {
+                    retry_after_secs: seconds_until(now, next_allowed),
+                });
             }
         }
         let code = verification_code();
@@ -241,8 +439,9 @@ pub async fn verify_email(
 }
 
 /// SpaceONE `confirm_email`: the code last sent marks the address verified and is used up. A wrong
-/// code counts (the count is written before answering), and after the limit even the right code
-/// fails; every failure is the same `ERROR_INVALID_VERIFY_CODE`.
+/// code counts, for the code and for the user's window (the counts are written before
+/// answering); after either limit even the right code fails, and every failure is the same
+/// `ERROR_INVALID_VERIFY_CODE`.
 pub async fn confirm_email(
     app: &App,
     caller: &Caller,
@@ -256,15 +455,18 @@ pub async fn confirm_email(
         .email_verification
         .clone()
         .filter(|v| now < v.expires_at && v.failed_attempts < VERIFICATION_CODE_ATTEMPTS)
+        .filter(|_| wrong_codes_barred_until(&before, now).is_none())
     else {
         return Err(ApiError::InvalidVerifyCode);
     };
     let matches = app.sealer.code_matches(&before, code, &pending.code_digest);
-    let after = write_managed_user(app, &caller.actor(), before, |user, _| {
+    let after = write_managed_user(app, &caller.actor(), before, |user, now| {
         if matches {
             user.email_verified = true;
             user.email_verification = None;
+            user.wrong_codes = None;
         } else {
+            count_wrong_code(user, now);
             user.email_verification = Some(EmailVerification {
                 failed_attempts: pending.failed_attempts + 1,
                 ..pending

@@ -1,6 +1,5 @@
 //! Configuration from the environment and the state every handler shares, built once in `main`.
 
-use std::collections::HashMap;
 use std::env;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
@@ -10,7 +9,6 @@ use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use crate::directory::HttpDirectory;
 use crate::dynamo::DynamoStore;
 use crate::keys::KeyRing;
-use crate::model::AuthView;
 use crate::outbox::SecretSealer;
 use crate::secrets::SecretStore;
 use crate::token::TokenService;
@@ -45,6 +43,12 @@ pub struct Config {
     pub provisioning_tenants: Option<Vec<String>>,
     /// Set only for DynamoDB Local.
     pub dynamodb_endpoint: Option<String>,
+    /// The API's public base URL behind a custom domain (`https://api.example.com`); `None`: links
+    /// are built from API Gateway's request context (`http::base_url`).
+    pub public_base_url: Option<String>,
+    /// The page a forgotten-password mail links to (the console's), which receives `domain_id`,
+    /// `user_id` and `token` in its query; `None`: the mail carries the token and how to use it.
+    pub password_link_url: Option<String>,
 }
 
 /// A configured secret: never shown by `Debug`.
@@ -104,6 +108,8 @@ impl Config {
             external_directory_token: None,
             provisioning_tenants: None,
             dynamodb_endpoint: None,
+            public_base_url: None,
+            password_link_url: None,
         }
     }
 
@@ -146,6 +152,26 @@ impl Config {
                         .collect()
                 }),
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
+            password_link_url: match var("PASSWORD_LINK_URL").map(|url| url.trim().to_owned()) {
+                Some(url) if url.starts_with("https://") && !url.contains(['?', '#']) => Some(url),
+                Some(url) => {
+                    return Err(format!(
+                        "PASSWORD_LINK_URL must be an https:// page without a query, got {url:?}"
+                    ));
+                }
+                None => None,
+            },
+            public_base_url: match var("PUBLIC_BASE_URL").map(|url| url.trim().to_owned()) {
+                Some(url) if url.starts_with("https://") => {
+                    Some(url.trim_end_matches('/').to_owned())
+                }
+                Some(url) => {
+                    return Err(format!(
+                        "PUBLIC_BASE_URL must start with https://, got {url:?}"
+                    ));
+                }
+                None => None,
+            },
         })
     }
 }
@@ -159,56 +185,6 @@ pub struct App {
     pub directory: Option<HttpDirectory>,
     /// Where the key ring is re-read from after a rotation; `None`: a fixed key.
     pub key_source: Option<KeySource>,
-    pub admin_views: AdminViews,
-}
-
-/// The `AuthView`s of administrators this instance has read, each with the tenant's
-/// `admin_epoch` it was read under. Only a view read after its epoch and found allowed to manage is
-/// kept, and it is used only while its tenant's epoch is still that one; a write that changes an
-/// administrator's view moves the epoch in the same transaction, so a revocation anywhere is seen at
-/// the next request here.
-#[derive(Default)]
-pub struct AdminViews {
-    views: std::sync::Mutex<HashMap<(String, String), (AuthView, u64)>>,
-}
-
-/// Callers one instance keeps; a Lambda instance serves one request at a time, so a few suffice.
-const ADMIN_VIEWS_MAX: usize = 1024;
-
-impl AdminViews {
-    /// The view of `user_id` if it was read under `epoch`.
-    pub fn current(&self, tenant_id: &str, user_id: &str, epoch: Option<u64>) -> Option<AuthView> {
-        let epoch = epoch?;
-        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-        views
-            .get(&(tenant_id.to_owned(), user_id.to_owned()))
-            .filter(|(_, read_under)| *read_under == epoch)
-            .map(|(view, _)| *view)
-    }
-
-    /// The view of `user_id` and the epoch it was read under, whatever the epoch is now.
-    pub fn remembered(&self, tenant_id: &str, user_id: &str) -> Option<(AuthView, u64)> {
-        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-        views
-            .get(&(tenant_id.to_owned(), user_id.to_owned()))
-            .copied()
-    }
-
-    pub fn forget(&self, tenant_id: &str, user_id: &str) {
-        let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-        views.remove(&(tenant_id.to_owned(), user_id.to_owned()));
-    }
-
-    pub fn remember(&self, tenant_id: &str, user_id: &str, view: AuthView, epoch: Option<u64>) {
-        let Some(epoch) = epoch else {
-            return;
-        };
-        let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-        if views.len() >= ADMIN_VIEWS_MAX {
-            views.clear();
-        }
-        views.insert((tenant_id.to_owned(), user_id.to_owned()), (view, epoch));
-    }
 }
 
 /// The signing-key secret the key ring is read from, and when it was last read.
@@ -308,7 +284,6 @@ impl App {
             sealer,
             directory,
             key_source,
-            admin_views: AdminViews::default(),
         })
     }
 

@@ -11,19 +11,17 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::error::{ApiError, ApiResult, UniqueField};
-use crate::model::{Actor, AuditRecord, AuthView, Facet, Millis, Role, Tenant, User, UserState};
+use crate::model::{Actor, AuditRecord, Facet, Millis, Tenant, User, UserState};
 use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
-    LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, TenantCounters, UserStore, name_order_key,
-    name_order_prefix, unique_values,
+    LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, UserStore, name_order_key, name_order_prefix,
+    unique_values,
 };
 use crate::validate::uniqueness_key;
 
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const PK: &str = "pk";
-/// The tenant item's count of changes to its administrators' `AuthView`s.
-pub const ADMIN_EPOCH: &str = "admin_epoch";
 pub const SK: &str = "sk";
 /// Index of a tenant's users ordered by display name.
 pub const BY_NAME_INDEX: &str = "by_name";
@@ -47,6 +45,7 @@ pub fn message_attribute(notification: &Notification) -> String {
     let template = match notification.template {
         Template::TemporaryPassword => "temporary_password",
         Template::VerificationCode => "verification_code",
+        Template::PasswordLink => "password_link",
     };
     let channel = match notification.channel {
         Channel::Email => "email",
@@ -91,6 +90,9 @@ pub fn unique_sk(field: UniqueField, value: &str) -> String {
 }
 /// The partition of the login decoys: one for the whole table, so that logins naming tenants that do
 /// not exist write nowhere else, and the decoys stay a fixed handful of items.
+/// Index queries one keyed list keeps in flight at once (`ListSource::Names`).
+const KEYED_QUERIES_IN_FLIGHT: usize = 10;
+
 pub const LOGIN_DECOY_PK: &str = "LOGIN_DECOYS";
 /// How many login decoys there are: failed logins for unknown names spread over them.
 pub const LOGIN_DECOYS: u64 = 16;
@@ -230,9 +232,6 @@ struct Transaction {
     guards: Vec<Guard>,
     /// The user a `Guard::FirstAdmin` condition protects.
     protected_user: String,
-    /// The tenant's `admin_epoch` the caller was authorised under, which the write's tenant-item
-    /// operation then requires (`UserStore::update_user_authorised`).
-    authorised_under: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -252,9 +251,6 @@ enum Guard {
     NewRecord,
     /// The message to remove is still the one in its user's item.
     WaitingMessage,
-    /// The tenant item's condition, which also required the `admin_epoch` the caller was
-    /// authorised under: that epoch moved, or the condition it was joined to failed.
-    Authorisation,
 }
 
 impl Transaction {
@@ -338,94 +334,38 @@ impl Transaction {
                 .expression_attribute_names(format!("#c{i}"), counter)
                 .expression_attribute_values(format!(":c{i}"), n(delta));
         }
-        let condition = match guard {
-            Guard::TenantQuota(quota) => {
-                update = update.expression_attribute_values(":quota", n(quota));
-                "attribute_exists(pk) AND (attribute_not_exists(user_count) OR user_count < :quota)"
-            }
-            Guard::FirstAdmin => {
-                update = update.expression_attribute_values(":me", s(self.protected_user.clone()));
-                "attribute_exists(pk) AND first_admin <> :me"
-            }
-            _ => "attribute_exists(pk)",
-        };
-        let (condition, guard) = match self.authorised_under {
-            Some(epoch) => {
-                update = update
-                    .expression_attribute_names("#epoch", ADMIN_EPOCH)
-                    .expression_attribute_values(":epoch", n(epoch));
-                (
-                    format!("{condition} AND {}", epoch_condition(epoch)),
-                    Guard::Authorisation,
+        update = match guard {
+            Guard::TenantQuota(quota) => update
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(user_count) OR user_count < :quota)",
                 )
-            }
-            None => (condition.to_owned(), guard),
+                .expression_attribute_values(":quota", n(quota)),
+            Guard::FirstAdmin => update
+                .condition_expression("attribute_exists(pk) AND first_admin <> :me")
+                .expression_attribute_values(":me", s(self.protected_user.clone())),
+            _ => update.condition_expression("attribute_exists(pk)"),
         };
         self.push(
             TransactWriteItem::builder()
-                .update(
-                    update
-                        .condition_expression(condition)
-                        .build()
-                        .map_err(build_error)?,
-                )
+                .update(update.build().map_err(build_error)?)
                 .build(),
             guard,
-        );
-        Ok(())
-    }
-
-    /// A write authorised under `authorised_under` whose tenant item is not otherwise written
-    /// checks the epoch by itself.
-    fn check_authorisation(&mut self, table: &str, tenant_id: &str) -> ApiResult<()> {
-        let Some(epoch) = self.authorised_under else {
-            return Ok(());
-        };
-        let check = ConditionCheck::builder()
-            .table_name(table)
-            .set_key(Some(key(tenant_pk(tenant_id), TENANT_SK.into())))
-            .condition_expression(format!(
-                "attribute_exists(pk) AND {}",
-                epoch_condition(epoch)
-            ))
-            .expression_attribute_names("#epoch", ADMIN_EPOCH)
-            .expression_attribute_values(":epoch", n(epoch))
-            .build()
-            .map_err(build_error)?;
-        self.push(
-            TransactWriteItem::builder().condition_check(check).build(),
-            Guard::Authorisation,
         );
         Ok(())
     }
 
     /// Guards a change that would shut the user out: it must not be the tenant's first administrator.
     fn check_not_first_admin(&mut self, table: &str, tenant_id: &str) -> ApiResult<()> {
-        let mut check = ConditionCheck::builder()
+        let check = ConditionCheck::builder()
             .table_name(table)
             .set_key(Some(key(tenant_pk(tenant_id), TENANT_SK.into())))
-            .expression_attribute_values(":me", s(self.protected_user.clone()));
-        let guard = match self.authorised_under {
-            Some(epoch) => {
-                check = check
-                    .condition_expression(format!(
-                        "attribute_exists(pk) AND first_admin <> :me AND {}",
-                        epoch_condition(epoch)
-                    ))
-                    .expression_attribute_names("#epoch", ADMIN_EPOCH)
-                    .expression_attribute_values(":epoch", n(epoch));
-                Guard::Authorisation
-            }
-            None => {
-                check = check.condition_expression("attribute_exists(pk) AND first_admin <> :me");
-                Guard::FirstAdmin
-            }
-        };
+            .condition_expression("attribute_exists(pk) AND first_admin <> :me")
+            .expression_attribute_values(":me", s(self.protected_user.clone()))
+            .build()
+            .map_err(build_error)?;
         self.push(
-            TransactWriteItem::builder()
-                .condition_check(check.build().map_err(build_error)?)
-                .build(),
-            guard,
+            TransactWriteItem::builder().condition_check(check).build(),
+            Guard::FirstAdmin,
         );
         Ok(())
     }
@@ -597,9 +537,6 @@ fn failure(failed: TxFailure, user: &User) -> ApiError {
             crate::telemetry::note(|notes| notes.write_conflicts += 1);
             ApiError::ConcurrentModification
         }
-        // Not a conflict to count: the caller's short way ends, and the whole way follows
-        // (`ops::manage_user_state`).
-        TxFailure::Lost(Guard::Authorisation) => ApiError::ConcurrentModification,
         TxFailure::Lost(Guard::TenantQuota(_)) => ApiError::QuotaExceeded,
         TxFailure::Lost(Guard::FirstAdmin) => ApiError::FirstAdminProtected,
         TxFailure::Lost(Guard::TenantExists | Guard::NewTenant) => ApiError::NotFound {
@@ -622,15 +559,15 @@ impl DynamoStore {
         }
     }
 
-    /// `update_user`, and with `authorised_under` its tenant-item operation also requires that
-    /// `admin_epoch` (`UserStore::update_user_authorised`).
+    /// `UserStore::update_user`: the user's conditional update, with what the change moves beside
+    /// it in one transaction (uniqueness records, the audit record and counters of a change of
+    /// state, the first-administrator guard).
     async fn write_change(
         &self,
         before: &User,
         after: &User,
         notifications: &[Notification],
         actor: &Actor,
-        authorised_under: Option<u64>,
     ) -> ApiResult<()> {
         let mut after = after.clone();
         after.version = before.version + 1;
@@ -677,11 +614,7 @@ impl DynamoStore {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
         if expression.is_empty() {
-            // Nothing written, so nothing checked the epoch either.
-            return match authorised_under {
-                None => Ok(()),
-                Some(_) => Err(ApiError::ConcurrentModification),
-            };
+            return Ok(());
         }
         let update = Update::builder()
             .table_name(&self.table)
@@ -699,9 +632,9 @@ impl DynamoStore {
         );
 
         self.move_unique_records(&mut tx, before, after)?;
-        // Seed 001 code 1107: the tenant's first administrator never loses the use of the API.
-        let now = after.updated_at;
-        let shuts_out = after.is_shut_out(now) && !before.is_shut_out(now);
+        // Seed 001 code 1107: the tenant's first administrator never loses the use of the API, at
+        // this instant or any later one.
+        let shuts_out = before.change_can_shut_out(after);
         if shuts_out {
             tx.protected_user = before.user_id.clone();
         }
@@ -721,25 +654,15 @@ impl DynamoStore {
             )?;
             tenant_deltas = state_change_deltas(before, after);
         }
-        // Instances decide an administrator from the view they read under the current epoch
-        // (`ops::as_admin_counting`, `ops::manage_user_state`): a change of one moves the epoch on
-        // in the same write.
-        let administrator = before.role == Role::Admin || after.role == Role::Admin;
-        if administrator && AuthView::of(before) != AuthView::of(after) {
-            tenant_deltas.push((ADMIN_EPOCH.into(), 1));
-        }
         let guard = if shuts_out {
             Guard::FirstAdmin
         } else {
             Guard::TenantExists
         };
-        tx.authorised_under = authorised_under;
         if !tenant_deltas.is_empty() {
             tx.update_tenant_counters(&self.table, &before.tenant_id, &tenant_deltas, guard)?;
         } else if shuts_out {
             tx.check_not_first_admin(&self.table, &before.tenant_id)?;
-        } else {
-            tx.check_authorisation(&self.table, &before.tenant_id)?;
         }
         tx.commit(&self.client)
             .await
@@ -1003,15 +926,6 @@ fn counters_of(tenant_item: Item) -> HashMap<String, u64> {
         .collect()
 }
 
-/// The tenant item's `admin_epoch` (`#epoch`) is still `:epoch`; absent counts as 0.
-fn epoch_condition(epoch: u64) -> &'static str {
-    if epoch == 0 {
-        "(attribute_not_exists(#epoch) OR #epoch = :epoch)"
-    } else {
-        "#epoch = :epoch"
-    }
-}
-
 /// Which items of a partition a query keeps.
 #[derive(Debug, Clone, Copy)]
 enum IndexFilter {
@@ -1074,19 +988,38 @@ impl UserStore for DynamoStore {
         Ok((pick(first), pick(second)))
     }
 
-    async fn tenant_counters(&self, tenant_id: &str) -> ApiResult<TenantCounters> {
+    async fn tenant_counters(&self, tenant_id: &str) -> ApiResult<HashMap<String, u64>> {
         let item = self
             .get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
             .await?
             .unwrap_or_default();
-        let admin_epoch = match item.get(ADMIN_EPOCH) {
-            None => Some(0),
-            Some(epoch) => epoch.as_n().ok().and_then(|epoch| epoch.parse().ok()),
-        };
-        Ok(TenantCounters {
-            counters: counters_of(item),
-            admin_epoch,
-        })
+        Ok(counters_of(item))
+    }
+
+    async fn get_user_and_counters(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> ApiResult<(Option<User>, HashMap<String, u64>)> {
+        let tenant_key = key(tenant_pk(tenant_id), TENANT_SK.into());
+        let mut user = None;
+        let mut counters = HashMap::new();
+        for item in self
+            .batch_get(vec![user_key(tenant_id, user_id), tenant_key])
+            .await?
+        {
+            if item
+                .get(SK)
+                .and_then(|sk| sk.as_s().ok())
+                .map(String::as_str)
+                == Some(TENANT_SK)
+            {
+                counters = counters_of(item);
+            } else {
+                user = Some(user_from_item(item)?);
+            }
+        }
+        Ok((user, counters))
     }
 
     async fn list_users(&self, tenant_id: &str, source: &ListSource) -> ApiResult<Vec<User>> {
@@ -1123,10 +1056,17 @@ impl UserStore for DynamoStore {
                 self.batch_get(ids).await?
             }
             ListSource::Names(names) => {
-                let mut items = Vec::new();
-                for name in names.iter().take(LIST_KEYS_MAX) {
-                    let prefix = format!("{}#", name_order_prefix(name));
-                    items.extend(
+                use futures_util::{StreamExt, TryStreamExt};
+                let prefixes: BTreeSet<String> = names
+                    .iter()
+                    .take(LIST_KEYS_MAX)
+                    .map(|name| format!("{}#", name_order_prefix(name)))
+                    .collect();
+                // One query per name, a few at a time: side by side they take one query's time
+                // (100 in a row took 390 ms), and a bounded number in flight keeps one request from
+                // taking the table's read capacity in a burst.
+                futures_util::stream::iter(prefixes)
+                    .map(|prefix| {
                         self.query_index(
                             BY_NAME_INDEX,
                             "gsi1",
@@ -1135,10 +1075,10 @@ impl UserStore for DynamoStore {
                             false,
                             None,
                         )
-                        .await?,
-                    );
-                }
-                items
+                    })
+                    .buffered(KEYED_QUERIES_IN_FLIGHT)
+                    .try_concat()
+                    .await?
             }
             ListSource::Facets {
                 facets,
@@ -1365,6 +1305,36 @@ impl UserStore for DynamoStore {
             .and_then(|value| value.as_s().ok().cloned()))
     }
 
+    async fn taken_unique_value(
+        &self,
+        before: &User,
+        after: &User,
+    ) -> ApiResult<Option<UniqueField>> {
+        let old = unique_values(before);
+        let new: Vec<(UniqueField, String)> = unique_values(after)
+            .into_iter()
+            .filter(|value| !old.contains(value))
+            .collect();
+        if new.is_empty() {
+            return Ok(None);
+        }
+        let sort_key = |(field, value): &(UniqueField, String)| unique_sk(*field, value);
+        let holders = self
+            .batch_get(
+                new.iter()
+                    .map(|value| key(tenant_pk(&after.tenant_id), sort_key(value)))
+                    .collect(),
+            )
+            .await?;
+        let held_by_another = |value: &(UniqueField, String)| {
+            let sk = s(sort_key(value));
+            holders.iter().any(|item| {
+                item.get(SK) == Some(&sk) && item.get("user_id") != Some(&s(after.user_id.clone()))
+            })
+        };
+        Ok(new.iter().find(|value| held_by_another(value)).map(|v| v.0))
+    }
+
     async fn get_tenant(&self, tenant_id: &str) -> ApiResult<Option<Tenant>> {
         self.get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
             .await?
@@ -1460,20 +1430,7 @@ impl UserStore for DynamoStore {
         notifications: &[Notification],
         actor: &Actor,
     ) -> ApiResult<()> {
-        self.write_change(before, after, notifications, actor, None)
-            .await
-    }
-
-    async fn update_user_authorised(
-        &self,
-        before: &User,
-        after: &User,
-        notifications: &[Notification],
-        actor: &Actor,
-        admin_epoch: u64,
-    ) -> ApiResult<()> {
-        self.write_change(before, after, notifications, actor, Some(admin_epoch))
-            .await
+        self.write_change(before, after, notifications, actor).await
     }
 
     async fn probe_login(&self, tenant_id: &str, name: &str) -> ApiResult<()> {
@@ -1507,8 +1464,6 @@ impl UserStore for DynamoStore {
         Ok(())
     }
 
-    /// None of these writes changes the user's `AuthView` (a lockout from failed logins is not
-    /// one, and the conditions keep an administrator's lock), so none moves `admin_epoch`.
     async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {
         let request = self
             .client

@@ -6,7 +6,9 @@ use std::fmt;
 /// Which vendor vocabulary an endpoint speaks; it decides the `error_code` of an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
-    /// Huawei IAM: the token API and seed 001.
+    /// Huawei IAM's Keystone v3 routes (the token API, the own password change, version
+    /// discovery): IAM's codes, and Keystone's `error` member beside them (`Dialect::keystone`).
+    /// Seed 001's fallback for the codes it does not number.
     Iam,
     /// Huawei Workspace: seeds 000 and 002 (no public code table: the project's own codes).
     Workspace,
@@ -22,6 +24,15 @@ pub enum Dialect {
     Own,
     /// Huawei IAM's administrator modify (seed 001): its numbered codes 1100-1117, all with 400.
     IamUserAdmin,
+}
+
+impl Dialect {
+    /// Whether an error body also carries Keystone's `"error": {"code", "title", "message"}`, which
+    /// the Keystone clients (keystoneauth1) read, beside `error_code` / `error_msg`, which the
+    /// Huawei SDK reads.
+    pub fn keystone(self) -> bool {
+        self == Dialect::Iam
+    }
 }
 
 /// Which unique attribute a write collided on.
@@ -85,6 +96,10 @@ pub enum ApiError {
     PasswordNotChanged,
     /// A password change with a wrong original password.
     WrongOriginalPassword,
+    /// The account is locked after too many failed sign-ins, until this instant (ms since epoch).
+    AccountLocked {
+        until: i64,
+    },
     /// The caller must change their password before doing anything else.
     PasswordChangeRequired,
     /// The caller's `access_mode` is `console`: no API calls (Huawei IAM.0081).
@@ -102,7 +117,7 @@ pub enum ApiError {
     },
     AlreadyExists(UniqueField),
     QuotaExceeded,
-    /// Seed 001 code 1107: the tenant's first administrator cannot be disabled or deleted.
+    /// Seed 001 code 1107: the tenant's first administrator keeps the use of the API (`User::can_be_shut_out`).
     FirstAdminProtected,
     /// The user's state forbids the change (enabling a user pending deletion or disabled by sync).
     StateConflict(String),
@@ -112,7 +127,10 @@ pub enum ApiError {
         limit: usize,
     },
     MethodNotAllowed,
-    TooManyRequests,
+    /// A limit on requests or attempts; the client may retry after this many seconds.
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     Unavailable(String),
     Internal(String),
 }
@@ -154,23 +172,26 @@ impl ApiError {
             | ApiError::ExternalUserNotFound(_)
             | ApiError::TooManyExternalUsers(_)
             | ApiError::PasswordNotChanged
-            | ApiError::WrongOriginalPassword
             | ApiError::QuotaExceeded
             | ApiError::FirstAdminProtected => 400,
+            // Keystone's answer to a wrong original password is 401 (keystoneclient raises
+            // `Unauthorized`).
             ApiError::AuthenticationRequired
             | ApiError::TokenInvalid
             | ApiError::TokenExpired
-            | ApiError::LoginFailed => 401,
+            | ApiError::LoginFailed
+            | ApiError::WrongOriginalPassword => 401,
             ApiError::PermissionDenied(_)
             | ApiError::PasswordChangeRequired
-            | ApiError::ConsoleOnlyUser => 403,
+            | ApiError::ConsoleOnlyUser
+            | ApiError::AccountLocked { .. } => 403,
             ApiError::NotFound { .. } => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::AlreadyExists(_)
             | ApiError::ConcurrentModification
             | ApiError::StateConflict(_) => 409,
             ApiError::PayloadTooLarge { .. } => 413,
-            ApiError::TooManyRequests => 429,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Internal(_) => 500,
             ApiError::Unavailable(_) => 503,
         }
@@ -249,6 +270,12 @@ impl ApiError {
             ApiError::TooManyExternalUsers(user_id) => format!("The external directory has more than one user {user_id}."),
             ApiError::PasswordNotChanged => "The new password must be different from the old password.".into(),
             ApiError::WrongOriginalPassword => "The original password is wrong.".into(),
+            ApiError::AccountLocked { until } => format!(
+                "The account is locked after too many failed sign-ins until {} (UTC).",
+                chrono::DateTime::from_timestamp_millis(*until)
+                    .unwrap_or_default()
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+            ),
             ApiError::ConsoleOnlyUser => "The user may sign in to the console only, not call the API.".into(),
             ApiError::PasswordChangeRequired => "The password must be changed first (POST /v3/users/{user_id}/password).".into(),
             ApiError::AuthenticationRequired => {
@@ -266,7 +293,7 @@ impl ApiError {
                 "The number of users has reached the maximum allowed limit.".into()
             }
             ApiError::FirstAdminProtected => {
-                "The tenant's first administrator cannot be disabled or deleted.".into()
+                "The tenant's first administrator cannot be disabled, deleted, locked, made to expire, limited to the console or barred from changing their password.".into()
             }
             ApiError::StateConflict(reason) => format!("The user's state does not allow this: {reason}."),
             ApiError::ConcurrentModification => {
@@ -276,7 +303,9 @@ impl ApiError {
                 format!("The request body is larger than {limit} bytes.")
             }
             ApiError::MethodNotAllowed => "The request method is not allowed.".into(),
-            ApiError::TooManyRequests => "Too many requests; retry later.".into(),
+            ApiError::TooManyRequests { retry_after_secs } => {
+                format!("Too many requests; retry in {retry_after_secs} s.")
+            },
             ApiError::Unavailable(_) => "The service is unavailable; retry later.".into(),
             ApiError::Internal(_) => "An internal error occurred.".into(),
         }
@@ -303,6 +332,7 @@ impl ApiError {
             ApiError::TooManyExternalUsers(_) => "EXTERNAL_USER_AMBIGUOUS",
             ApiError::PasswordNotChanged => "PASSWORD_NOT_CHANGED",
             ApiError::WrongOriginalPassword => "WRONG_ORIGINAL_PASSWORD",
+            ApiError::AccountLocked { .. } => "ACCOUNT_LOCKED",
             ApiError::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             ApiError::ConsoleOnlyUser => "CONSOLE_ONLY_USER",
             ApiError::AuthenticationRequired => "AUTHENTICATION_REQUIRED",
@@ -318,7 +348,7 @@ impl ApiError {
             ApiError::StateConflict(_) => "USER_STATE_CONFLICT",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            ApiError::TooManyRequests => "TOO_MANY_REQUESTS",
+            ApiError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -358,7 +388,7 @@ impl ApiError {
             ApiError::AuthenticationRequired => "IAM.0001",
             ApiError::TokenExpired => "IAM.0066",
             ApiError::TokenInvalid => "IAM.0067",
-            ApiError::TooManyRequests => "IAM.0012",
+            ApiError::TooManyRequests { .. } => "IAM.0012",
             ApiError::ConsoleOnlyUser => "IAM.0081",
             ApiError::InvalidPasswordFormat { .. } => "1103",
             ApiError::PasswordNotChanged => "1108",
@@ -399,12 +429,13 @@ impl ApiError {
             ApiError::QuotaExceeded
             | ApiError::NoNotificationChannel
             | ApiError::WrongOriginalPassword
+            | ApiError::AccountLocked { .. }
             | ApiError::FirstAdminProtected
             | ApiError::ConcurrentModification
             | ApiError::StateConflict(_)
             | ApiError::PayloadTooLarge { .. }
             | ApiError::MethodNotAllowed
-            | ApiError::TooManyRequests => self.own_code(),
+            | ApiError::TooManyRequests { .. } => self.own_code(),
         }
     }
 

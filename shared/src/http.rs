@@ -110,9 +110,11 @@ pub enum Empty {
     IsValue,
 }
 
-fn drop_empty(map: &mut Map<String, Value>, empty: Empty) {
-    map.retain(|_, value| match value {
+/// Drops the absent values; an empty value of one of `kept` stays a value whatever `empty` says.
+fn drop_empty(map: &mut Map<String, Value>, empty: Empty, kept: &[&str]) {
+    map.retain(|key, value| match value {
         Value::Null => false,
+        _ if kept.contains(&key.as_str()) => true,
         Value::String(s) => empty == Empty::IsValue || !s.is_empty(),
         Value::Bool(b) => empty == Empty::IsValue || *b,
         Value::Array(a) => empty == Empty::IsValue || !a.is_empty(),
@@ -143,8 +145,8 @@ impl Fields {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::MalformedBody("the body is empty".into()));
         }
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+        let value =
+            crate::json::from_slice(body).map_err(|e| ApiError::MalformedBody(e.to_string()))?;
         match value {
             Value::Object(map) => Ok(Fields::new(map, String::new(), empty)),
             other => Err(ApiError::MalformedBody(format!(
@@ -154,12 +156,20 @@ impl Fields {
         }
     }
 
+    /// `from_body`, except that an empty value of one of `kept` stays a value (SpaceONE's explicit
+    /// empty `Struct`: `"tags": {}` clears the tags).
+    pub fn from_body_keeping(body: &[u8], empty: Empty, kept: &[&str]) -> ApiResult<Fields> {
+        let mut fields = Fields::from_body(body, Empty::IsValue)?;
+        drop_empty(&mut fields.map, empty, kept);
+        Ok(fields)
+    }
+
     pub fn from_request(req: &Request, empty: Empty) -> ApiResult<Fields> {
         Fields::from_body(body_bytes(req), empty)
     }
 
     fn new(mut map: Map<String, Value>, prefix: String, empty: Empty) -> Fields {
-        drop_empty(&mut map, empty);
+        drop_empty(&mut map, empty, &[]);
         Fields { map, prefix }
     }
 
@@ -203,6 +213,15 @@ impl Fields {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(other) => Err(self.wrong_type(key, "a string", &other)),
+        }
+    }
+
+    /// A string under either of its two names (a protobuf message's short field name, `k`, or the
+    /// long one, `key`); given under both, the long one is left over as an unknown field.
+    pub fn string_either(&mut self, short: &str, long: &str) -> ApiResult<Option<String>> {
+        match self.string(short)? {
+            Some(value) => Ok(Some(value)),
+            None => self.string(long),
         }
     }
 
@@ -279,19 +298,38 @@ pub fn empty_response(status: u16) -> Response<Body> {
     response
 }
 
-/// The error shape `{"error_code", "error_msg"}` with the dialect's code and the catalogue's status.
+/// The error shape `{"error_code", "error_msg"}` with the dialect's code and the catalogue's status;
+/// on the Keystone routes also Keystone's `"error": {"code", "title", "message"}`, the same status
+/// and message (`error_body`).
 pub fn error_response(error: &ApiError, dialect: Dialect) -> Response<Body> {
     record_error(error, dialect);
-    let mut response = json_response(
-        error.status_in(dialect),
-        &json!({"error_code": error.code(dialect), "error_msg": error.message(dialect)}),
-    );
-    if matches!(error, ApiError::Unavailable(_) | ApiError::TooManyRequests) {
+    let mut response = json_response(error.status_in(dialect), &error_body(error, dialect));
+    let retry_after = match error {
+        ApiError::Unavailable(_) => Some(1),
+        ApiError::TooManyRequests { retry_after_secs } => Some((*retry_after_secs).max(1)),
+        _ => None,
+    };
+    if let Some(seconds) = retry_after {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
+}
+
+/// The body of an error answer in a dialect.
+pub fn error_body(error: &ApiError, dialect: Dialect) -> Value {
+    let status = error.status_in(dialect);
+    let message = error.message(dialect);
+    let mut body = json!({"error_code": error.code(dialect), "error_msg": message});
+    if dialect.keystone() {
+        let title = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        body["error"] = json!({"code": status, "title": title, "message": message});
+    }
+    body
 }
 
 /// Notes an error for the request's access line and metrics, and logs it: a refusal by its code,
@@ -326,37 +364,58 @@ pub fn respond(dialect: Dialect, outcome: ApiResult<Response<Body>>) -> Response
     outcome.unwrap_or_else(|error| error_response(&error, dialect))
 }
 
-/// The base URL of the API as the client called it, for links: `https://<host>`, plus
-/// `/<stage>` on API Gateway's own `execute-api` domain (a custom domain maps the stage away).
-pub fn base_url(req: &Request) -> String {
+/// The base URL of the API, for links (the token's catalog, seed 001's `links.self`), from what
+/// the client cannot forge: the stack's `PublicBaseUrl` (`PUBLIC_BASE_URL`) when set, else API
+/// Gateway's request context: `https://<domainName>`, plus `/<stage>` on API Gateway's own
+/// `execute-api` domain (a custom domain maps the stage away). `Host` and `X-Forwarded-*` are never
+/// read: API Gateway passes them through from the client. The local server puts its own bound
+/// address in the context; a loopback domain is served over plain `http`, any other over `https`.
+pub fn base_url(config: &crate::app::Config, req: &Request) -> String {
     use lambda_http::RequestExt;
     use lambda_http::request::RequestContext;
-    let headers = req.headers();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("https");
-    let stage = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context))
-            if context
-                .domain_name
-                .as_deref()
-                .is_some_and(|d| d.ends_with(".amazonaws.com")) =>
-        {
-            context
-                .stage
-                .as_deref()
-                .filter(|s| *s != "$default")
-                .map(|s| format!("/{s}"))
-                .unwrap_or_default()
-        }
-        _ => String::new(),
+    if let Some(url) = &config.public_base_url {
+        return url.clone();
+    }
+    let context = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => Some(context),
+        _ => None,
     };
-    format!("{proto}://{host}{stage}")
+    // API Gateway always names the domain; an event without one (a hand-written test event) gets
+    // a loopback name rather than anything taken from its headers.
+    let domain = context
+        .and_then(|c| c.domain_name.as_deref())
+        .filter(|d| is_domain_name(d))
+        .unwrap_or("localhost");
+    let scheme = if is_loopback(domain) { "http" } else { "https" };
+    let stage = context
+        .filter(|_| domain.ends_with(".amazonaws.com"))
+        .and_then(|c| c.stage.as_deref())
+        .filter(|s| *s != "$default" && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .map(|s| format!("/{s}"))
+        .unwrap_or_default();
+    format!("{scheme}://{domain}{stage}")
+}
+
+/// A host name or address with an optional port: letters, digits, `.`, `-`, `:` and IPv6's
+/// brackets only.
+fn is_domain_name(domain: &str) -> bool {
+    !domain.is_empty()
+        && domain.len() <= 253
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// `localhost`, `127.0.0.1:3000`, `[::1]:3000` and the like.
+fn is_loopback(domain: &str) -> bool {
+    let host = match domain.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => domain.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The whole `main` of an HTTP function: logging, the app built once per execution environment
@@ -383,7 +442,8 @@ where
 }
 
 /// Runs a handler for one request with its access line and metrics (the Lambda binaries and the
-/// local server alike).
+/// local server alike), and answers the request id the access line names in `X-Request-Id` (the
+/// Huawei SDK fills its exceptions' `request_id` from it): API Gateway's, else the invocation's.
 pub async fn observed<F, Fut>(app: &App, function: &str, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -408,17 +468,33 @@ where
         .and_then(|token| jsonwebtoken::decode_header(token).ok())
         .and_then(|header| header.kid);
     app.refresh_keys(presented_kid.as_deref()).await;
-    crate::telemetry::observe(&info, handler(req), |response| response.status().as_u16()).await
+    let answered_id = info
+        .request_id
+        .as_deref()
+        .or(info.lambda_request_id.as_deref())
+        .and_then(|id| HeaderValue::from_str(id).ok());
+    let mut response =
+        crate::telemetry::observe(&info, handler(req), |response| response.status().as_u16()).await;
+    if let Some(id) = answered_id {
+        response.headers_mut().insert(REQUEST_ID_HEADER, id);
+    }
+    response
 }
+
+/// The header every answer names its request in.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn event(domain: &str, host: &str) -> Request {
+    /// An API Gateway event for `domain` whose client sent `Host: evil.example` and
+    /// `X-Forwarded-Proto: javascript`.
+    fn event(domain: &str) -> Request {
         let event = serde_json::json!({
             "resource": "/v3/auth/tokens", "path": "/v3/auth/tokens", "httpMethod": "POST",
-            "headers": {"Host": host}, "multiValueHeaders": {"Host": [host]},
+            "headers": {"Host": "evil.example", "X-Forwarded-Proto": "javascript"},
+            "multiValueHeaders": {"Host": ["evil.example"], "X-Forwarded-Proto": ["javascript"]},
             "requestContext": {"stage": "prod", "domainName": domain, "path": "/prod/v3/auth/tokens",
                 "resourcePath": "/v3/auth/tokens", "httpMethod": "POST", "accountId": "1", "apiId": "abc",
                 "requestId": "r", "identity": {}},
@@ -428,15 +504,41 @@ mod tests {
     }
 
     #[test]
-    fn links_keep_the_stage_on_execute_api_domains_only() {
+    fn links_come_from_the_request_context_never_from_host_or_forwarded_headers() {
+        let config = crate::app::Config::defaults("t");
         let gateway = "abc.execute-api.eu-west-1.amazonaws.com";
+        // The stage is part of the path on execute-api domains only.
         assert_eq!(
-            base_url(&event(gateway, gateway)),
+            base_url(&config, &event(gateway)),
             format!("https://{gateway}/prod")
         );
         assert_eq!(
-            base_url(&event("api.example.com", "api.example.com")),
+            base_url(&config, &event("api.example.com")),
             "https://api.example.com"
+        );
+        // The local server names its own bound address, served over plain HTTP.
+        assert_eq!(
+            base_url(&config, &event("127.0.0.1:3000")),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(base_url(&config, &event("[::1]:3000")), "http://[::1]:3000");
+        // Nothing else in a domain name; no context at all is no reason to read the headers.
+        assert_eq!(
+            base_url(&config, &event("evil.example/x?")),
+            "http://localhost"
+        );
+        let mut bare = Request::new(Body::Empty);
+        bare.headers_mut()
+            .insert(header::HOST, HeaderValue::from_static("evil.example"));
+        assert_eq!(base_url(&config, &bare), "http://localhost");
+        // A custom domain's URL from the stack wins over the context.
+        let config = crate::app::Config {
+            public_base_url: Some("https://users.example.com/api".into()),
+            ..config
+        };
+        assert_eq!(
+            base_url(&config, &event(gateway)),
+            "https://users.example.com/api"
         );
     }
 

@@ -51,6 +51,28 @@ fn name_or_id(mut fields: Fields) -> ApiResult<Option<String>> {
     }
 }
 
+/// `auth.scope.project`: `{name}` or `{id}`, and the project's `domain` (`{name}` or `{id}`) beside
+/// it, as keystoneauth1 sends whenever `project_domain_name` / `project_domain_id` is set. A tenant
+/// is its own project's domain: the scope and, when given, its domain must both name the user's
+/// tenant, or the login fails like any other scope of another tenant (401, never a 400 that would
+/// tell which part was wrong).
+fn project_scope(mut project: Fields) -> ApiResult<Option<(Scope, Option<String>)>> {
+    let domain =
+        match project.nested("domain", Empty::IsValue)? {
+            Some(domain) => Some(name_or_id(domain)?.ok_or_else(|| {
+                ApiError::RequiredParameter("auth.scope.project.domain.name".into())
+            })?),
+            None => None,
+        };
+    match name_or_id(project)? {
+        Some(tenant) => Ok(Some((Scope::Project(tenant), domain))),
+        None if domain.is_some() => Err(ApiError::RequiredParameter(
+            "auth.scope.project.name".into(),
+        )),
+        None => Ok(None),
+    }
+}
+
 pub fn parse_token_request(body: &[u8]) -> ApiResult<TokenRequest> {
     let mut root = Fields::from_body(body, Empty::IsValue)?;
     let mut auth = root.required_nested("auth", Empty::IsValue)?;
@@ -85,8 +107,8 @@ pub fn parse_token_request(body: &[u8]) -> ApiResult<TokenRequest> {
             let project = scope.nested("project", Empty::IsValue)?;
             scope.finish()?;
             match (domain, project) {
-                (Some(d), None) => name_or_id(d)?.map(Scope::Domain),
-                (None, Some(p)) => name_or_id(p)?.map(Scope::Project),
+                (Some(d), None) => name_or_id(d)?.map(|tenant| (Scope::Domain(tenant), None)),
+                (None, Some(p)) => project_scope(p)?,
                 (None, None) => None,
                 (Some(_), Some(_)) => {
                     return Err(ApiError::invalid(
@@ -99,6 +121,10 @@ pub fn parse_token_request(body: &[u8]) -> ApiResult<TokenRequest> {
     };
     auth.finish()?;
 
+    let (scope, project_domain) = match scope {
+        Some((scope, project_domain)) => (Some(scope), project_domain),
+        None => (None, None),
+    };
     let tenant_id = domain
         .or_else(|| scope.as_ref().map(|s| s.tenant().to_owned()))
         .ok_or_else(|| ApiError::RequiredParameter("auth.identity.password.user.domain".into()))?;
@@ -118,14 +144,17 @@ pub fn parse_token_request(body: &[u8]) -> ApiResult<TokenRequest> {
         }
     };
     let scope = scope.unwrap_or_else(|| Scope::Domain(tenant_id.clone()));
-    // A scope of another tenant fails inside the login, like every other failure.
-    let scope_tenant = Some(scope.tenant().to_owned());
+    // A scope of another tenant (or a project of another domain) fails inside the login, like
+    // every other failure.
+    let scope_tenants = std::iter::once(scope.tenant().to_owned())
+        .chain(project_domain)
+        .collect();
     Ok(TokenRequest {
         login: LoginRequest {
             tenant_id,
             identity,
             password: secret,
-            scope_tenant,
+            scope_tenants,
         },
         scope,
     })
@@ -138,7 +167,38 @@ fn role(role: Role) -> Value {
     }
 }
 
-/// The `{"token": {...}}` body of a 201.
+/// The identity endpoint under an API's base URL, as the catalog gives it (`https://host/v3`; the
+/// Keystone clients add `/auth/tokens`, `/users/{id}/password` to it).
+pub fn identity_endpoint(base_url: &str) -> String {
+    format!("{}/v3", base_url.trim_end_matches('/'))
+}
+
+/// The version Huawei IAM's discovery documents name (`GET /`, `GET /v3`).
+const VERSION_ID: &str = "v3.6";
+const VERSION_UPDATED: &str = "2016-04-04T00:00:00Z";
+
+/// `GET /v3`: `{"version": ...}`.
+pub fn version_document(base_url: &str) -> Value {
+    json!({ "version": version_v3(base_url) })
+}
+
+/// `GET /` (answered with 300): `{"versions": {"values": [...]}}`, v3 the one version.
+pub fn version_list(base_url: &str) -> Value {
+    json!({"versions": {"values": [version_v3(base_url)]}})
+}
+
+/// The v3 version of Keystone's discovery, with `href` the identity endpoint plus `/`.
+fn version_v3(base_url: &str) -> Value {
+    json!({
+        "id": VERSION_ID,
+        "status": "stable",
+        "updated": VERSION_UPDATED,
+        "links": [{"rel": "self", "href": format!("{}/", identity_endpoint(base_url))}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+    })
+}
+
+/// The `{"token": {...}}` body of a 201; `catalog_url` is the identity endpoint.
 pub fn token_body(
     user: &User,
     issued: &IssuedToken,
@@ -166,11 +226,20 @@ pub fn token_body(
         }
     }
     if let Some(url) = catalog_url {
+        // Every interface, as Keystone and Huawei publish it: keystoneauth1 asks for `public`,
+        // python-keystoneclient for `admin` unless told otherwise.
+        let endpoints: Vec<Value> = ["public", "internal", "admin"]
+            .into_iter()
+            .map(|interface| {
+                json!({"id": format!("identity-{interface}"), "interface": interface,
+                       "region": "", "region_id": "", "url": url})
+            })
+            .collect();
         token["catalog"] = json!([{
             "type": "identity",
             "name": "iam",
             "id": "identity",
-            "endpoints": [{"id": "identity-public", "interface": "public", "region": "", "region_id": "", "url": url}],
+            "endpoints": endpoints,
         }]);
     }
     json!({ "token": token })
@@ -203,6 +272,32 @@ mod tests {
         let request = parse_token_request(by_id).unwrap();
         assert_eq!(request.login.tenant_id, "t2");
         assert!(matches!(request.login.identity, LoginIdentity::Id(ref n) if n == "u1"));
+    }
+
+    #[test]
+    fn a_project_scope_may_name_its_domain() {
+        let with = |project: &str| {
+            parse_token_request(format!(r#"{{"auth":{{"identity":{{"methods":["password"],"password":{{"user":{{"name":"admin","password":"x","domain":{{"name":"t1"}}}}}}}},"scope":{{"project":{project}}}}}}}"#).as_bytes())
+        };
+        let request = with(r#"{"name":"t1","domain":{"name":"t1"}}"#).unwrap();
+        assert_eq!(request.scope, Scope::Project("t1".into()));
+        assert_eq!(request.login.scope_tenants, ["t1", "t1"]);
+        // Another domain is parsed, and refused by the login like any scope of another tenant.
+        let request = with(r#"{"id":"t1","domain":{"id":"t2"}}"#).unwrap();
+        assert_eq!(request.login.scope_tenants, ["t1", "t2"]);
+        let refused = |project: &str| with(project).err().map(|e| e.own_code());
+        assert_eq!(
+            refused(r#"{"domain":{"name":"t1"}}"#),
+            Some("MISSING_PARAMETER")
+        );
+        assert_eq!(
+            refused(r#"{"name":"t1","domain":{}}"#),
+            Some("MISSING_PARAMETER")
+        );
+        assert_eq!(
+            refused(r#"{"name":"t1","domain":{"name":"t1","enabled":true}}"#),
+            Some("UNKNOWN_PARAMETER")
+        );
     }
 
     #[test]

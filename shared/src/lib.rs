@@ -13,6 +13,7 @@ pub mod https;
 pub mod iam;
 pub mod iam_users;
 pub mod invariants;
+pub mod json;
 pub mod keys;
 pub mod listing;
 pub mod model;

@@ -197,7 +197,10 @@ const MINIMAL: [&str; 4] = ["user_id", "name", "state", "user_type"];
 
 /// The answer's rows straight from the counters, when the query is a `distinct` of a facet key, or
 /// starts with a `count` or a `group` by facet keys with only counts; `None` when it needs the users.
-fn rows_from_counters(query: &StatQuery, counters: &HashMap<String, u64>) -> Option<Vec<Value>> {
+fn rows_from_counters(
+    query: &StatQuery,
+    counters: &HashMap<String, u64>,
+) -> Option<ApiResult<Vec<Value>>> {
     let facets = facets_allowed(&query.filter).unwrap_or_else(|| Facet::all_of(&VISIBLE_STATES));
     let facet_doc = |f: &Facet| json!({"state": f.state.as_str(), "user_type": f.user_type.as_str(), "backend": f.backend.as_str()});
     if let Some(key) = &query.distinct {
@@ -209,13 +212,21 @@ fn rows_from_counters(query: &StatQuery, counters: &HashMap<String, u64>) -> Opt
             .filter(|f| counters.get(&f.key()).copied().unwrap_or(0) > 0)
             .map(facet_doc)
             .collect();
-        return Some(query::distinct(&present, key));
+        return Some(Ok(query::distinct(&present, key)));
     }
     let rows = match query.aggregate.first()? {
-        Stage::Count { name } => vec![json!({ name.as_str(): count_of(counters, &facets) })],
+        // MongoDB's `$count` over no rows yields no row.
+        Stage::Count { name } => match count_of(counters, &facets) {
+            0 => Vec::new(),
+            count => vec![json!({ name.as_str(): count })],
+        },
         Stage::Group { keys, fields } => {
-            let by_facets = keys.iter().all(|k| FACET_KEYS.contains(&k.key.as_str()))
-                && fields.iter().all(|f| f.operator == GroupOperator::Count);
+            let by_facets = keys
+                .iter()
+                .all(|k| FACET_KEYS.contains(&k.key.as_str()) && k.date_format.is_none())
+                && fields
+                    .iter()
+                    .all(|f| f.operator == GroupOperator::Count && f.conditions.is_empty());
             if !by_facets {
                 return None;
             }
@@ -247,7 +258,7 @@ fn rows_from_counters(query: &StatQuery, counters: &HashMap<String, u64>) -> Opt
         }
         _ => return None,
     };
-    Some(query::aggregate(rows, &query.aggregate[1..]))
+    Some(query::aggregate_after(rows, &query.aggregate, 1))
 }
 
 /// SpaceONE `stat`: the aggregate stages (or `distinct`) over the matching users, `total_count`
@@ -269,7 +280,7 @@ pub async fn stat(
         None
     };
     let rows = match from_counters {
-        Some(rows) => rows,
+        Some(rows) => rows?,
         None => {
             let from_users = async {
                 let users = app.store.list_users(tenant_id, &plan.source).await?;
@@ -280,7 +291,7 @@ pub async fn stat(
                     .collect();
                 Ok(match &query.distinct {
                     Some(key) => query::distinct(&docs, key),
-                    None => query::aggregate(docs, &query.aggregate),
+                    None => query::aggregate(docs, &query.aggregate)?,
                 })
             };
             if counters_suffice {

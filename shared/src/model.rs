@@ -124,12 +124,8 @@ pub enum AccessMode {
     Console,
 }
 
-/// A user of one tenant, in every dialect's terms at once.
 /// Everything of a user that decides whether their token is live and may manage
-/// (`ops::ensure_view_may_manage`), and nothing else. The checks read only this, so a write that
-/// leaves it unchanged cannot change what a token may do, and the store bumps the tenant's
-/// `admin_epoch` on any write that changes an administrator's (`DynamoStore::update_user`): a view
-/// remembered with the epoch it was read under is current while the epoch is.
+/// (`ops::ensure_may_manage`), and nothing else: the checks read only this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthView {
     pub token_version: u64,
@@ -170,6 +166,7 @@ impl AuthView {
     }
 }
 
+/// A user of one tenant, in every dialect's terms at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub tenant_id: String,
@@ -187,6 +184,14 @@ pub struct User {
     /// The code sent by the last `verify_email`, while it may still be confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verification: Option<EmailVerification>,
+    /// The forgotten-password link last mailed (SpaceONE's anonymous `reset_password`), while it
+    /// may still be used: only a keyed digest of its token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_link: Option<PasswordLink>,
+    /// Wrong verification codes in the current window, across every code sent in it: a new code
+    /// does not start the count again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong_codes: Option<WrongCodes>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub areacode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,6 +226,9 @@ pub struct User {
     pub account_expires: Option<Millis>,
     #[serde(default)]
     pub active_type: ActiveType,
+    /// Huawei Workspace's `user_info_map`: kept as given, never interpreted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_info_map: Option<String>,
     pub user_type: UserType,
     pub backend: Backend,
     /// Seed 001 `xuser_type` / `xuser_id`: set together or not at all.
@@ -282,6 +290,8 @@ impl User {
             email: None,
             email_verified: false,
             email_verification: None,
+            wrong_codes: None,
+            password_link: None,
             areacode: None,
             phone: None,
             state: UserState::Enabled,
@@ -297,6 +307,7 @@ impl User {
             password_expires_at: None,
             account_expires: None,
             active_type: ActiveType::UserActivate,
+            user_info_map: None,
             user_type,
             backend,
             external_type: None,
@@ -404,18 +415,34 @@ impl User {
         Ok(())
     }
 
-    /// Whether the user can no longer use the API at `now`: disabled or deleted, locked by an
-    /// administrator, expired, console-only, or made to change a password they may not change.
-    /// The tenant's first administrator may never get there (seed 001 code 1107).
-    pub fn is_shut_out(&self, now: Millis) -> bool {
+    /// Whether the user's settings can take the use of the API from them, now or at any later
+    /// instant: disabled or deleted, locked by an administrator, an account expiry set (whenever
+    /// it falls), console-only, or barred from changing their own password (an expired password,
+    /// under any password policy set now or later, then bars every call for good).
+    /// The tenant's first administrator may never have any of them (seed 001 code 1107).
+    pub fn can_be_shut_out(&self) -> bool {
         matches!(self.state, UserState::Disabled | UserState::PendingDelete)
             || self.lock == Some(LockReason::Admin)
-            || self.is_account_expired(now)
+            || self.account_expires.is_some()
             || self.access_mode == AccessMode::Console
-            || (self
-                .required_actions
-                .contains(&RequiredAction::UpdatePassword)
-                && !self.enable_change_password)
+            || !self.enable_change_password
+    }
+
+    /// Whether changing `self` into `after` may shut the user out: `after` can be shut out, and a
+    /// setting that decides it changed (an expiry moved earlier counts as much as a new one).
+    pub fn change_can_shut_out(&self, after: &User) -> bool {
+        let settings = |user: &User| {
+            (
+                user.state,
+                user.lock,
+                user.account_expires,
+                user.access_mode,
+                user.enable_change_password,
+                user.required_actions
+                    .contains(&RequiredAction::UpdatePassword),
+            )
+        };
+        after.can_be_shut_out() && settings(self) != settings(after)
     }
 
     /// Sets the email address; a different address is no longer verified, and a code sent to the
@@ -435,9 +462,11 @@ impl User {
         self.email = email;
     }
 
-    /// Makes every token issued so far stop working.
+    /// Makes every token issued so far stop working, a mailed password link included (a lock, a
+    /// disable, a deletion or a new password ends it too).
     pub fn revoke_tokens(&mut self) {
         self.token_version += 1;
+        self.password_link = None;
     }
 }
 
@@ -525,6 +554,22 @@ pub struct EmailVerification {
     /// Wrong codes tried so far; the code stops working at the limit.
     #[serde(default)]
     pub failed_attempts: u32,
+}
+
+/// A one-time link that sets a new password (`account::mail_password_link`): the keyed digest of
+/// its token (`outbox::SecretSealer::code_digest`), when it was mailed and until when it works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordLink {
+    pub token_digest: String,
+    pub issued_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// Wrong verification codes counted since `window_start` (`account::confirm_email`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrongCodes {
+    pub count: u32,
+    pub window_start: Millis,
 }
 
 /// A tenant's own record: its first administrator and its user counters.

@@ -42,6 +42,15 @@ pub fn render(notification: &Notification, secret: Option<&str>) -> ApiResult<Ou
                 notification.user_id
             ),
         ),
+        Template::PasswordLink => (
+            "Reset your password",
+            format!(
+                "Someone asked to reset the password of your account {}. To choose a new password, \
+                 use this within 24 hours; it works once:\n\n{secret}\n\n\
+                 If it was not you, ignore this message: your password stays as it is.",
+                notification.user_id
+            ),
+        ),
         Template::VerificationCode => (
             "Your verification code",
             format!(

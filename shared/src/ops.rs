@@ -93,12 +93,9 @@ pub async fn as_admin<T>(
     result
 }
 
-/// `as_admin` for work that also needs the tenant's counters. The counters' item also holds the
-/// tenant's `admin_epoch`, which every change of an administrator's `AuthView` bumps in the same
-/// write: a caller whose view this instance read under the epoch still current is decided without
-/// reading their record again, so the whole check is the one read of the counters. Otherwise the
-/// record is read after the epoch (never before: a change between the two reads then leaves the
-/// remembered epoch behind, never the view), and remembered.
+/// `as_admin` for work that also needs the tenant's counters: the caller's record and the
+/// counters come in one `BatchGetItem`, alongside `work`. The caller's refusal comes first: a
+/// refused token learns nothing from the work's answer.
 pub async fn as_admin_counting<T>(
     app: &App,
     caller: &Caller,
@@ -106,41 +103,14 @@ pub async fn as_admin_counting<T>(
     work: impl Future<Output = ApiResult<T>>,
 ) -> ApiResult<(T, HashMap<String, u64>)> {
     authorize_admin(caller, tenant_id)?;
-    let (counters, result) = tokio::join!(counters_for_admin(app, caller, tenant_id), work);
-    // The caller's refusal comes first: a revoked token learns nothing from the work's answer.
-    let counters = counters?;
+    let (read, result) = tokio::join!(
+        app.store
+            .get_user_and_counters(tenant_id, &caller.claims.sub),
+        work
+    );
+    let (record, counters) = read?;
+    ensure_may_manage(app, caller, record.as_ref(), now())?;
     Ok((result?, counters))
-}
-
-async fn counters_for_admin(
-    app: &App,
-    caller: &Caller,
-    tenant_id: &str,
-) -> ApiResult<HashMap<String, u64>> {
-    let user_id = &caller.claims.sub;
-    let tenant = app.store.tenant_counters(tenant_id).await?;
-    if let Some(view) = app
-        .admin_views
-        .current(tenant_id, user_id, tenant.admin_epoch)
-    {
-        ensure_view_may_manage(app, caller, Some(&view), now())?;
-        return Ok(tenant.counters);
-    }
-    let view = app
-        .store
-        .get_user(tenant_id, user_id)
-        .await?
-        .as_ref()
-        .map(AuthView::of);
-    if let Err(refused) = ensure_view_may_manage(app, caller, view.as_ref(), now()) {
-        app.admin_views.forget(tenant_id, user_id);
-        return Err(refused);
-    }
-    if let Some(view) = view {
-        app.admin_views
-            .remember(tenant_id, user_id, view, tenant.admin_epoch);
-    }
-    Ok(tenant.counters)
 }
 
 /// Checks, before anything else happens, that the caller administers the tenant with a live
@@ -419,14 +389,16 @@ pub fn apply_directory_state(user: &mut User, listed: &DirectoryUser) {
     }
 }
 
-/// Reads a user of the caller's tenant: the caller's record and the target in one round trip.
+/// Reads a user of the caller's tenant: the caller's record and the target in one round trip. An
+/// administrator reads anyone; every user reads themself (SpaceONE's default `User.get`, which also
+/// lets a user read everyone else: not copied).
 pub async fn get_user(
     app: &App,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
 ) -> ApiResult<User> {
-    authorize_admin(caller, tenant_id)?;
+    authorize_admin_or_self(caller, tenant_id, user_id)?;
     read_target(app, caller, tenant_id, user_id).await
 }
 
@@ -462,8 +434,9 @@ pub struct LoginRequest {
     pub tenant_id: String,
     pub identity: LoginIdentity,
     pub password: String,
-    /// The tenant the token is asked for, when the request names one.
-    pub scope_tenant: Option<String>,
+    /// The tenants the token's scope names (its project or domain, and a project's domain): the
+    /// login succeeds only if each is the user's tenant.
+    pub scope_tenants: Vec<String>,
 }
 
 /// How many times a login re-reads the user when a parallel login of the same user wrote first.
@@ -498,10 +471,7 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
             None
         }
     };
-    let scope_ok = request
-        .scope_tenant
-        .as_deref()
-        .is_none_or(|scope| scope == tenant);
+    let scope_ok = request.scope_tenants.iter().all(|scope| scope == tenant);
 
     for _ in 0..LOGIN_ATTEMPTS {
         let now = now();
@@ -538,17 +508,7 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
             Err(other) => return Err(other),
         }
         if verified == Verified::No {
-            if failed_logins >= app.config.lockout.threshold {
-                let lockout = LoginRecord::Lockout {
-                    until: now + app.config.lockout.duration_ms,
-                };
-                // An administrator's lock or a deletion that came in between stands as it is.
-                match app.store.record_login(found, &lockout).await {
-                    Ok(()) => crate::telemetry::note(|notes| notes.lockouts += 1),
-                    Err(ApiError::ConcurrentModification) => {}
-                    Err(other) => return Err(other),
-                }
-            }
+            lock_out_if_due(app, found, failed_logins, now).await?;
             return Err(ApiError::LoginFailed);
         }
         let rehashed = match verified {
@@ -576,6 +536,85 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
     // Still contended after every re-read: refuse without checking the password.
     verify_password(&request.password, None).await;
     Err(ApiError::LoginFailed)
+}
+
+/// Locks the user out for the lockout's duration when a failed attempt completed the window's
+/// count. An administrator's lock or a deletion that came in between stands as it is.
+async fn lock_out_if_due(app: &App, user: &User, failed_logins: u32, now: Millis) -> ApiResult<()> {
+    if failed_logins < app.config.lockout.threshold {
+        return Ok(());
+    }
+    let lockout = LoginRecord::Lockout {
+        until: now + app.config.lockout.duration_ms,
+    };
+    match app.store.record_login(user, &lockout).await {
+        Ok(()) => {
+            crate::telemetry::note(|notes| notes.lockouts += 1);
+            Ok(())
+        }
+        Err(ApiError::ConcurrentModification) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// The hash of a new password an administrator sets for a user (`after`: the user as the rest of
+/// the change leaves them, already checked).
+///
+/// "Same as the current password" is an answer of its own, so it is given only where it is the
+/// change's one fault: the write's other refusals (a unique value another user holds, the first
+/// administrator's guard) are read ahead and answered before any comparison, so that neither the
+/// answer nor its time tells a guess that would be refused anyway; and the answer counts as a
+/// failed attempt in the target's lockout window, as a wrong password at login does. A wrong
+/// guess is then a real password change. A target who is locked, or whose window is used up, gets
+/// the password without a comparison (the helpdesk setting a password for a locked user): nothing
+/// is told, and nothing counted. The reads ahead happen only for a change that moves a unique
+/// value or is guarded.
+pub(crate) async fn administrator_set_password(
+    app: &App,
+    before: &User,
+    after: &User,
+    password: &str,
+) -> ApiResult<String> {
+    if let Some(refusal) = foreseen_refusal(app, before, after).await? {
+        return Err(refusal);
+    }
+    let now = now();
+    let attempt = next_attempt(app, before, now).filter(|_| !before.is_locked(now));
+    if let Some((failed_logins, window_start)) = attempt
+        && before.password_hash.is_some()
+        && verify_password(password, before.password_hash.as_deref()).await != Verified::No
+    {
+        let counted = LoginRecord::Attempt {
+            failed_logins,
+            window_start,
+            now,
+        };
+        // Uncounted, the answer is not given.
+        app.store.record_login(before, &counted).await?;
+        lock_out_if_due(app, before, failed_logins, now).await?;
+        return Err(ApiError::PasswordNotChanged);
+    }
+    hash_password(password).await
+}
+
+/// What writing `before` as `after` would be refused for by the store's conditions, read ahead of
+/// the write: a unique value another user holds, or a change that can shut the tenant's first
+/// administrator out. `None`: the write would commit, unless something changes in between.
+async fn foreseen_refusal(app: &App, before: &User, after: &User) -> ApiResult<Option<ApiError>> {
+    let guarded = before.change_can_shut_out(after);
+    let (taken, tenant) = tokio::try_join!(app.store.taken_unique_value(before, after), async {
+        match guarded {
+            true => app.store.get_tenant(&before.tenant_id).await,
+            false => Ok(None),
+        }
+    })?;
+    if let Some(field) = taken {
+        return Ok(Some(ApiError::AlreadyExists(field)));
+    }
+    if tenant.is_some_and(|tenant| tenant.first_admin == before.user_id) {
+        return Ok(Some(ApiError::FirstAdminProtected));
+    }
+    Ok(None)
 }
 
 /// The failure count (and its window's start) this attempt writes, or `None` when the window's
@@ -686,7 +725,7 @@ pub async fn read_managed_user(
 }
 
 /// The user a request acts on, for its access line.
-fn note_target(tenant_id: &str, user_id: &str) {
+pub(crate) fn note_target(tenant_id: &str, user_id: &str) {
     crate::telemetry::note(|notes| {
         notes.tenant.get_or_insert_with(|| tenant_id.to_owned());
         notes.target = Some(user_id.to_owned());
@@ -717,79 +756,25 @@ async fn live_target(
     Ok(target)
 }
 
-/// A change of a user's state by an administrator (enable, disable, delete, `userStatus`).
-/// `check_target` refuses a target the change may not apply to, before `edit` changes it.
-///
-/// A caller this instance has checked before (`app::AdminViews`) is decided from that view, and the
-/// write, which updates the tenant item's counters anyway, requires the `admin_epoch` the view was
-/// read under: the target alone is read, and the caller's check and the change commit together.
-/// Anything else (no view, a view that does not pass, a target missing or refused, a change that
-/// is not one of state, any failure of that write) goes the whole way: the epoch, then the caller
-/// and the target together, the view kept, the change written as `manage_user` writes it.
+/// A change of a user's state by an administrator (enable, disable, delete, `userStatus`): the
+/// caller and the target read together (`read_target`), the caller checked before anything of the
+/// target is told, then `check_target` refuses a target the change may not apply to, before `edit`
+/// changes it; written as `manage_user` writes it.
 pub async fn manage_user_state(
     app: &App,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
-    check_target: impl Fn(&User) -> ApiResult<()>,
-    edit: impl Fn(&mut User, Millis) -> ApiResult<()>,
+    check_target: impl FnOnce(&User) -> ApiResult<()>,
+    edit: impl FnOnce(&mut User, Millis) -> ApiResult<()>,
 ) -> ApiResult<User> {
     authorize_admin(caller, tenant_id)?;
-    note_target(tenant_id, user_id);
-    if let Some(changed) =
-        change_state_as_remembered(app, caller, tenant_id, user_id, &check_target, &edit).await
-    {
-        return Ok(changed);
-    }
-    let sub = &caller.claims.sub;
-    // The epoch before the record: a change between the two leaves the kept epoch behind.
-    let tenant = app.store.tenant_counters(tenant_id).await?;
-    let (record, target) = app.store.get_user_pair(tenant_id, sub, user_id).await?;
-    if let Err(refused) = ensure_may_manage(app, caller, record.as_ref(), now()) {
-        // A kept view this refuses would send each later request the short way first, and its
-        // time would tell a revoked caller what their target is.
-        app.admin_views.forget(tenant_id, sub);
-        return Err(refused);
-    }
-    if let Some(record) = &record {
-        app.admin_views
-            .remember(tenant_id, sub, AuthView::of(record), tenant.admin_epoch);
-    }
-    let before = target.ok_or_else(|| ApiError::user_not_found(user_id))?;
+    let before = read_target(app, caller, tenant_id, user_id).await?;
     check_target(&before)?;
     write_managed_user(app, &caller.actor(), before, |user, now| {
         edit(user, now).map(|()| Vec::new())
     })
     .await
-}
-
-/// The short way of `manage_user_state`; `None` where it does not decide. Nothing it learns
-/// reaches the caller unless its write committed under the remembered epoch.
-async fn change_state_as_remembered(
-    app: &App,
-    caller: &Caller,
-    tenant_id: &str,
-    user_id: &str,
-    check_target: &impl Fn(&User) -> ApiResult<()>,
-    edit: &impl Fn(&mut User, Millis) -> ApiResult<()>,
-) -> Option<User> {
-    let (view, epoch) = app.admin_views.remembered(tenant_id, &caller.claims.sub)?;
-    let now = now();
-    ensure_view_may_manage(app, caller, Some(&view), now).ok()?;
-    let before = app.store.get_user(tenant_id, user_id).await.ok()??;
-    check_target(&before).ok()?;
-    let mut after = before.clone();
-    edit(&mut after, now).ok()?;
-    if after.state == before.state {
-        return None;
-    }
-    after.updated_at = now;
-    app.store
-        .update_user_authorised(&before, &after, &[], &caller.actor(), epoch)
-        .await
-        .ok()?;
-    after.version = before.version + 1;
-    Some(after)
 }
 
 /// The second half of `manage_user`: applies `edit` to the user read and writes the change.
@@ -957,11 +942,16 @@ pub async fn change_own_password(
             "password changes are disabled for this user".into(),
         ));
     }
+    // The holder of the user's live token learns that the account is locked, and until when,
+    // rather than a verdict on the original password (which a locked account does not check).
+    if before.is_locked(now) {
+        return Err(ApiError::AccountLocked {
+            until: before.locked_until.unwrap_or(now),
+        });
+    }
     // A wrong original password counts like a failed login, so a stolen token cannot be used to
     // guess the password and take the account over.
-    let Some((failed_logins, window_start)) =
-        next_attempt(app, &before, now).filter(|_| !before.is_locked(now))
-    else {
+    let Some((failed_logins, window_start)) = next_attempt(app, &before, now) else {
         verify_password(original, None).await;
         return Err(ApiError::WrongOriginalPassword);
     };
@@ -976,16 +966,7 @@ pub async fn change_own_password(
         )
         .await?;
     if verify_password(original, before.password_hash.as_deref()).await == Verified::No {
-        if failed_logins >= app.config.lockout.threshold {
-            let lockout = LoginRecord::Lockout {
-                until: now + app.config.lockout.duration_ms,
-            };
-            match app.store.record_login(&before, &lockout).await {
-                Ok(()) => crate::telemetry::note(|notes| notes.lockouts += 1),
-                Err(ApiError::ConcurrentModification) => {}
-                Err(other) => return Err(other),
-            }
-        }
+        lock_out_if_due(app, &before, failed_logins, now).await?;
         return Err(ApiError::WrongOriginalPassword);
     }
     // The store now holds this attempt's count; the change clears it.
@@ -1018,8 +999,9 @@ pub async fn change_own_password(
         .await
 }
 
-/// Seed 001: an administrator modifies a user of their own tenant. A new password must differ from
-/// the current one (1108) and meet the policy (1103); it revokes the user's tokens.
+/// Seed 001: an administrator modifies a user of their own tenant. A new password must meet the
+/// policy (1103) and differ from the current one (1108, decided last:
+/// `administrator_set_password`); it revokes the user's tokens.
 pub async fn modify_iam_user(
     app: &App,
     caller: &Caller,
@@ -1028,6 +1010,9 @@ pub async fn modify_iam_user(
 ) -> ApiResult<User> {
     let tenant_id = caller.claims.ten.clone();
     let before = read_managed_user(app, caller, &tenant_id, user_id).await?;
+    let mut preview = before.clone();
+    crate::iam_users::apply_modify(&mut preview, request)?;
+    validate::fits_uniqueness_key("name", &preview.login_name)?;
     let new_hash = match &request.password {
         Some(password) => {
             if before.backend == Backend::External || before.user_type == UserType::ApiUser {
@@ -1036,29 +1021,23 @@ pub async fn modify_iam_user(
                     "this user does not sign in with a password",
                 ));
             }
-            if before.password_hash.is_some()
-                && verify_password(password, before.password_hash.as_deref()).await != Verified::No
-            {
-                return Err(ApiError::PasswordNotChanged);
-            }
-            Some(hash_password(password).await?)
+            let context = PasswordContext {
+                login_name: &preview.login_name,
+                email: preview.email.as_deref(),
+                phone: preview.phone.as_deref(),
+            };
+            app.config.password_policy.check(password, &context)?;
+            Some(administrator_set_password(app, &before, &preview, password).await?)
         }
         None => None,
     };
     write_managed_user(app, &caller.actor(), before, |user, now| {
         crate::iam_users::apply_modify(user, request)?;
-        if let (Some(password), Some(hash)) = (&request.password, new_hash) {
-            let context = PasswordContext {
-                login_name: &user.login_name,
-                email: user.email.as_deref(),
-                phone: user.phone.as_deref(),
-            };
-            app.config.password_policy.check(password, &context)?;
+        if let Some(hash) = new_hash {
             user.password_hash = Some(hash);
             user.password_changed_at = Some(now);
             user.revoke_tokens();
         }
-        validate::fits_uniqueness_key("name", &user.login_name)?;
         Ok(Vec::new())
     })
     .await

@@ -29,6 +29,9 @@ pub enum Template {
     TemporaryPassword,
     /// A code that confirms the user's email address (seed 004 `verify_email`).
     VerificationCode,
+    /// A one-time link (or token) that sets a new password: a forgotten password (seed 004's
+    /// anonymous `reset_password`).
+    PasswordLink,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +70,11 @@ pub struct SecretSealer {
 pub const VERIFICATION_CODE_LIFETIME_MS: Millis = 3_600_000;
 /// Wrong codes after which the code stops working.
 pub const VERIFICATION_CODE_ATTEMPTS: u32 = 5;
+/// Wrong codes a user may send in one window, whatever codes were sent in it; past them no code
+/// is sent or checked until the window ends. Each new code's own attempts alone would allow five
+/// guesses a minute for ever.
+pub const VERIFICATION_WRONG_CODES_PER_WINDOW: u32 = 10;
+pub const VERIFICATION_WRONG_CODES_WINDOW_MS: Millis = 3_600_000;
 
 impl SecretSealer {
     pub fn from_signing_key(signing_key: &[u8]) -> SecretSealer {
@@ -173,6 +181,11 @@ impl SecretSealer {
         String::from_utf8(plain.to_vec())
             .map(Some)
             .map_err(|_| bad())
+    }
+
+    /// A message carrying a forgotten-password link (or its token) to the user's email address.
+    pub fn password_link(&self, user: &User, link: &str, now: Millis) -> ApiResult<Notification> {
+        self.message(user, Channel::Email, Template::PasswordLink, link, now)
     }
 
     /// A message telling the user their temporary password on the given channel.

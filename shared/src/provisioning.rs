@@ -165,8 +165,12 @@ pub fn parse_properties(properties: &Value) -> ApiResult<DeclaredUser> {
         .string("Timezone")?
         .map(|timezone| validate::timezone(&timezone))
         .transpose()?;
-    let tags = fields.object("Tags")?.unwrap_or_default();
-    validate::tags("Tags", &tags)?;
+    // An object, or CloudFormation's usual `[{"Key", "Value"}]`.
+    let tags = fields
+        .take("Tags")
+        .map(|given| validate::tags_of("Tags", given, ["Key", "Value"]))
+        .transpose()?
+        .unwrap_or_default();
     let secret_id = fields.string("PasswordSecretId")?;
     let secret_key = fields.string("PasswordSecretKey")?;
     let temporary = flag(&mut fields, "TemporaryPassword")?;

@@ -58,8 +58,14 @@ fn state_name(state: UserState) -> &'static str {
 }
 
 /// `domain_id` of a request, checked as a tenant id.
-fn domain_id(fields: &mut Fields) -> ApiResult<String> {
-    let domain_id = fields.required_string("domain_id")?;
+/// `domain_id`, or the token's tenant where it is left out, as SpaceONE's mutation handler fills it
+/// in; one that differs from the token's is refused by the operation (403). Without a token
+/// (`token_domain` empty: the anonymous `reset_password`, a password link) it is required.
+fn domain_id(fields: &mut Fields, token_domain: &str) -> ApiResult<String> {
+    let domain_id = fields
+        .string("domain_id")?
+        .or_else(|| Some(token_domain.to_owned()).filter(|domain| !domain.is_empty()))
+        .ok_or_else(|| ApiError::RequiredParameter("domain_id".into()))?;
     validate::tenant_id("domain_id", &domain_id)?;
     Ok(domain_id)
 }
@@ -86,13 +92,27 @@ pub struct Profile {
     pub tags: Option<Map<String, Value>>,
 }
 
-fn profile(fields: &mut Fields) -> ApiResult<Profile> {
+/// Whether `name` and `email` are taken as given or with the whitespace around them stripped
+/// (SpaceONE's `create` strips both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whitespace {
+    AsGiven,
+    Stripped,
+}
+
+fn profile(fields: &mut Fields, whitespace: Whitespace) -> ApiResult<Profile> {
+    let cleaned = |text: String| match whitespace {
+        Whitespace::AsGiven => text,
+        Whitespace::Stripped => text.trim().to_owned(),
+    };
     let name = fields
         .string("name")?
+        .map(cleaned)
         .map(|n| validate::display_name("name", &n, NAME_MAX))
         .transpose()?;
     let email = fields
         .string("email")?
+        .map(cleaned)
         .map(|e| validate::email("email", &e, EMAIL_MAX))
         .transpose()?;
     let language = fields
@@ -103,10 +123,11 @@ fn profile(fields: &mut Fields) -> ApiResult<Profile> {
         .string("timezone")?
         .map(|t| validate::timezone(&t))
         .transpose()?;
-    let tags = fields.object("tags")?;
-    if let Some(tags) = &tags {
-        validate::tags("tags", tags)?;
-    }
+    // The proto's `Struct`, or the `[{"key", "value"}]` of every example of the seed's page.
+    let tags = fields
+        .take("tags")
+        .map(|given| validate::tags_of("tags", given, ["key", "value"]))
+        .transpose()?;
     Ok(Profile {
         name,
         email,
@@ -116,12 +137,13 @@ fn profile(fields: &mut Fields) -> ApiResult<Profile> {
     })
 }
 
-pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
+pub fn parse_create(body: &[u8], token_domain: &str) -> ApiResult<CreateRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
     let user_id = user_id(&mut fields)?;
-    let backend = parse_enum("backend", fields.string("backend")?, backend)?
-        .ok_or_else(|| ApiError::RequiredParameter("backend".into()))?;
-    let domain_id = domain_id(&mut fields)?;
+    // SpaceONE 1.12's service defaults it, and a protobuf client leaves an unset enum out.
+    let backend =
+        parse_enum("backend", fields.string("backend")?, backend)?.unwrap_or(Backend::Local);
+    let domain_id = domain_id(&mut fields, token_domain)?;
     let password = fields.string("password")?;
     let Profile {
         name,
@@ -129,7 +151,7 @@ pub fn parse_create(body: &[u8]) -> ApiResult<CreateRequest> {
         language,
         timezone,
         tags,
-    } = profile(&mut fields)?;
+    } = profile(&mut fields, Whitespace::Stripped)?;
     let user_type =
         parse_enum("user_type", fields.string("user_type")?, user_type)?.unwrap_or(UserType::User);
     let reset_password = fields.boolean("reset_password")?.unwrap_or(false);
@@ -205,15 +227,15 @@ pub struct UserRequest {
     pub user_id: String,
 }
 
-fn target(fields: &mut Fields) -> ApiResult<UserRequest> {
+fn target(fields: &mut Fields, token_domain: &str) -> ApiResult<UserRequest> {
     let user_id = user_id(fields)?;
-    let domain_id = domain_id(fields)?;
+    let domain_id = domain_id(fields, token_domain)?;
     Ok(UserRequest { domain_id, user_id })
 }
 
-pub fn parse_user_request(body: &[u8]) -> ApiResult<UserRequest> {
+pub fn parse_user_request(body: &[u8], token_domain: &str) -> ApiResult<UserRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
-    let request = target(&mut fields)?;
+    let request = target(&mut fields, token_domain)?;
     fields.finish()?;
     Ok(request)
 }
@@ -224,9 +246,9 @@ pub struct UpdateRequest {
     pub change: ProfileChange,
 }
 
-pub fn parse_update(body: &[u8]) -> ApiResult<UpdateRequest> {
-    let mut fields = Fields::from_body(body, Empty::IsMissing)?;
-    let target = target(&mut fields)?;
+pub fn parse_update(body: &[u8], token_domain: &str) -> ApiResult<UpdateRequest> {
+    let mut fields = Fields::from_body_keeping(body, Empty::IsMissing, &["tags"])?;
+    let target = target(&mut fields, token_domain)?;
     let password = fields.string("password")?;
     let Profile {
         name,
@@ -234,7 +256,7 @@ pub fn parse_update(body: &[u8]) -> ApiResult<UpdateRequest> {
         language,
         timezone,
         tags,
-    } = profile(&mut fields)?;
+    } = profile(&mut fields, Whitespace::AsGiven)?;
     let reset_password = fields.boolean("reset_password")?.unwrap_or(false);
     fields.finish()?;
     if reset_password && password.is_some() {
@@ -261,9 +283,9 @@ pub struct VerifyEmailRequest {
     pub force: bool,
 }
 
-pub fn parse_verify_email(body: &[u8]) -> ApiResult<VerifyEmailRequest> {
+pub fn parse_verify_email(body: &[u8], token_domain: &str) -> ApiResult<VerifyEmailRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
-    let target = target(&mut fields)?;
+    let target = target(&mut fields, token_domain)?;
     let email = fields
         .string("email")?
         .map(|e| validate::email("email", &e, EMAIL_MAX))
@@ -286,9 +308,9 @@ pub struct ConfirmEmailRequest {
 /// Longer than any code we send; a longer one is simply wrong.
 const VERIFY_CODE_MAX: usize = 64;
 
-pub fn parse_confirm_email(body: &[u8]) -> ApiResult<ConfirmEmailRequest> {
+pub fn parse_confirm_email(body: &[u8], token_domain: &str) -> ApiResult<ConfirmEmailRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
-    let target = target(&mut fields)?;
+    let target = target(&mut fields, token_domain)?;
     let verify_code = fields.required_string("verify_code")?;
     validate::max_chars("verify_code", &verify_code, VERIFY_CODE_MAX)?;
     fields.finish()?;
@@ -304,9 +326,12 @@ pub struct SetRequiredActionsRequest {
     pub actions: Vec<RequiredAction>,
 }
 
-pub fn parse_set_required_actions(body: &[u8]) -> ApiResult<SetRequiredActionsRequest> {
+pub fn parse_set_required_actions(
+    body: &[u8],
+    token_domain: &str,
+) -> ApiResult<SetRequiredActionsRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
-    let target = target(&mut fields)?;
+    let target = target(&mut fields, token_domain)?;
     let actions = fields
         .string_list("actions")?
         .ok_or_else(|| ApiError::RequiredParameter("actions".into()))?
@@ -343,9 +368,9 @@ const DIRECT_FIELDS: [(&str, Option<KnownValue>); 6] = [
     ("backend", Some(|v| backend(v).is_some())),
 ];
 
-pub fn parse_list(body: &[u8]) -> ApiResult<ListRequest> {
+pub fn parse_list(body: &[u8], token_domain: &str) -> ApiResult<ListRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
-    let domain_id = domain_id(&mut fields)?;
+    let domain_id = domain_id(&mut fields, token_domain)?;
     let mut query = query::parse_query(fields.object("query")?)?;
     for (key, known) in DIRECT_FIELDS {
         let Some(value) = fields.take(key) else {
@@ -380,12 +405,12 @@ pub struct StatRequest {
     pub query: StatQuery,
 }
 
-pub fn parse_stat(body: &[u8]) -> ApiResult<StatRequest> {
+pub fn parse_stat(body: &[u8], token_domain: &str) -> ApiResult<StatRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
     let query = fields
         .object("query")?
         .ok_or_else(|| ApiError::RequiredParameter("query".into()))?;
-    let domain_id = domain_id(&mut fields)?;
+    let domain_id = domain_id(&mut fields, token_domain)?;
     fields.finish()?;
     let query = query::parse_stat_query(query)?;
     Ok(StatRequest { domain_id, query })
@@ -402,13 +427,13 @@ pub struct FindRequest {
     pub search: DirectorySearch,
 }
 
-pub fn parse_find(body: &[u8]) -> ApiResult<FindRequest> {
+pub fn parse_find(body: &[u8], token_domain: &str) -> ApiResult<FindRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
     let mut search = fields.required_nested("search", Empty::IsMissing)?;
     let user_id = search.string("user_id")?;
     let keyword = search.string("keyword")?;
     search.finish()?;
-    let domain_id = domain_id(&mut fields)?;
+    let domain_id = domain_id(&mut fields, token_domain)?;
     fields.finish()?;
     if user_id.is_none() && keyword.is_none() {
         return Err(ApiError::RequiredParameter("search.keyword".into()));
@@ -471,10 +496,10 @@ pub struct GetRequest {
     pub only: Option<Vec<String>>,
 }
 
-pub fn parse_get(body: &[u8]) -> ApiResult<GetRequest> {
+pub fn parse_get(body: &[u8], token_domain: &str) -> ApiResult<GetRequest> {
     let mut fields = Fields::from_body(body, Empty::IsMissing)?;
     let user_id = user_id(&mut fields)?;
-    let domain_id = domain_id(&mut fields)?;
+    let domain_id = domain_id(&mut fields, token_domain)?;
     let only = fields.string_list("only")?;
     fields.finish()?;
     if let Some(unknown) = only

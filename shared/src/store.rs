@@ -63,16 +63,6 @@ pub enum Sweep {
 }
 
 /// At most this many ids or addresses are read by key in one listing.
-/// What the tenant's item keeps up to date with every write of its users.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TenantCounters {
-    /// `user_count` and one per facet (`Facet::key`).
-    pub counters: HashMap<String, u64>,
-    /// Bumped by every write that changes an administrator's `AuthView` (`model::AuthView`); 0
-    /// before the first. `None` when the stored value is not one, so no remembered view is trusted.
-    pub admin_epoch: Option<u64>,
-}
-
 pub const LIST_KEYS_MAX: usize = 100;
 
 pub trait UserStore: Send + Sync {
@@ -106,14 +96,30 @@ pub trait UserStore: Send + Sync {
         value: &str,
     ) -> impl Future<Output = ApiResult<Option<String>>> + Send;
 
+    /// The first unique value (login name, email, mobile number, external id) that changing
+    /// `before` into `after` would take from another user: what `update_user` would fail on, read
+    /// ahead of it.
+    fn taken_unique_value(
+        &self,
+        before: &User,
+        after: &User,
+    ) -> impl Future<Output = ApiResult<Option<UniqueField>>> + Send;
+
     fn get_tenant(&self, tenant_id: &str)
     -> impl Future<Output = ApiResult<Option<Tenant>>> + Send;
 
-    /// The tenant's maintained counters and its administrators' epoch, in one consistent read.
+    /// The tenant's maintained counters: `user_count` and one per facet (`Facet::key`).
     fn tenant_counters(
         &self,
         tenant_id: &str,
-    ) -> impl Future<Output = ApiResult<TenantCounters>> + Send;
+    ) -> impl Future<Output = ApiResult<HashMap<String, u64>>> + Send;
+
+    /// Reads a user (the caller of a request) and the tenant's counters in one round trip.
+    fn get_user_and_counters(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = ApiResult<(Option<User>, HashMap<String, u64>)>> + Send;
 
     fn list_users(
         &self,
@@ -180,19 +186,6 @@ pub trait UserStore: Send + Sync {
         after: &User,
         notifications: &[Notification],
         actor: &Actor,
-    ) -> impl Future<Output = ApiResult<()>> + Send;
-
-    /// `update_user` for a caller authorised from a view remembered under the tenant's
-    /// `admin_epoch` (`app::AdminViews`): the write holds only if the epoch still is `admin_epoch`
-    /// when it commits, so the authorisation and the change are one atomic step. Any failure
-    /// (the epoch moved, or the condition it joins) is an error and nothing is written.
-    fn update_user_authorised(
-        &self,
-        before: &User,
-        after: &User,
-        notifications: &[Notification],
-        actor: &Actor,
-        admin_epoch: u64,
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// The user's status changes, oldest first.

@@ -126,6 +126,70 @@ pub fn uniqueness_key(value: &str) -> String {
 /// levels, keeps numbers between 1e-130 and 1e125 in magnitude, and refuses empty map keys.
 pub const TAGS_MAX_DEPTH: usize = 16;
 
+/// Tags as a request gives them: an object (protobuf's `Struct`), or a list of pairs
+/// `{<key>: "...", <value>: ...}` with the member names given (`["key", "value"]` in SpaceONE's own
+/// examples, CloudFormation's `["Key", "Value"]`), each key once. Either way they are kept as the
+/// object, and checked as `tags` checks it.
+pub fn tags_of(
+    key: &str,
+    given: serde_json::Value,
+    pair: [&str; 2],
+) -> ApiResult<serde_json::Map<String, serde_json::Value>> {
+    use serde_json::Value;
+    let [key_member, value_member] = pair;
+    let tags = match given {
+        Value::Object(map) => map,
+        Value::Array(pairs) => {
+            let mut tags = serde_json::Map::new();
+            for (i, item) in pairs.into_iter().enumerate() {
+                let at = format!("{key}[{i}]");
+                let Value::Object(mut members) = item else {
+                    return Err(ApiError::invalid(
+                        &at,
+                        format!("each tag is an object {{{key_member}, {value_member}}}"),
+                    ));
+                };
+                let (Some(Value::String(name)), Some(value), true) = (
+                    members.remove(key_member),
+                    members.remove(value_member),
+                    members.is_empty(),
+                ) else {
+                    return Err(ApiError::invalid(
+                        &at,
+                        format!(
+                            "each tag has exactly a string {key_member:?} and a {value_member:?}"
+                        ),
+                    ));
+                };
+                if tags.contains_key(&name) {
+                    return Err(ApiError::invalid(
+                        &at,
+                        format!("the tag {name:?} is given more than once"),
+                    ));
+                }
+                tags.insert(name, value);
+            }
+            tags
+        }
+        other => {
+            return Err(ApiError::invalid(
+                key,
+                format!(
+                    "must be an object or a list of {{{key_member}, {value_member}}}, not {}",
+                    match other {
+                        Value::Null => "null",
+                        Value::Bool(_) => "a boolean",
+                        Value::Number(_) => "a number",
+                        _ => "a string",
+                    }
+                ),
+            ));
+        }
+    };
+    self::tags(key, &tags)?;
+    Ok(tags)
+}
+
 pub fn tags(key: &str, tags: &serde_json::Map<String, serde_json::Value>) -> ApiResult<()> {
     fn check(key: &str, value: &serde_json::Value, depth: usize) -> ApiResult<()> {
         use serde_json::Value;

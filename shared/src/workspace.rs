@@ -87,9 +87,13 @@ pub struct ModifyRequest {
     pub next_login_change_password: Option<bool>,
     pub password_never_expired: Option<bool>,
     pub disabled: Option<bool>,
+    /// The current SDK's `EditUserReq.user_info_map`, an opaque string kept with the user;
+    /// `Some(None)` removes it (`""`).
+    pub user_info_map: Option<Option<String>>,
 }
 
 pub const DESCRIPTION_MAX: usize = 255;
+pub const USER_INFO_MAP_MAX: usize = 1024;
 pub const EMAIL_MAX: usize = 55;
 pub const PHONE_MAX: usize = 20;
 
@@ -159,7 +163,17 @@ pub fn parse_modify(body: &[u8]) -> ApiResult<ModifyRequest> {
         .string("account_expires")?
         .map(|v| parse_account_expires(&v))
         .transpose()?;
+    let user_info_map = match fields.string("user_info_map")? {
+        Some(text) if text.is_empty() => Some(None),
+        Some(text) => Some(Some(validate::display_name(
+            "user_info_map",
+            &text,
+            USER_INFO_MAP_MAX,
+        )?)),
+        None => None,
+    };
     let request = ModifyRequest {
+        user_info_map,
         description,
         user_email,
         user_phone,
@@ -190,6 +204,9 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest, now: Millis) -> Ap
     }
     if let Some(active_type) = request.active_type {
         user.active_type = active_type;
+    }
+    if let Some(user_info_map) = &request.user_info_map {
+        user.user_info_map = user_info_map.clone();
     }
     if let Some(expires) = request.account_expires {
         // An account that expires now loses its tokens, so lifting the expiry later revives none.

@@ -10,7 +10,7 @@ pub mod template;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::time::Instant;
 
@@ -57,13 +57,14 @@ pub fn handler(function: &str) -> Option<Handler> {
         "rsa_user_status" => |app, req| Box::pin(rsa_user_status::handle(app, req)),
         "rsa_user_lookup" => |app, req| Box::pin(rsa_user_lookup::handle(app, req)),
         "rsa_audit_trail" => |app, req| Box::pin(rsa_audit_trail::handle(app, req)),
+        "version_discovery" => |app, req| Box::pin(version_discovery::handle(app, req)),
         _ => return None,
     };
     Some(handler)
 }
 
 /// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 23] = [
+pub const HTTP_FUNCTIONS: [&str; 24] = [
     "auth_tokens",
     "user_create",
     "user_get",
@@ -87,6 +88,7 @@ pub const HTTP_FUNCTIONS: [&str; 23] = [
     "rsa_user_status",
     "rsa_user_lookup",
     "rsa_audit_trail",
+    "version_discovery",
 ];
 
 /// API Gateway's own payload limit.
@@ -122,6 +124,71 @@ pub struct Router {
     routes: Vec<(Route, Handler)>,
     /// API Gateway's stage throttling, one token bucket per route; `None`: unlimited.
     limits: Option<Vec<std::sync::Mutex<Bucket>>>,
+    /// The template's WAF rate-based rules: a token bucket per client address, login first.
+    address_limits: Vec<AddressLimit>,
+}
+
+/// The connection a request came in on: the server's own bound address, which stands in for API
+/// Gateway's domain name in the request context (links are built from it), and the client's
+/// address, which the per-address limits key on (never `X-Forwarded-For`, which the client writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection {
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+}
+
+/// The per-client-address limits of the template's web ACL (`LoginRateLimitPerIp`,
+/// `ApiRateLimitPerIp`): requests per `window_secs` from one address; `None`: no such limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressLimits {
+    pub login: Option<u64>,
+    pub any_route: Option<u64>,
+    pub window_secs: u64,
+}
+
+/// The login route.
+pub const LOGIN_PATH: &str = "/v3/auth/tokens";
+/// The routes anyone may call without a token, which the login rule limits (the template's
+/// `LoginPerAddress` scope-down): login, and the anonymous reset-password.
+pub const UNAUTHENTICATED_PATHS: [&str; 2] = [LOGIN_PATH, "/identity/v1/user/reset-password"];
+
+/// Buckets kept per limit before full ones are dropped (a full bucket is a fresh one).
+const ADDRESS_BUCKETS_MAX: usize = 4096;
+
+/// One per-address limit: `limit` requests per window from each address, on the login route only
+/// or on every path.
+struct AddressLimit {
+    login_only: bool,
+    rate: f64,
+    burst: f64,
+    buckets: std::sync::Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+impl AddressLimit {
+    fn new(login_only: bool, limit: u64, window_secs: u64) -> AddressLimit {
+        AddressLimit {
+            login_only,
+            rate: limit as f64 / window_secs.max(1) as f64,
+            burst: limit as f64,
+            buckets: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(seconds to wait)` once `address` has spent its budget.
+    fn admit(&self, address: IpAddr) -> Result<(), u64> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= ADDRESS_BUCKETS_MAX && !buckets.contains_key(&address) {
+            buckets.retain(|_, bucket| !bucket.is_full());
+        }
+        let bucket = buckets
+            .entry(address)
+            .or_insert_with(|| Bucket::new(self.rate, self.burst));
+        if bucket.admit() {
+            Ok(())
+        } else {
+            Err(bucket.retry_after_secs())
+        }
+    }
 }
 
 /// A token bucket: `rate` requests a second on average, `burst` at once.
@@ -154,6 +221,16 @@ impl Bucket {
         } else {
             false
         }
+    }
+
+    /// Whole seconds until the next token (at least 1).
+    fn retry_after_secs(&self) -> u64 {
+        (((1.0 - self.tokens) / self.rate).ceil() as u64).max(1)
+    }
+
+    /// Whether it would be full now: as good as a new one.
+    fn is_full(&self) -> bool {
+        self.tokens + self.last.elapsed().as_secs_f64() * self.rate >= self.burst
     }
 }
 
@@ -231,6 +308,45 @@ pub fn template_throttling() -> Result<(f64, f64), String> {
     ))
 }
 
+/// The per-address limits of the template's web ACL at their parameters' defaults (none when
+/// `PerAddressRateLimits` defaults to `Disabled`), each overridden by its environment variable
+/// (`LOGIN_RATE_LIMIT_PER_IP`, `API_RATE_LIMIT_PER_IP`: a number of requests per window, `0` or
+/// `off` for none) as `env` reads it.
+pub fn template_address_limits(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<AddressLimits, String> {
+    let template = template::load()?;
+    let enabled =
+        template["Parameters"]["PerAddressRateLimits"]["Default"].as_str() == Some("Enabled");
+    let default = |name: &str| {
+        template["Parameters"][name]["Default"]
+            .as_u64()
+            .ok_or_else(|| format!("template parameter {name} has no numeric default"))
+    };
+    let setting = |variable: &str, parameter: &str| -> Result<Option<u64>, String> {
+        match env(variable).map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if v == "off" || v == "0" => Ok(None),
+            Some(v) if !v.is_empty() => v.parse().map(Some).map_err(|_| {
+                format!("{variable} must be a number of requests per window, 0 or off, got {v:?}")
+            }),
+            _ => Ok(enabled.then(|| default(parameter)).transpose()?),
+        }
+    };
+    // The window of the web ACL's rules (WAF's EvaluationWindowSec), the same for both.
+    let window_secs = template["Resources"]["ApiWebAcl"]["Properties"]["Rules"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|rule| rule["Statement"]["RateBasedStatement"]["EvaluationWindowSec"].as_u64())
+        .max()
+        .ok_or("template.yaml: ApiWebAcl has no rate-based rule with an EvaluationWindowSec")?;
+    Ok(AddressLimits {
+        login: setting("LOGIN_RATE_LIMIT_PER_IP", "LoginRateLimitPerIp")?,
+        any_route: setting("API_RATE_LIMIT_PER_IP", "ApiRateLimitPerIp")?,
+        window_secs,
+    })
+}
+
 impl Router {
     /// Every route of `template.yaml`; fails if one names a function without a handler here.
     pub fn from_template(app: &'static App) -> Result<Router, String> {
@@ -249,7 +365,21 @@ impl Router {
             app,
             routes,
             limits: None,
+            address_limits: Vec::new(),
         })
+    }
+
+    /// Limits each client address as the template's WAF rate-based rules do: 429 in the error
+    /// shape with `Retry-After` once an address has spent its budget, before any route's own
+    /// throttle (WAF answers before API Gateway does).
+    pub fn with_address_limits(mut self, limits: AddressLimits) -> Router {
+        self.address_limits = [(true, limits.login), (false, limits.any_route)]
+            .into_iter()
+            .filter_map(|(login_only, limit)| {
+                Some(AddressLimit::new(login_only, limit?, limits.window_secs))
+            })
+            .collect();
+        self
     }
 
     /// Throttles each route as API Gateway's stage settings do: 429 in the error shape with
@@ -269,15 +399,40 @@ impl Router {
     }
 
     /// Answers one request as API Gateway would: 404 for an unknown path, 405 for a known path with
-    /// another method, else the route's handler with path and query parameters filled in.
+    /// another method, else the route's handler with path and query parameters filled in. In
+    /// process there is no connection: the caller counts as 127.0.0.1 and the context names no
+    /// domain.
     pub async fn dispatch(&self, req: Request) -> Response<Body> {
+        self.dispatch_on(None, req).await
+    }
+
+    /// Answers one request that came in on `connection` (`serve` passes each connection's own).
+    pub async fn dispatch_on(
+        &self,
+        connection: Option<Connection>,
+        req: Request,
+    ) -> Response<Body> {
         let path = req.uri().path().to_owned();
         if path == OPENAPI_PATH && req.method() == "GET" {
             return Response::builder()
                 .status(200)
                 .header("content-type", "application/yaml")
+                .header(shared::http::REQUEST_ID_HEADER, request_id())
                 .body(Body::Text(OPENAPI.to_owned()))
                 .expect("a static response");
+        }
+        let client = connection.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.peer.ip());
+        for limit in &self.address_limits {
+            if limit.login_only && !UNAUTHENTICATED_PATHS.contains(&path.trim_end_matches('/')) {
+                continue;
+            }
+            // WAF's custom response: static headers, no request id (docs/dialects.md).
+            if let Err(retry_after_secs) = limit.admit(client) {
+                return error_response(
+                    &ApiError::TooManyRequests { retry_after_secs },
+                    Dialect::Own,
+                );
+            }
         }
         let mut path_known = false;
         for (index, (route, handler)) in self.routes.iter().enumerate() {
@@ -291,7 +446,9 @@ impl Router {
             if let Some(limits) = &self.limits
                 && !limits[index].lock().unwrap().admit()
             {
-                return error_response(&ApiError::TooManyRequests, Dialect::Own);
+                return gateway_answer(&ApiError::TooManyRequests {
+                    retry_after_secs: 1,
+                });
             }
             let query: HashMap<String, Vec<String>> =
                 form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
@@ -306,6 +463,12 @@ impl Router {
             context.resource_path = Some(route.path.clone());
             context.http_method = req.method().clone();
             context.stage = Some("local".into());
+            // Where API Gateway names its own domain (links are built from it, never from `Host`),
+            // the local server names the address it is bound to; and the client's address.
+            if let Some(connection) = connection {
+                context.domain_name = Some(connection.local.to_string());
+                context.identity.source_ip = Some(connection.peer.ip().to_string());
+            }
             let request_id = request_id();
             context.request_id = Some(request_id.clone());
             let req = req
@@ -329,8 +492,20 @@ impl Router {
                 value: path,
             }
         };
-        error_response(&error, Dialect::Own)
+        gateway_answer(&error)
     }
+}
+
+/// One of API Gateway's own answers (template.yaml's `GatewayResponses`): the error shape, and its
+/// request id in `X-Request-Id` (`context.requestId`) although no function ran.
+fn gateway_answer(error: &ApiError) -> Response<Body> {
+    let mut response = error_response(error, Dialect::Own);
+    if let Ok(value) = hyper::header::HeaderValue::from_str(&request_id()) {
+        response
+            .headers_mut()
+            .insert(shared::http::REQUEST_ID_HEADER, value);
+    }
+    response
 }
 
 /// The API's description (docs/openapi.yaml), which the local server also serves.
@@ -353,14 +528,10 @@ fn request_id() -> String {
 
 async fn serve_one(
     router: &'static Router,
+    connection: Connection,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (mut parts, body) = req.into_parts();
-    // API Gateway tells the function the client's scheme; here it is plain HTTP.
-    parts
-        .headers
-        .entry("x-forwarded-proto")
-        .or_insert(hyper::header::HeaderValue::from_static("http"));
+    let (parts, body) = req.into_parts();
     let response = match Limited::new(body, MAX_GATEWAY_BODY).collect().await {
         Ok(collected) => {
             let bytes = collected.to_bytes();
@@ -369,14 +540,13 @@ async fn serve_one(
                 Ok(text) => Body::Text(text),
                 Err(e) => Body::Binary(e.into_bytes()),
             };
-            router.dispatch(Request::from_parts(parts, body)).await
+            router
+                .dispatch_on(Some(connection), Request::from_parts(parts, body))
+                .await
         }
-        Err(_) => error_response(
-            &ApiError::PayloadTooLarge {
-                limit: MAX_GATEWAY_BODY,
-            },
-            Dialect::Own,
-        ),
+        Err(_) => gateway_answer(&ApiError::PayloadTooLarge {
+            limit: MAX_GATEWAY_BODY,
+        }),
     };
     let (parts, body) = response.into_parts();
     let bytes = match body {
@@ -388,14 +558,19 @@ async fn serve_one(
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
-/// Serves the router on the listener until the task is dropped.
+/// Serves the router on the listener until the task is dropped; each request carries its
+/// connection's addresses (`Router::dispatch_on`).
 pub async fn serve(router: &'static Router, listener: TcpListener) {
+    let Ok(local) = listener.local_addr() else {
+        return;
+    };
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
+        let connection = Connection { local, peer };
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| serve_one(router, req));
+            let service = hyper::service::service_fn(move |req| serve_one(router, connection, req));
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;

@@ -11,7 +11,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         async {
             let request = iam::parse_token_request(http::body_bytes(&req))?;
             let (user, issued) = ops::login(app, request.login).await?;
-            let catalog = (!http::query_flag(&req, "nocatalog")).then(|| http::base_url(&req));
+            let catalog = (!http::query_flag(&req, "nocatalog"))
+                .then(|| iam::identity_endpoint(&http::base_url(&app.config, &req)));
             let mut response = json_response(
                 201,
                 &iam::token_body(&user, &issued, &request.scope, catalog.as_deref()),

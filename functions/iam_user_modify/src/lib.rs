@@ -16,7 +16,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             let user = ops::modify_iam_user(app, &caller, &user_id, &request).await?;
             Ok(json_response(
                 200,
-                &iam_users::user_body(&user, &http::base_url(&req)),
+                &iam_users::user_body(&user, &http::base_url(&app.config, &req)),
             ))
         }
         .await,

@@ -9,7 +9,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::SpaceOne,
         async {
             let caller = http::authenticate(app, &req)?;
-            let request = spaceone::parse_confirm_email(http::body_bytes(&req))?;
+            let request =
+                spaceone::parse_confirm_email(http::body_bytes(&req), &caller.claims.ten)?;
             let target = &request.target;
             let user = account::confirm_email(
                 app,

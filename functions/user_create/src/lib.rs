@@ -9,7 +9,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::SpaceOne,
         async {
             let caller = http::authenticate(app, &req)?;
-            let request = spaceone::parse_create(http::body_bytes(&req))?;
+            let request = spaceone::parse_create(http::body_bytes(&req), &caller.claims.ten)?;
             let user = ops::create_user(app, &caller, request.user).await?;
             Ok(json_response(200, &spaceone::user_info(&user, None)))
         }

@@ -10,7 +10,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::SpaceOne,
         async {
             let caller = http::authenticate(app, &req)?;
-            let request = spaceone::parse_user_request(http::body_bytes(&req))?;
+            let request = spaceone::parse_user_request(http::body_bytes(&req), &caller.claims.ten)?;
             let user = account::change_lifecycle(
                 app,
                 &caller,

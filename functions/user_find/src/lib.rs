@@ -9,7 +9,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::SpaceOne,
         async {
             let caller = http::authenticate(app, &req)?;
-            let request = spaceone::parse_find(http::body_bytes(&req))?;
+            let request = spaceone::parse_find(http::body_bytes(&req), &caller.claims.ten)?;
             let (users, total_count) =
                 account::find_external_users(app, &caller, &request.domain_id, &request.search)
                     .await?;

@@ -9,7 +9,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::SpaceOne,
         async {
             let caller = http::authenticate(app, &req)?;
-            let request = spaceone::parse_get(http::body_bytes(&req))?;
+            let request = spaceone::parse_get(http::body_bytes(&req), &caller.claims.ten)?;
             let user = ops::get_user(app, &caller, &request.domain_id, &request.user_id).await?;
             let user = spaceone::visible(user)?;
             Ok(json_response(

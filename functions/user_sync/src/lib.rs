@@ -9,7 +9,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::SpaceOne,
         async {
             let caller = http::authenticate(app, &req)?;
-            let request = spaceone::parse_user_request(http::body_bytes(&req))?;
+            let request = spaceone::parse_user_request(http::body_bytes(&req), &caller.claims.ten)?;
             let user =
                 account::sync_user(app, &caller, &request.domain_id, &request.user_id).await?;
             Ok(json_response(200, &spaceone::user_info(&user, None)))

@@ -9,7 +9,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::SpaceOne,
         async {
             let caller = http::authenticate(app, &req)?;
-            let request = spaceone::parse_verify_email(http::body_bytes(&req))?;
+            let request = spaceone::parse_verify_email(http::body_bytes(&req), &caller.claims.ten)?;
             let target = &request.target;
             account::verify_email(
                 app,

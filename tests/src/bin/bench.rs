@@ -546,6 +546,13 @@ impl BareWorld {
         Ok(())
     }
 
+    /// The caller's record and the tenant's counters in one `BatchGetItem`, as list and stat read
+    /// them.
+    async fn get_with_counters(&self) -> Result<(), String> {
+        let keys = vec![self.key(user_sk("admin")), self.key(TENANT_SK.into())];
+        local_stack::consistent_batch_get(&self.client, &self.table, keys).await
+    }
+
     /// The caller's record and user `i` in one `BatchGetItem`, as the handlers read them.
     async fn get_pair(&self, i: usize) -> Result<(), String> {
         let keys = vec![self.key(user_sk("admin")), self.key(user_sk(&user_id(i)))];
@@ -562,9 +569,12 @@ impl BareWorld {
                 Ok(()) => self.get_pair(i).await,
                 Err(e) => Err(e),
             },
-            // A warm instance decides an administrator it has checked before from the counters'
-            // item alone (`ops::as_admin_counting`): the handler's shape is the bare one.
-            Bare::Counters | Bare::Page => return None,
+            // The caller's record comes in one `BatchGetItem` with the counters.
+            Bare::Counters => self.get_with_counters().await,
+            Bare::Page => {
+                let (caller, page) = tokio::join!(self.get_with_counters(), self.page());
+                caller.and(page)
+            }
             Bare::Audit => {
                 let (caller, work) = tokio::join!(self.get(user_sk("admin")), self.run(kind, i));
                 caller.and(work)
@@ -576,13 +586,7 @@ impl BareWorld {
                 self.pair_then_alone(i, self.user_update_with_message(i))
                     .await
             }
-            // A change of state by a caller the instance has checked reads the target alone; the
-            // caller's check is the condition on the counters' update (`ops::manage_user_state`).
-            Bare::StateChange => match self.get(user_sk(&user_id(i))).await {
-                Ok(()) => self.run(kind, i).await,
-                Err(e) => Err(e),
-            },
-            Bare::LockUnlock => match self.get_pair(i).await {
+            Bare::StateChange | Bare::LockUnlock => match self.get_pair(i).await {
                 Ok(()) => self.run(kind, i).await,
                 Err(e) => Err(e),
             },
@@ -1337,8 +1341,8 @@ fn markdown(report: &Report) -> String {
         "\n`bare`: the store calls (and argon2 work) the operation fundamentally needs, made \
          straight with the SDK; `with caller`: the same plus the read of the caller's record that \
          authorising needs, in the shape the handler makes it (one `BatchGetItem` of caller and \
-         target, or a `GetItem` beside the query; none for `stat` and `list`, which read the \
-         caller's record only the first time: `admin_epoch` in docs/design.md). CPU: this process's CPU time per request. \
+         target, a `BatchGetItem` of caller and counters, or a `GetItem` beside the query). CPU: \
+         this process's CPU time per request. \
          `store calls` and `store wait`: the DynamoDB calls of a request and the time it waited on \
          them (calls side by side counted once), from its access line; `own`: its latency less \
          that wait, request by request (the handler's work, the SDK's, the router's).\n",

@@ -6,8 +6,12 @@
 //! `init/error` record the answer) and starts each given binary (a release build for this machine;
 //! its file name is the function's name) with the environment a deployed function gets: the
 //! runtime API, `AWS_LAMBDA_*`, region and fake credentials, `TABLE_NAME`, the template's settings
-//! (`TENANT_USER_QUOTA` raised so that a warm loop of creates is not refused), DynamoDB Local as `DYNAMODB_ENDPOINT` and the signing key in `TOKEN_SIGNING_KEY` (so no Secrets
-//! Manager). The event is queued before the exec, as Lambda has it when it starts a function.
+//! (`TENANT_USER_QUOTA` raised so that a warm loop of creates is not refused), DynamoDB Local as
+//! `DYNAMODB_ENDPOINT`, the signing key in `TOKEN_SIGNING_KEY` (so no Secrets Manager) and, for the
+//! functions whose template environment names `EXTERNAL_DIRECTORY_URL`, an external directory this
+//! tool serves on 127.0.0.1 (`--directory`, default the local stack's sample,
+//! `scripts/sample-directory.json`). The event is queued before the exec, as Lambda has it when it
+//! starts a function.
 //!
 //! For each of `--starts` starts it measures, from just before the exec: **init** (to the first
 //! `next`), **first answer** (to the first answer posted), and the **first request** on its own
@@ -15,10 +19,25 @@
 //! on with `--warm` events: their latency, and the process's peak RSS (`VmHWM` in
 //! `/proc/<pid>/status`) and `VmRSS` at the end. **First answer − warm p50** is what starting cold
 //! adds to a request: for the functions whose request hashes a password, the hash itself (about
-//! 35 ms of CPU) is in both. The events are `events/<function>.json` with a
-//! tenant bootstrapped here (its administrator logged in through the `auth_tokens` handler, the
-//! user the events name created through `user_create`'s); `user_create`'s events get a fresh
-//! `user_id` and email each.
+//! 35 ms of CPU) is in both.
+//!
+//! Every measured request is one that succeeds: a figure counts only for the work it names. The
+//! events are `events/<function>.json` (left as a person would send them) in a tenant bootstrapped
+//! here for each function (its administrator logged in through the `auth_tokens` handler, the user
+//! the events name created through `user_create`'s; for `user_sync`, the EXTERNAL user its event
+//! names, who is in the directory). Where a request uses its target up, each start and each warm
+//! event gets a fresh one, made through the handlers in this process before the function's first
+//! start: `user_create` a new user id and email; `user_delete` and `user_verify_email` (one code a
+//! minute per user) a new user; `user_reset_password` a new user whose address is verified
+//! (`verify-email` with `force`); `user_confirm_email` a new user and the code `verify-email` sent
+//! them, read from their item as the notifier reads it; `user_password` a new user with the
+//! event's original password, changing it with their own token on their own path. `user_find`'s
+//! keyword matches people in the directory. Each function has a success status (201 for
+//! `auth_tokens`, 204 for `user_password`, 300 for `version_discovery`'s `GET /`, 200 for the
+//! rest): a function any of whose measured requests (first or warm, or a start that failed)
+//! answered another is **refused**: its row says so with the statuses it got and no figure, the
+//! JSON names it, and the tool exits non-zero after the table (`scripts/bench.sh` then keeps the
+//! old `cold.md` and `cold.json`). The breakdown's variants are held to the same.
 //!
 //! For each `--breakdown` function (default: the first) it then runs, interleaved start by start,
 //! the variants that show what init spends its time on: the binary as above; the binary with an
@@ -41,7 +60,8 @@
 //! ```
 //!
 //! Options: `--table NAME` (default `useradmin-bench`), `--events DIR` (default the repository's
-//! `events/`), `--breakdown FUNCTION` (repeatable; `--breakdown none` skips it), `--env NAME=VALUE`
+//! `events/`), `--directory FILE` (the directory's people, `{"users": [...]}`), `--breakdown
+//! FUNCTION` (repeatable; `--breakdown none` skips it), `--env NAME=VALUE`
 //! (repeatable: a setting added to every function's environment, to try one, e.g.
 //! `--env MALLOC_MMAP_THRESHOLD_=131072` or `--env SSL_CERT_FILE=roots.pem`).
 
@@ -53,6 +73,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -107,11 +128,14 @@ struct Args {
     breakdown: Vec<String>,
     /// Added to (or replacing in) every function's environment, to try a setting.
     env: Vec<(String, String)>,
+    /// The external directory's people (`{"users": [...]}`).
+    directory: PathBuf,
     binaries: Vec<PathBuf>,
 }
 
 const USAGE: &str = "usage: cold_start --ddb-endpoint http://127.0.0.1:PORT [--starts 20] [--warm 200] \
-[--json PATH] [--table NAME] [--events DIR] [--breakdown FUNCTION|none]... [--env NAME=VALUE]... BINARY...";
+[--json PATH] [--table NAME] [--events DIR] [--directory FILE] [--breakdown FUNCTION|none]... \
+[--env NAME=VALUE]... BINARY...";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -125,6 +149,10 @@ fn parse_args() -> Result<Args, String> {
             .join("events"),
         breakdown: Vec::new(),
         env: Vec::new(),
+        directory: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("scripts")
+            .join("sample-directory.json"),
         binaries: Vec::new(),
     };
     let mut given = std::env::args().skip(1);
@@ -145,6 +173,7 @@ fn parse_args() -> Result<Args, String> {
             "--json" => args.json = Some(PathBuf::from(value(&arg)?)),
             "--table" => args.table = value(&arg)?,
             "--events" => args.events = PathBuf::from(value(&arg)?),
+            "--directory" => args.directory = PathBuf::from(value(&arg)?),
             "--breakdown" => args.breakdown.push(value(&arg)?),
             "--env" => {
                 let pair = value(&arg)?;
@@ -476,7 +505,12 @@ fn memory_and_threads(pid: u32) -> (Option<u64>, Option<u64>, Option<u64>) {
 
 /// The environment Lambda gives a `provided.al2023` function of the template (`Globals`), with
 /// DynamoDB Local and a fixed signing key in place of the deployed table and secret.
-fn function_env(function: &str, runtime: SocketAddr, args: &Args) -> Vec<(String, String)> {
+fn function_env(
+    function: &str,
+    runtime: SocketAddr,
+    args: &Args,
+    directory: &Directory,
+) -> Vec<(String, String)> {
     let pairs = [
         ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned()),
         (
@@ -522,6 +556,9 @@ fn function_env(function: &str, runtime: SocketAddr, args: &Args) -> Vec<(String
     ];
     let mut env: Vec<(String, String)> =
         pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    if directory.functions.iter().any(|f| f == function) {
+        env.push(("EXTERNAL_DIRECTORY_URL".into(), directory.url.clone()));
+    }
     for (name, value) in &args.env {
         env.retain(|(k, _)| k != name);
         env.push((name.clone(), value.clone()));
@@ -532,12 +569,62 @@ fn function_env(function: &str, runtime: SocketAddr, args: &Args) -> Vec<(String
 // ---------------------------------------------------------------------------------------------
 // Events
 
-/// The tenant the events act in, and its administrator's token.
+/// The status a function answers when its request does what it names; the tool reports a
+/// function only if every measured request answered it.
+fn success_status(function: &str) -> &'static str {
+    match function {
+        // A token issued (Keystone).
+        "auth_tokens" => "201",
+        // Huawei IAM's own password change: no content.
+        "user_password" => "204",
+        // `GET /`: Keystone's version list is Multiple Choices.
+        "version_discovery" => "300",
+        _ => "200",
+    }
+}
+
+/// The external directory the tool serves (the local stack's sample) to the functions whose
+/// template environment names `EXTERNAL_DIRECTORY_URL`.
+struct Directory {
+    url: String,
+    functions: Vec<String>,
+}
+
+impl Directory {
+    async fn serve(file: &Path) -> Result<Directory, String> {
+        let template = local_stack::template::load()?;
+        let functions = local_stack::template::functions(&template)
+            .into_iter()
+            .filter(|f| {
+                !template["Resources"][f.resource.as_str()]["Properties"]["Environment"]
+                    ["Variables"]["EXTERNAL_DIRECTORY_URL"]
+                    .is_null()
+            })
+            .map(|f| f.directory)
+            .collect();
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| format!("binding the directory: {e}"))?;
+        let url = format!(
+            "http://{}/find",
+            listener.local_addr().map_err(|e| e.to_string())?
+        );
+        tokio::spawn(local_stack::directory::serve(
+            listener,
+            local_stack::directory::Source::File(file.to_owned()),
+        ));
+        Ok(Directory { url, functions })
+    }
+}
+
+/// The tenant the events act in, its administrator's token, and what the events of one function
+/// need to succeed.
 struct Fixture {
+    app: &'static App,
     tenant: String,
     token: String,
     events: PathBuf,
-    /// Numbers `user_create`'s users.
+    /// Numbers the users made for the events.
     sequence: std::sync::atomic::AtomicU64,
 }
 
@@ -552,11 +639,193 @@ impl Fixture {
             .replace("{{TOKEN}}", &self.token))
     }
 
-    /// One invocation of the function: its event with a fresh request id (and for `user_create`
-    /// a fresh user).
-    fn invocation(&self, function: &str) -> Result<Invocation, String> {
-        let mut event: Value = serde_json::from_str(&self.template(function)?)
-            .map_err(|e| format!("events/{function}.json: {e}"))?;
+    fn event(&self, function: &str) -> Result<Value, String> {
+        serde_json::from_str(&self.template(function)?)
+            .map_err(|e| format!("events/{function}.json: {e}"))
+    }
+
+    fn next_user(&self) -> String {
+        let n = self
+            .sequence
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("cold{n}@bench.example")
+    }
+
+    /// A new user like the one the events name (`user_create`'s event with a fresh id and
+    /// email, through its handler), with `password`, or the event's own.
+    async fn new_user(&self, password: Option<&str>) -> Result<String, String> {
+        let user = self.next_user();
+        let mut event = self.event("user_create")?;
+        edit_body(&mut event, |body| {
+            body["user_id"] = json!(user);
+            body["email"] = json!(user);
+            if let Some(password) = password {
+                body["password"] = json!(password);
+            }
+        })?;
+        self.call(user_create::handle, event, 200, "creating a user")
+            .await?;
+        Ok(user)
+    }
+
+    /// Calls a handler in this process with `event`, expecting `status`.
+    async fn call<F>(
+        &self,
+        handler: impl FnOnce(&'static App, lambda_http::Request) -> F,
+        event: Value,
+        status: u16,
+        what: &str,
+    ) -> Result<lambda_http::Response<lambda_http::Body>, String>
+    where
+        F: std::future::Future<Output = lambda_http::Response<lambda_http::Body>>,
+    {
+        let request = lambda_http::request::from_str(&event.to_string())
+            .map_err(|e| format!("{what}: {e}"))?;
+        let response = handler(self.app, request).await;
+        if response.status() != status {
+            let body = match response.body() {
+                lambda_http::Body::Text(text) => text.clone(),
+                lambda_http::Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                _ => String::new(),
+            };
+            return Err(format!("{what} answered {}: {body}", response.status()));
+        }
+        Ok(response)
+    }
+
+    /// Sends `user` a verification code (`verify_email`'s event through its handler, `force`:
+    /// the address marked verified at once instead) and returns the code, read from the user's
+    /// item as the notifier reads it.
+    async fn verify_email(&self, user: &str, force: bool) -> Result<Option<String>, String> {
+        let mut event = self.event("user_verify_email")?;
+        edit_body(&mut event, |body| {
+            body["user_id"] = json!(user);
+            if force {
+                body["force"] = json!(true);
+            }
+        })?;
+        self.call(user_verify_email::handle, event, 200, "verify-email")
+            .await?;
+        if force {
+            return Ok(None);
+        }
+        let item = self
+            .app
+            .store
+            .client()
+            .get_item()
+            .table_name(self.app.store.table())
+            .key(
+                "pk",
+                AttributeValue::S(shared::dynamo::tenant_pk(&self.tenant)),
+            )
+            .key("sk", AttributeValue::S(shared::dynamo::user_sk(user)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| format!("reading {user}: {e}"))?
+            .item
+            .ok_or_else(|| format!("no user {user}"))?;
+        let messages = shared::dynamo::messages_of(&item).map_err(|e| e.to_string())?;
+        let message = messages
+            .iter()
+            .find(|m| m.template == shared::outbox::Template::VerificationCode)
+            .ok_or_else(|| format!("no verification code for {user}"))?;
+        let code = self
+            .app
+            .sealer
+            .open(message)
+            .map_err(|e| e.to_string())?
+            .ok_or("the code is not sealed in its message")?;
+        Ok(Some(code))
+    }
+
+    /// `user`'s token, from `auth_tokens`'s event (that user's name) through its handler.
+    async fn login(&self, user: &str) -> Result<String, String> {
+        let mut event = self.event("auth_tokens")?;
+        edit_body(&mut event, |body| {
+            body["auth"]["identity"]["password"]["user"]["name"] = json!(user);
+        })?;
+        let response = self
+            .call(auth_tokens::handle, event, 201, "logging in")
+            .await?;
+        response
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| "the login answered no token".to_owned())
+    }
+
+    /// One event of the function, made to succeed: a fresh target per event where a request
+    /// changes or uses up its target (a user to delete, a password to change, an address to
+    /// verify, a code to confirm, a password to reset), the event otherwise as it is. Stamped
+    /// when it is handed out ([`Fixture::invocation`]).
+    async fn prepare_event(&self, function: &str) -> Result<Value, String> {
+        let mut event = self.event(function)?;
+        match function {
+            // A new user each.
+            "user_create" => {
+                let user = self.next_user();
+                edit_body(&mut event, |body| {
+                    body["user_id"] = json!(user);
+                    body["email"] = json!(user);
+                })?;
+            }
+            // One user each: deleted; one code a minute per user.
+            "user_delete" | "user_verify_email" => {
+                let user = self.new_user(None).await?;
+                edit_body(&mut event, |body| body["user_id"] = json!(user))?;
+            }
+            // A temporary password goes to a verified address only.
+            "user_reset_password" => {
+                let user = self.new_user(None).await?;
+                self.verify_email(&user, true).await?;
+                edit_body(&mut event, |body| body["user_id"] = json!(user))?;
+            }
+            // The code mailed to a new user.
+            "user_confirm_email" => {
+                let user = self.new_user(None).await?;
+                let code = self
+                    .verify_email(&user, false)
+                    .await?
+                    .ok_or("no verification code")?;
+                edit_body(&mut event, |body| {
+                    body["user_id"] = json!(user);
+                    body["verify_code"] = json!(code);
+                })?;
+            }
+            // A user with the event's original password changes it with their own token.
+            "user_password" => {
+                let user = self.new_user(Some(ADMIN_PASSWORD)).await?;
+                let token = self.login(&user).await?;
+                act_as(&mut event, "admin", &user, &token)?;
+            }
+            _ => {}
+        }
+        Ok(event)
+    }
+
+    /// `count` events of the function, prepared two at a time.
+    async fn prepare_events(
+        &self,
+        function: &str,
+        count: usize,
+    ) -> Result<std::collections::VecDeque<Value>, String> {
+        use futures::StreamExt;
+        futures::stream::iter(0..count)
+            .map(|_| self.prepare_event(function))
+            .buffered(2)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|prepared| prepared.map_err(|e| format!("preparing {function}'s events: {e}")))
+            .collect()
+    }
+
+    /// A prepared event as it is handed out: a fresh request id and time.
+    fn invocation(event: Option<Value>) -> Result<Invocation, String> {
+        let mut event = event.ok_or("no prepared event left")?;
         let id = request_id();
         event["requestContext"]["requestId"] = json!(request_id());
         event["requestContext"]["requestTimeEpoch"] = json!(
@@ -565,17 +834,6 @@ impl Fixture {
                 .unwrap_or_default()
                 .as_millis() as u64
         );
-        if function == "user_create"
-            && let Some(Ok(mut body)) = event["body"].as_str().map(serde_json::from_str::<Value>)
-        {
-            let n = self
-                .sequence
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let user = format!("cold{n}@bench.example");
-            body["user_id"] = json!(user);
-            body["email"] = json!(user);
-            event["body"] = json!(body.to_string());
-        }
         Ok(Invocation {
             id,
             event: event.to_string(),
@@ -583,18 +841,37 @@ impl Fixture {
     }
 }
 
+/// Changes the JSON in an event's `body`.
+fn edit_body(event: &mut Value, edit: impl FnOnce(&mut Value)) -> Result<(), String> {
+    let mut body: Value = event["body"]
+        .as_str()
+        .map(serde_json::from_str)
+        .ok_or("the event has no body")?
+        .map_err(|e| format!("the event's body: {e}"))?;
+    edit(&mut body);
+    event["body"] = json!(body.to_string());
+    Ok(())
+}
+
+/// The event sent by `user` with `token` on their own path, where it names `named`.
+fn act_as(event: &mut Value, named: &str, user: &str, token: &str) -> Result<(), String> {
+    let own = |path: &str| path.replace(&format!("/users/{named}/"), &format!("/users/{user}/"));
+    for path in ["/path", "/requestContext/path"] {
+        let field = event.pointer_mut(path).ok_or("the event has no path")?;
+        let own_path = own(field.as_str().ok_or("the event has no path")?);
+        *field = json!(own_path);
+    }
+    event["pathParameters"]["user_id"] = json!(user);
+    event["headers"]["X-Auth-Token"] = json!(token);
+    event["multiValueHeaders"]["X-Auth-Token"] = json!([token]);
+    Ok(())
+}
+
 /// The table, a tenant with its administrator, the administrator's token (through the
-/// `auth_tokens` handler, as the event logs in) and the user the events name (through
-/// `user_create`'s).
-async fn prepare(args: &Args) -> Result<Fixture, String> {
-    let config = Config {
-        dynamodb_endpoint: Some(args.ddb_endpoint.clone()),
-        tenant_user_quota: TENANT_USER_QUOTA,
-        ..Config::defaults(&args.table)
-    };
-    let client = shared::app::dynamodb_client(Some(&args.ddb_endpoint)).await;
-    local_stack::template::create_table(&client, &args.table).await?;
-    let app: &'static App = Box::leak(Box::new(App::new(config, client, SIGNING_KEY.as_bytes())?));
+/// `auth_tokens` handler, as the event logs in), the user the events name (through
+/// `user_create`'s) and, for `user_sync`, the EXTERNAL user its event refreshes from the
+/// directory.
+async fn prepare(args: &Args, app: &'static App, function: &str) -> Result<Fixture, String> {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -608,28 +885,42 @@ async fn prepare(args: &Args) -> Result<Fixture, String> {
     );
     local_stack::bootstrap_admin(app, &tenant, ADMIN_PASSWORD).await?;
     let mut fixture = Fixture {
+        app,
         tenant,
         token: String::new(),
         events: args.events.clone(),
         sequence: std::sync::atomic::AtomicU64::new(0),
     };
-    let login = lambda_http::request::from_str(&fixture.template("auth_tokens")?)
-        .map_err(|e| format!("events/auth_tokens.json: {e}"))?;
-    let response = auth_tokens::handle(app, login).await;
-    fixture.token = response
-        .headers()
-        .get("x-subject-token")
-        .and_then(|v| v.to_str().ok())
-        .ok_or(format!("the login answered {}", response.status()))?
-        .to_owned();
-    let create = lambda_http::request::from_str(&fixture.template("user_create")?)
-        .map_err(|e| format!("events/user_create.json: {e}"))?;
-    let response = user_create::handle(app, create).await;
-    if response.status() != 200 {
-        return Err(format!(
-            "creating the events' user answered {}",
-            response.status()
-        ));
+    fixture.token = fixture.login("admin").await?;
+    let create = fixture.event("user_create")?;
+    fixture
+        .call(
+            user_create::handle,
+            create,
+            200,
+            "creating the events' user",
+        )
+        .await?;
+    if function == "user_sync" {
+        let mut create = fixture.event("user_create")?;
+        let synced = fixture.event("user_sync")?;
+        let user = synced["body"]
+            .as_str()
+            .and_then(|body| serde_json::from_str::<Value>(body).ok())
+            .and_then(|body| body["user_id"].as_str().map(str::to_owned))
+            .ok_or("events/user_sync.json names no user_id")?;
+        edit_body(&mut create, |body| {
+            let domain = body["domain_id"].clone();
+            *body = json!({"user_id": user, "backend": "EXTERNAL", "domain_id": domain});
+        })?;
+        fixture
+            .call(
+                user_create::handle,
+                create,
+                200,
+                "creating the directory's user",
+            )
+            .await?;
     }
     Ok(fixture)
 }
@@ -877,23 +1168,44 @@ fn load_average() -> String {
 
 async fn bench(args: Args) -> Result<(), String> {
     let load_before = load_average();
-    let mut fixture = prepare(&args).await?;
+    let directory = Directory::serve(&args.directory).await?;
+    let config = Config {
+        dynamodb_endpoint: Some(args.ddb_endpoint.clone()),
+        tenant_user_quota: TENANT_USER_QUOTA,
+        external_directory_url: Some(directory.url.clone()),
+        ..Config::defaults(&args.table)
+    };
+    let client = shared::app::dynamodb_client(Some(&args.ddb_endpoint)).await;
+    local_stack::template::create_table(&client, &args.table).await?;
+    let app: &'static App = Box::leak(Box::new(App::new(config, client, SIGNING_KEY.as_bytes())?));
     eprintln!(
-        "tenant {} on {} (table {}); load average {load_before}",
-        fixture.tenant, args.ddb_endpoint, args.table
+        "{} (table {}), directory {}; load average {load_before}",
+        args.ddb_endpoint, args.table, directory.url
     );
     let mut rows = Vec::new();
     let mut report = Vec::new();
-    for (n, binary) in args.binaries.iter().enumerate() {
+    // The functions whose measured requests did not all succeed: named, never given a figure.
+    let mut refused = Vec::new();
+    for binary in &args.binaries {
+        let function = function_name(binary);
         // A tenant of its own for each function: the events of one (a password change, a delete)
         // would otherwise revoke the token or remove the user the next one's events name.
-        if n > 0 {
-            fixture = prepare(&args).await?;
-        }
-        let function = function_name(binary);
+        let fixture = prepare(&args, app, &function).await?;
         let size = std::fs::metadata(binary)
             .map_err(|e| format!("{}: {e}", binary.display()))?
             .len();
+        // Every event made to succeed before the first start, so that nothing is prepared
+        // while the function runs.
+        let preparing = Instant::now();
+        let mut events = fixture
+            .prepare_events(&function, args.starts + args.warm)
+            .await?;
+        eprintln!(
+            "{function}: tenant {}, {} events prepared in {:.1} s",
+            fixture.tenant,
+            events.len(),
+            preparing.elapsed().as_secs_f64()
+        );
         let mut starts = Vec::new();
         let mut warm = None;
         let mut failures = Vec::new();
@@ -903,8 +1215,8 @@ async fn bench(args: Args) -> Result<(), String> {
                 binary,
                 &[],
                 &function,
-                |runtime| function_env(&function, runtime, &args),
-                || fixture.invocation(&function),
+                |runtime| function_env(&function, runtime, &args, &directory),
+                || Fixture::invocation(events.pop_front()),
                 if last { args.warm } else { 0 },
             )
             .await;
@@ -925,6 +1237,48 @@ async fn bench(args: Args) -> Result<(), String> {
         let first: Vec<f64> = starts.iter().map(|s| s.first_answer_ms).collect();
         let request: Vec<f64> = starts.iter().map(|s| s.first_request_ms).collect();
         let first_statuses = statuses(starts.iter().map(|s| s.status.clone()));
+        let success = success_status(&function);
+        // Every measured request, cold and warm, answered the function's success status, or the
+        // figures would describe something else (an error path): then none is given.
+        let mut answered = first_statuses.clone();
+        for (status, n) in warm.iter().flat_map(|w| &w.statuses) {
+            *answered.entry(status.clone()).or_default() += n;
+        }
+        if !failures.is_empty() {
+            answered.insert("failed start".into(), failures.len());
+        }
+        if answered.keys().any(|status| status != success) {
+            let message = format!(
+                "{function}: its measured requests answered {} (first requests {}, warm {}), \
+                 not {success} each",
+                show_statuses(&answered),
+                show_statuses(&first_statuses),
+                warm.as_ref()
+                    .map_or("-".into(), |w| show_statuses(&w.statuses)),
+            );
+            eprintln!("refused {message}");
+            let mut row = vec!["-".to_owned(); 13];
+            row[0] = function.clone();
+            row[1] = format!("{:.2}", size as f64 / 1_048_576.0);
+            row[2] = "refused".into();
+            row[6] = show_statuses(&first_statuses);
+            row[8] = warm
+                .as_ref()
+                .map_or("-".into(), |w| show_statuses(&w.statuses));
+            rows.push(row);
+            report.push(json!({
+                "function": function,
+                "binary": binary.display().to_string(),
+                "binary_bytes": size,
+                "success_status": success,
+                "refused": message,
+                "first_statuses": first_statuses,
+                "warm_statuses": warm.as_ref().map(|w| &w.statuses),
+                "failed_starts": failures,
+            }));
+            refused.push(message);
+            continue;
+        }
         let hwm_first = median_u64(starts.iter().map(|s| s.hwm_kib));
         let warm_json = warm.as_ref().map(|w| {
             json!({
@@ -978,6 +1332,7 @@ async fn bench(args: Args) -> Result<(), String> {
             "function": function,
             "binary": binary.display().to_string(),
             "binary_bytes": size,
+            "success_status": success,
             "starts": starts.len(),
             "failed_starts": failures,
             "init_ms": summary(&init),
@@ -1000,7 +1355,9 @@ async fn bench(args: Args) -> Result<(), String> {
 
     println!(
         "\nCold starts: median of {} starts per function (min–max), times in ms from the exec; \
-         warm: {} events on the last start; memory in MiB",
+         warm: {} events on the last start; memory in MiB. Each event one that succeeds (a fresh \
+         target where a request uses one up); a function is given figures only if every measured \
+         request answered its success status",
         args.starts, args.warm
     );
     if !args.env.is_empty() {
@@ -1026,13 +1383,27 @@ async fn bench(args: Args) -> Result<(), String> {
         &rows,
     );
 
+    if !refused.is_empty() {
+        println!("\nRefused (no figures: not every measured request succeeded)");
+        for message in &refused {
+            println!("- {message}");
+        }
+    }
+
     let mut breakdowns = Vec::new();
     for function in &args.breakdown {
         let Some(binary) = args.binaries.iter().find(|b| function_name(b) == *function) else {
             eprintln!("--breakdown {function}: not among the binaries");
             continue;
         };
-        breakdowns.push(breakdown(&args, &fixture, binary, function).await?);
+        let fixture = prepare(&args, app, function).await?;
+        match breakdown(&args, &fixture, &directory, binary, function).await? {
+            Ok(value) => breakdowns.push(value),
+            Err(message) => {
+                eprintln!("refused the breakdown of {message}");
+                refused.push(format!("the breakdown of {message}"));
+            }
+        }
     }
 
     let load_after = load_average();
@@ -1055,6 +1426,13 @@ async fn bench(args: Args) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
         std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
+    }
+    if !refused.is_empty() {
+        return Err(format!(
+            "refused {} (their requests did not all succeed): {}",
+            refused.len(),
+            refused.join("; ")
+        ));
     }
     Ok(())
 }
@@ -1095,12 +1473,16 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
 // The breakdown of init
 
 /// Runs the variants interleaved, `args.starts` rounds, and prints what init spends its time on.
+/// `Err` inside: refused, naming the statuses the function's requests answered.
 async fn breakdown(
     args: &Args,
     fixture: &Fixture,
+    directory: &Directory,
     binary: &Path,
     function: &str,
-) -> Result<Value, String> {
+) -> Result<Result<Value, String>, String> {
+    // The two variants that run the function: an event each per round.
+    let mut events = fixture.prepare_events(function, 2 * args.starts).await?;
     let this = std::env::current_exe().map_err(|e| e.to_string())?;
     let empty_roots =
         std::env::temp_dir().join(format!("cold-start-empty-roots-{}.pem", std::process::id()));
@@ -1118,13 +1500,17 @@ async fn breakdown(
                 program_args,
                 function,
                 |runtime| {
-                    let mut env = function_env(function, runtime, args);
+                    let mut env = function_env(function, runtime, args, directory);
                     if variant == "binary, no TLS roots" {
                         env.push(("SSL_CERT_FILE".into(), empty_roots.display().to_string()));
                     }
                     env
                 },
-                || fixture.invocation(function),
+                || match variant {
+                    // It answers whatever it is sent.
+                    "hello world (floor)" => Fixture::invocation(fixture.event(function).ok()),
+                    _ => Fixture::invocation(events.pop_front()),
+                },
                 0,
             )
             .await;
@@ -1133,12 +1519,25 @@ async fn breakdown(
                 Err(error) => eprintln!("breakdown {function} ({variant}): {error}"),
             }
         }
-        match run_phases(&this, function, args, fixture) {
+        match run_phases(&this, function, args, fixture, directory) {
             Ok(run) => phase_runs.push(run),
             Err(error) => eprintln!("breakdown {function} (phases): {error}"),
         }
     }
     let _ = std::fs::remove_file(&empty_roots);
+    for (variant, starts) in &variants {
+        let success = match *variant {
+            "hello world (floor)" => "200",
+            _ => success_status(function),
+        };
+        let answered = statuses(starts.iter().map(|s| s.status.clone()));
+        if answered.keys().any(|status| status != success) {
+            return Ok(Err(format!(
+                "{function} ({variant}): its requests answered {}, not {success} each",
+                show_statuses(&answered)
+            )));
+        }
+    }
 
     let profile = if cfg!(debug_assertions) {
         "debug (build cold_start with --release for meaningful phase and floor figures)"
@@ -1216,13 +1615,13 @@ async fn breakdown(
         "\nInit replayed phase by phase in a fresh process (shared::http::run's steps, then the first request's lazy costs), ms"
     );
     print_table(&["phase", "median", "min", "max"], &rows);
-    Ok(json!({
+    Ok(Ok(json!({
         "function": function,
         "rounds": args.starts,
         "cold_start_profile": profile,
         "variants": variant_json,
         "phases": phase_json,
-    }))
+    })))
 }
 
 /// Runs this binary's `--phases` in a fresh process with the function's environment.
@@ -1231,8 +1630,14 @@ fn run_phases(
     function: &str,
     args: &Args,
     fixture: &Fixture,
+    directory: &Directory,
 ) -> Result<Value, String> {
-    let mut env = function_env(function, "127.0.0.1:9".parse().expect("an address"), args);
+    let mut env = function_env(
+        function,
+        "127.0.0.1:9".parse().expect("an address"),
+        args,
+        directory,
+    );
     env.push(("COLD_START_TENANT".into(), fixture.tenant.clone()));
     let spawned_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -131,8 +131,21 @@ async fn main() -> Result<(), String> {
     eprintln!(
         "throttling: {rate} requests/s per route, bursts of {burst} (the template's defaults)"
     );
+    let per_address = local_stack::template_address_limits(|name| std::env::var(name).ok())?;
+    let show = |limit: Option<u64>| {
+        limit.map_or("off".to_owned(), |n| {
+            format!("{n} per {} s", per_address.window_secs)
+        })
+    };
+    eprintln!(
+        "per client address: login {} (LOGIN_RATE_LIMIT_PER_IP), any route {} (API_RATE_LIMIT_PER_IP); 0 or off turns one off",
+        show(per_address.login),
+        show(per_address.any_route)
+    );
     let router: &'static Router = Box::leak(Box::new(
-        Router::from_template(app)?.with_rate_limit(rate, burst),
+        Router::from_template(app)?
+            .with_rate_limit(rate, burst)
+            .with_address_limits(per_address),
     ));
     let port: u16 = setting("PORT", "3000")
         .parse()

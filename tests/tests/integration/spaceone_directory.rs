@@ -1,7 +1,7 @@
 //! Seed 004 `find`, `sync` and EXTERNAL `create` against an external directory served over HTTP on
 //! 127.0.0.1; a deployment without a directory, and one whose directory is down.
 
-mod common;
+use crate::common;
 
 use common::{TestEnv, config};
 use serde_json::{Value, json};
@@ -69,6 +69,18 @@ async fn find_searches_the_directory_by_keyword_or_id_and_answers_at_most_25() {
     );
     let none = find(&env, json!({"keyword": "nobody"})).await;
     assert_eq!(none.body, json!({"results": [], "total_count": 0}));
+
+    // Issue 31, item 7: spaceone-api 1.12.44 and every 2.x release call `find` under `user/`.
+    let newer = env
+        .request(
+            "POST",
+            "/identity/v1/user/find",
+            &[("x-auth-token", &env.admin_token)],
+            json!({"search": {"user_id": "boss@dir.example"}, "domain_id": env.tenant}).to_string(),
+        )
+        .await;
+    assert_eq!(newer.status, 200, "{}", newer.raw);
+    assert_eq!(newer.body, one.body);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! `POST /v3/auth/tokens` against DynamoDB Local.
 
-mod common;
+use crate::common;
 
 use futures::future::join_all;
 
@@ -301,4 +301,259 @@ async fn an_attempt_is_counted_before_its_password_is_judged() {
         (0, None),
         "a success clears the count"
     );
+}
+
+/// Issue 31, item 2: keystoneauth1 sends the project's domain beside its name whenever
+/// `project_domain_name` / `project_domain_id` is set; it was `UNKNOWN_PARAMETER`.
+#[tokio::test]
+async fn a_project_scope_may_name_its_domain_and_another_domain_is_any_scope_mismatch() {
+    let env = TestEnv::new().await;
+    let login = |project: serde_json::Value| {
+        json!({"auth": {"identity": {"methods": ["password"],
+            "password": {"user": {"name": "admin", "password": ADMIN_PASSWORD, "domain": {"name": env.tenant}}}},
+            "scope": {"project": project}}})
+        .to_string()
+    };
+    for project in [
+        json!({"name": env.tenant, "domain": {"name": env.tenant}}),
+        json!({"id": env.tenant, "domain": {"id": env.tenant}}),
+    ] {
+        let reply = env
+            .request("POST", "/v3/auth/tokens", &[], login(project.clone()))
+            .await;
+        assert_eq!(reply.status, 201, "{project}: {}", reply.raw);
+        assert_eq!(
+            reply.body["token"]["project"],
+            json!({"id": env.tenant, "name": env.tenant,
+                   "domain": {"id": env.tenant, "name": env.tenant}})
+        );
+    }
+    // By id, the tenant from the scope alone.
+    let by_id = json!({"auth": {"identity": {"methods": ["password"],
+        "password": {"user": {"id": "admin", "password": ADMIN_PASSWORD}}},
+        "scope": {"project": {"name": env.tenant, "domain": {"name": env.tenant}}}}});
+    let reply = env
+        .request("POST", "/v3/auth/tokens", &[], by_id.to_string())
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.raw);
+
+    // Another domain is the same 401 as a wrong password, whichever part names it.
+    let wrong = env.try_login("admin", "Wrong-Passw0rd").await;
+    for project in [
+        json!({"name": env.tenant, "domain": {"name": "someone-else"}}),
+        json!({"id": env.tenant, "domain": {"id": "someone-else"}}),
+        json!({"name": "someone-else", "domain": {"name": env.tenant}}),
+    ] {
+        let reply = env
+            .request("POST", "/v3/auth/tokens", &[], login(project.clone()))
+            .await;
+        assert_eq!(reply.expect_error(401), "LOGIN_FAILED", "{project}");
+        assert_eq!(reply.raw, wrong.raw, "{project}");
+        assert!(!reply.headers.contains_key("x-subject-token"));
+    }
+    // A domain without the project, or an empty one, is a missing parameter.
+    for (project, key) in [
+        (
+            json!({"domain": {"name": env.tenant}}),
+            "auth.scope.project.name",
+        ),
+        (
+            json!({"name": env.tenant, "domain": {}}),
+            "auth.scope.project.domain.name",
+        ),
+    ] {
+        let reply = env
+            .request("POST", "/v3/auth/tokens", &[], login(project))
+            .await;
+        assert_eq!(reply.expect_error(400), "MISSING_PARAMETER");
+        assert!(reply.raw.contains(key), "{}", reply.raw);
+    }
+}
+
+/// The base URL of links the router's answers name (no connection: a loopback name).
+const IN_PROCESS: &str = "http://localhost";
+
+/// Issue 31, item 3: Keystone's version discovery, and a catalog whose identity endpoint ends in
+/// `/v3` on every interface. python-keystoneclient (interface `admin`) found nothing, fell back to
+/// the bare URL and posted `users.update_password` to `/users/{id}/password` (404). Here the
+/// client's steps, as keystoneauth1 takes them.
+#[tokio::test]
+async fn version_discovery_leads_a_keystone_client_from_the_catalog_to_v3() {
+    let env = TestEnv::new().await;
+    let v3 = json!({
+        "id": "v3.6",
+        "status": "stable",
+        "updated": "2016-04-04T00:00:00Z",
+        "links": [{"rel": "self", "href": format!("{IN_PROCESS}/v3/")}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+    });
+    let list = env.request("GET", "/", &[], "").await;
+    assert_eq!(list.status, 300, "{}", list.raw);
+    assert_eq!(list.body, json!({"versions": {"values": [v3]}}));
+    assert_eq!(
+        list.headers["location"],
+        format!("{IN_PROCESS}/v3/").as_str()
+    );
+    assert_eq!(list.headers["content-type"], "application/json");
+    for path in ["/v3", "/v3/"] {
+        let version = env.request("GET", path, &[], "").await;
+        assert_eq!(version.status, 200, "{path}: {}", version.raw);
+        assert_eq!(version.body, json!({ "version": v3 }), "{path}");
+    }
+    // No token needed, and one is no harm; other methods are the router's 405.
+    let with_token = env
+        .request("GET", "/v3", &[("x-auth-token", "not-a-token")], "")
+        .await;
+    assert_eq!(with_token.status, 200);
+    assert_eq!(
+        env.request("POST", "/", &[], "{}").await.expect_error(405),
+        "METHOD_NOT_ALLOWED"
+    );
+
+    env.create_user("ks@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let login = env.try_login("ks@example.com", "User-Passw0rd").await;
+    assert_eq!(login.status, 201, "{}", login.raw);
+    let token = login.headers["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let identity = &login.body["token"]["catalog"][0];
+    assert_eq!(identity["type"], "identity");
+    let endpoints = identity["endpoints"].as_array().unwrap();
+    let interfaces: Vec<&str> = endpoints
+        .iter()
+        .map(|e| e["interface"].as_str().unwrap())
+        .collect();
+    assert_eq!(interfaces, ["public", "internal", "admin"]);
+    for endpoint in endpoints {
+        assert_eq!(endpoint["url"], format!("{IN_PROCESS}/v3"), "{endpoint}");
+    }
+
+    // keystoneclient's interface; keystoneauth1 tries the unversioned URL first and takes the
+    // matching version's self link as the endpoint.
+    let admin = endpoints
+        .iter()
+        .find(|e| e["interface"] == "admin")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap();
+    let unversioned = admin.strip_suffix("/v3").unwrap();
+    let discovered = env
+        .request(
+            "GET",
+            &format!("{}/", unversioned.strip_prefix(IN_PROCESS).unwrap()),
+            &[],
+            "",
+        )
+        .await;
+    let href = discovered.body["versions"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"].as_str().is_some_and(|id| id.starts_with("v3")))
+        .unwrap()["links"][0]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let password_url = format!(
+        "{}/users/ks@example.com/password",
+        href.trim_end_matches('/')
+    );
+    let changed = env
+        .request(
+            "POST",
+            password_url.strip_prefix(IN_PROCESS).unwrap(),
+            &[("x-auth-token", &token)],
+            json!({"user": {"original_password": "User-Passw0rd", "password": "Next-Passw0rd1"}})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(changed.status, 204, "{password_url}: {}", changed.raw);
+    env.login("ks@example.com", "Next-Passw0rd1").await;
+}
+
+/// Issue 31, item 4: keystoneauth1 read none of our errors ("Unrecognized schema in response
+/// body"). The Keystone routes' errors carry Keystone's `error` member beside the Huawei SDK's
+/// `error_code` / `error_msg`; other routes keep the two.
+#[tokio::test]
+async fn keystone_routes_answer_errors_keystone_clients_can_read() {
+    let env = TestEnv::new().await;
+    let keystone = |reply: &common::Reply, status: u16, title: &str| {
+        reply.expect_error(status);
+        assert_eq!(
+            reply.body["error"],
+            json!({"code": status, "title": title, "message": reply.body["error_msg"]}),
+            "{}",
+            reply.raw
+        );
+    };
+    let wrong = env.try_login("admin", "Wrong-Passw0rd").await;
+    keystone(&wrong, 401, "Unauthorized");
+    assert_eq!(wrong.error_code(), "LOGIN_FAILED");
+    assert_eq!(
+        wrong.body["error"]["message"],
+        "The username or password is wrong."
+    );
+    let malformed = env.request("POST", "/v3/auth/tokens", &[], "{").await;
+    keystone(&malformed, 400, "Bad Request");
+    let huge = format!(r#"{{"auth": "{}"}}"#, "x".repeat(70 * 1024));
+    keystone(
+        &env.request("POST", "/v3/auth/tokens", &[], huge).await,
+        413,
+        "Payload Too Large",
+    );
+
+    env.create_user("kserr@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let token = env.login("kserr@example.com", "User-Passw0rd").await;
+    let change = |token: String, original: &'static str| {
+        let env = &env;
+        async move {
+            env.request(
+                "POST",
+                "/v3/users/kserr@example.com/password",
+                &[("x-auth-token", &token)],
+                json!({"user": {"original_password": original, "password": "Next-Passw0rd1"}})
+                    .to_string(),
+            )
+            .await
+        }
+    };
+    let no_token = change(String::new(), "User-Passw0rd").await;
+    keystone(&no_token, 401, "Unauthorized");
+    assert_eq!(no_token.error_code(), "IAM.0001");
+    let wrong_original = change(token.clone(), "Not-My-Passw0rd").await;
+    keystone(&wrong_original, 401, "Unauthorized");
+    assert_eq!(wrong_original.error_code(), "WRONG_ORIGINAL_PASSWORD");
+    let others = env
+        .request(
+            "POST",
+            "/v3/users/admin/password",
+            &[("x-auth-token", &token)],
+            json!({"user": {"original_password": "x", "password": "Next-Passw0rd1"}}).to_string(),
+        )
+        .await;
+    keystone(&others, 403, "Forbidden");
+
+    // Seed 001 and SpaceONE keep exactly error_code and error_msg.
+    let modify = env
+        .request(
+            "PUT",
+            "/v3.0/OS-USER/users/kserr@example.com",
+            &[("x-auth-token", &token)],
+            json!({"user": {"description": "x"}}).to_string(),
+        )
+        .await;
+    modify.expect_error(403);
+    assert!(modify.body.get("error").is_none(), "{}", modify.raw);
+    let get = env
+        .spaceone(
+            "get",
+            &token,
+            json!({"user_id": "admin", "domain_id": env.tenant}),
+        )
+        .await;
+    get.expect_error(403);
+    assert!(get.body.get("error").is_none(), "{}", get.raw);
 }

@@ -2,7 +2,7 @@
 //! login name, mobile number), and a mixed storm of 1,000 operations, each ending with the
 //! invariant checker (shared/src/invariants.rs) finding nothing.
 
-mod common;
+use crate::common;
 
 use common::TestEnv;
 use futures::future::join_all;

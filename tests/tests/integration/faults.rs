@@ -3,7 +3,7 @@
 //! (file-backed, so it keeps what it acknowledged) the service resumes, no acknowledged write is
 //! missing and the invariant checker finds nothing broken.
 
-mod common;
+use crate::common;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};

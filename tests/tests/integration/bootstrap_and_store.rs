@@ -1,6 +1,6 @@
 //! The bootstrap function and the store's transactions against DynamoDB Local.
 
-mod common;
+use crate::common;
 
 use common::{TestEnv, app_with, config, unique_tenant};
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! Seed 004 `update`, `verify_email`, `confirm_email` and `reset_password`, against DynamoDB Local.
 
-mod common;
+use crate::common;
 
 use common::{Reply, TestEnv};
 use serde_json::{Value, json};
@@ -172,11 +172,12 @@ async fn update_with_only_the_ids_changes_nothing() {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.raw);
     assert_eq!(reply.body, info);
-    // Empty values count as missing: they change nothing either.
+    // Empty values count as missing: they change nothing either (but `tags`, whose empty `Struct`
+    // clears them).
     let empties = update(
         &env,
         "still@example.com",
-        json!({"name": "", "email": "", "tags": {}, "password": "", "reset_password": false}),
+        json!({"name": "", "email": "", "tags": null, "password": "", "reset_password": false}),
     )
     .await;
     assert_eq!(empties.status, 200, "{}", empties.raw);
@@ -312,8 +313,97 @@ async fn a_new_password_must_meet_the_policy_and_differ_from_the_current_one() {
     assert_no_secrets(&weak, &["Xq7zz"]);
     assert_no_secrets(&same, &[PASSWORD]);
 
-    assert_eq!(env.stored("policy@example.com").await, before);
+    // Nothing changed but the failed sign-in the equality answer counts.
+    let after = env.stored("policy@example.com").await;
+    assert_eq!(after.failed_logins, 1);
+    assert_eq!(
+        shared::model::User {
+            failed_logins: before.failed_logins,
+            failed_window_start: before.failed_window_start,
+            ..after
+        },
+        before
+    );
     env.login("policy@example.com", PASSWORD).await;
+}
+
+/// Issue 30, finding 2: a new password beside a taken email answered ERROR_PASSWORD_NOT_CHANGED
+/// for the right guess and ERROR_SAVE_UNIQUE_VALUES for a wrong one, writing and counting nothing.
+#[tokio::test]
+async fn an_administrator_cannot_test_guesses_of_a_users_password() {
+    use shared::model::LockReason;
+    let env = TestEnv::new().await;
+    user_with_email(&env, "victim@example.com").await;
+    user_with_email(&env, "other@example.com").await;
+    let before = env.stored("victim@example.com").await;
+    // Not even the work differs: the taken address is read ahead and refused before the password
+    // is compared (comparing first answered the right guess one argon2 hash sooner).
+    let mut store_calls = Vec::new();
+    for guess in [PASSWORD, "Wrong-Guess-Passw0rd1"] {
+        let reply = update(
+            &env,
+            "victim@example.com",
+            json!({"password": guess, "email": "other@example.com"}),
+        )
+        .await;
+        assert_eq!(
+            reply.expect_error(409),
+            "ERROR_SAVE_UNIQUE_VALUES",
+            "{guess}"
+        );
+        let line = common::access_line(reply.request_id.as_deref().unwrap());
+        store_calls.push(line["store_calls"].clone());
+    }
+    assert_eq!(store_calls[0], store_calls[1]);
+    assert_eq!(
+        store_calls[0], 2,
+        "the pair read and the address's holder, no write"
+    );
+    assert_eq!(env.stored("victim@example.com").await, before);
+
+    // Alone, the right guess is told, and counted like a failed sign-in: five lock the account.
+    for count in 1..=5 {
+        let same = update(&env, "victim@example.com", json!({"password": PASSWORD})).await;
+        assert_eq!(same.expect_error(400), "ERROR_PASSWORD_NOT_CHANGED");
+        let stored = env.stored("victim@example.com").await;
+        if count < 5 {
+            assert_eq!(stored.failed_logins, count);
+        } else {
+            assert_eq!(stored.lock, Some(LockReason::TooManyFailures));
+        }
+    }
+    env.try_login("victim@example.com", PASSWORD)
+        .await
+        .expect_error(401);
+    // A locked user's password is set without a comparison (the helpdesk case): no answer tells
+    // the guess, and nothing more is counted.
+    let locked = env.stored("victim@example.com").await;
+    let set = update(&env, "victim@example.com", json!({"password": PASSWORD})).await;
+    assert_eq!(set.status, 200, "{}", set.raw);
+    let after = env.stored("victim@example.com").await;
+    assert_ne!(after.password_hash, locked.password_hash);
+    assert_eq!(after.failed_logins, locked.failed_logins);
+    assert_eq!(after.locked_until, locked.locked_until);
+
+    // A wrong guess is a real password change, whose new password signs in.
+    user_with_email(&env, "second@example.com").await;
+    let token_version = env.stored("second@example.com").await.token_version;
+    let changed = update(
+        &env,
+        "second@example.com",
+        json!({"password": "Wrong-Guess-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.raw);
+    env.login("second@example.com", "Wrong-Guess-Passw0rd1")
+        .await;
+    env.try_login("second@example.com", PASSWORD)
+        .await
+        .expect_error(401);
+    assert_ne!(
+        env.stored("second@example.com").await.token_version,
+        token_version
+    );
 }
 
 #[tokio::test]
@@ -734,6 +824,53 @@ async fn after_five_wrong_codes_even_the_right_one_fails() {
     assert_eq!(confirmed.status, 200, "{}", confirmed.raw);
 }
 
+/// Issue 30, finding 7: each new code (one a minute) came with five fresh tries, so about five
+/// guesses a minute went on for ever. Ten wrong codes an hour, whatever codes they were for.
+#[tokio::test]
+async fn ten_wrong_codes_in_an_hour_stop_every_code_until_the_hour_ends() {
+    let env = TestEnv::new().await;
+    let user = "patient@example.com";
+    user_with_email(&env, user).await;
+    let mut code = String::new();
+    for wrong_tries in [5, 4, 1] {
+        if !code.is_empty() {
+            age_code(&env, user).await;
+        }
+        code = send_code(&env, user).await;
+        for _ in 0..wrong_tries {
+            let reply = confirm(&env, &env.admin_token, user, &other_code(&code)).await;
+            assert_eq!(reply.expect_error(400), "ERROR_INVALID_VERIFY_CODE");
+        }
+    }
+    // The last code had four tries left, but the user's ten are used up.
+    let right = confirm(&env, &env.admin_token, user, &code).await;
+    assert_eq!(right.expect_error(400), "ERROR_INVALID_VERIFY_CODE");
+    age_code(&env, user).await;
+    let pending = env.stored(user).await.email_verification;
+    let refused = verify(&env, &env.admin_token, user, json!({})).await;
+    assert_eq!(refused.expect_error(429), "TOO_MANY_REQUESTS");
+    let retry_after: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3000..=3600).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        env.stored(user).await.email_verification,
+        pending,
+        "no code sent"
+    );
+    // Once the hour is over, codes are sent and checked again, and a right one clears the count.
+    env.change_user(user, |u| {
+        u.wrong_codes.as_mut().unwrap().window_start -= 3_600_000;
+    })
+    .await;
+    let fresh = send_code(&env, user).await;
+    let confirmed = confirm(&env, &env.admin_token, user, &fresh).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.raw);
+    assert_eq!(env.stored(user).await.wrong_codes, None);
+}
+
 #[tokio::test]
 async fn four_wrong_codes_still_leave_the_right_one_working() {
     let env = TestEnv::new().await;
@@ -765,7 +902,13 @@ async fn a_new_verify_email_replaces_the_earlier_code() {
     // Within a minute of the first, a second code is refused.
     let early = verify(&env, &env.admin_token, "twice@example.com", json!({})).await;
     assert_eq!(early.expect_error(429), "TOO_MANY_REQUESTS");
-    assert_eq!(early.headers["retry-after"], "1");
+    // Retry-After says when the next code may be had: the rest of the minute.
+    let retry_after: u64 = early.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((50..=60).contains(&retry_after), "{retry_after}");
     age_code(&env, "twice@example.com").await;
     let mut second = send_code(&env, "twice@example.com").await;
     // One in a million: the new code may equal the old one; ask again then.
@@ -1044,4 +1187,298 @@ async fn reset_password_takes_no_fields_beyond_the_user() {
     assert_eq!(reply.expect_error(400), "ERROR_INVALID_PARAMETER");
     assert_no_secrets(&reply, &["Chosen-Passw0rd"]);
     assert_eq!(env.partition().await, before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The anonymous reset_password: a forgotten password (issue 35, item 2)
+
+/// The token of the newest password link mailed to the user (the mail's first word when no link
+/// page is configured).
+async fn link_token(env: &TestEnv, user_id: &str) -> Option<String> {
+    env.last_secret(user_id, Template::PasswordLink)
+        .await
+        .map(|text| text.split_whitespace().next().unwrap().to_owned())
+}
+
+async fn forgot(env: &TestEnv, user_id: &str) -> Reply {
+    env.request(
+        "POST",
+        "/identity/v1/user/reset-password",
+        &[],
+        target(env, user_id).to_string(),
+    )
+    .await
+}
+
+async fn set_by_link(env: &TestEnv, token: &str, user_id: &str, fields: Value) -> Reply {
+    env.request(
+        "POST",
+        "/identity/v1/user/update",
+        &[("x-auth-token", token)],
+        with(env, user_id, fields).to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_with_a_one_time_mailed_link() {
+    let env = TestEnv::new().await;
+    user_with_email(&env, "forgot@example.com").await;
+    force_verify(&env, "forgot@example.com").await;
+    let old_token = env.login("forgot@example.com", PASSWORD).await;
+    let before = env.stored("forgot@example.com").await;
+
+    // Anonymous, as SpaceONE's console calls it: `{}`, and a link by mail; nothing else changes.
+    let asked = forgot(&env, "forgot@example.com").await;
+    assert_eq!(
+        (asked.status, &asked.body),
+        (200, &json!({})),
+        "{}",
+        asked.raw
+    );
+    let token = link_token(&env, "forgot@example.com")
+        .await
+        .expect("a link was mailed");
+    assert!(token.starts_with("pwl_") && token.len() > 40, "{token}");
+    let pending = env.stored("forgot@example.com").await;
+    assert_eq!(pending.password_hash, before.password_hash);
+    assert_eq!(pending.required_actions, before.required_actions);
+    assert!(
+        !format!("{pending:?}").contains(&token),
+        "only a digest is kept"
+    );
+    env.login("forgot@example.com", PASSWORD).await;
+
+    // The link sets the password and nothing else.
+    let other_field = set_by_link(
+        &env,
+        &token,
+        "forgot@example.com",
+        json!({"password": "Linked-Passw0rd1", "name": "Renamed"}),
+    )
+    .await;
+    assert_eq!(other_field.expect_error(403), "ERROR_PERMISSION_DENIED");
+    let weak = set_by_link(
+        &env,
+        &token,
+        "forgot@example.com",
+        json!({"password": "weak"}),
+    )
+    .await;
+    assert_eq!(weak.expect_error(400), "ERROR_INCORRECT_PASSWORD_FORMAT");
+    // It is no token of the API's.
+    let as_api_token = verify(&env, &token, "forgot@example.com", json!({})).await;
+    assert_eq!(as_api_token.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+    // Nor does it work for another user.
+    user_with_email(&env, "bystander@example.com").await;
+    let elsewhere = set_by_link(
+        &env,
+        &token,
+        "bystander@example.com",
+        json!({"password": "Linked-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(elsewhere.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+
+    let set = set_by_link(
+        &env,
+        &token,
+        "forgot@example.com",
+        json!({"password": "Linked-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.raw);
+    assert_no_secrets(&set, &[&token, "Linked-Passw0rd1"]);
+    env.login("forgot@example.com", "Linked-Passw0rd1").await;
+    env.try_login("forgot@example.com", PASSWORD)
+        .await
+        .expect_error(401);
+    // Every earlier token is revoked, and the link is spent.
+    assert_eq!(
+        verify(&env, &old_token, "forgot@example.com", json!({}))
+            .await
+            .expect_error(401),
+        "ERROR_AUTHENTICATE_FAILURE"
+    );
+    let replayed = set_by_link(
+        &env,
+        &token,
+        "forgot@example.com",
+        json!({"password": "Replayed-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(replayed.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+}
+
+#[tokio::test]
+async fn the_forgotten_password_request_tells_nothing_and_mails_rarely() {
+    let env = TestEnv::new().await;
+    user_with_email(&env, "verified@example.com").await;
+    force_verify(&env, "verified@example.com").await;
+    user_with_email(&env, "unverified@example.com").await;
+    // The same answer for a user with a verified address, one without, and no user at all; only
+    // the first gets a mail.
+    for user in [
+        "verified@example.com",
+        "unverified@example.com",
+        "nobody@example.com",
+    ] {
+        let reply = forgot(&env, user).await;
+        assert_eq!(
+            (reply.status, &reply.raw),
+            (200, &"{}".to_owned()),
+            "{user}"
+        );
+    }
+    assert!(link_token(&env, "verified@example.com").await.is_some());
+    assert!(link_token(&env, "unverified@example.com").await.is_none());
+    // A flood mails nothing more within 15 minutes, and answers the same.
+    let first = link_token(&env, "verified@example.com").await.unwrap();
+    let issued = env.stored("verified@example.com").await.password_link;
+    for _ in 0..5 {
+        let reply = forgot(&env, "verified@example.com").await;
+        assert_eq!(reply.raw, "{}");
+    }
+    assert_eq!(
+        env.stored("verified@example.com").await.password_link,
+        issued
+    );
+    assert_eq!(
+        link_token(&env, "verified@example.com").await.unwrap(),
+        first
+    );
+    // After 15 minutes a new link replaces the old one, which stops working.
+    env.change_user("verified@example.com", |u| {
+        u.password_link.as_mut().unwrap().issued_at -= 15 * 60_000;
+    })
+    .await;
+    forgot(&env, "verified@example.com").await;
+    let second = link_token(&env, "verified@example.com").await.unwrap();
+    assert_ne!(second, first);
+    let stale = set_by_link(
+        &env,
+        &first,
+        "verified@example.com",
+        json!({"password": "Linked-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(stale.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+    // An expired link fails like any other.
+    env.change_user("verified@example.com", |u| {
+        u.password_link.as_mut().unwrap().expires_at = shared::ops::now() - 1;
+    })
+    .await;
+    let expired = set_by_link(
+        &env,
+        &second,
+        "verified@example.com",
+        json!({"password": "Linked-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(expired.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+    // The anonymous request names its domain; a token-shaped guess is refused like a spent link.
+    let no_domain = env
+        .request(
+            "POST",
+            "/identity/v1/user/reset-password",
+            &[],
+            json!({"user_id": "verified@example.com"}).to_string(),
+        )
+        .await;
+    assert_eq!(no_domain.expect_error(400), "ERROR_REQUIRED_PARAMETER");
+    let guessed = set_by_link(
+        &env,
+        "pwl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "verified@example.com",
+        json!({"password": "Linked-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(guessed.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
+}
+
+#[tokio::test]
+async fn a_password_link_goes_to_the_configured_page_with_the_token_in_its_fragment() {
+    let mut settings = common::config();
+    settings.password_link_url = Some("https://console.example.com/reset".into());
+    let env = TestEnv::with_config(settings).await;
+    user_with_email(&env, "paged@example.com").await;
+    force_verify(&env, "paged@example.com").await;
+    user_with_email(&env, "barred@example.com").await;
+    force_verify(&env, "barred@example.com").await;
+    env.change_user("barred@example.com", |u| u.enable_change_password = false)
+        .await;
+    for user in ["paged@example.com", "barred@example.com"] {
+        assert_eq!(forgot(&env, user).await.raw, "{}");
+    }
+    let link = env
+        .last_secret("paged@example.com", Template::PasswordLink)
+        .await
+        .unwrap();
+    let prefix = format!(
+        "https://console.example.com/reset?domain_id={}&user_id=paged%40example.com#token=pwl_",
+        env.tenant
+    );
+    assert!(link.starts_with(&prefix), "{link}");
+    // A user an administrator barred from changing their password gets no link either.
+    assert!(
+        env.last_secret("barred@example.com", Template::PasswordLink)
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_password_link_lifts_a_lockout_and_dies_with_a_disable() {
+    let env = TestEnv::new().await;
+    user_with_email(&env, "locked@example.com").await;
+    force_verify(&env, "locked@example.com").await;
+    for _ in 0..5 {
+        env.try_login("locked@example.com", "Wrong-Passw0rd1")
+            .await
+            .expect_error(401);
+    }
+    env.try_login("locked@example.com", PASSWORD)
+        .await
+        .expect_error(401);
+    forgot(&env, "locked@example.com").await;
+    let token = link_token(&env, "locked@example.com").await.unwrap();
+    let set = set_by_link(
+        &env,
+        &token,
+        "locked@example.com",
+        json!({"password": "Linked-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.raw);
+    env.login("locked@example.com", "Linked-Passw0rd1").await;
+
+    // A link mailed before a disable does not outlive it.
+    // (The spent link left none behind, so another is mailed at once.)
+    forgot(&env, "locked@example.com").await;
+    let token = link_token(&env, "locked@example.com").await.unwrap();
+    let disabled = env
+        .spaceone(
+            "disable",
+            &env.admin_token,
+            target(&env, "locked@example.com"),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.raw);
+    env.spaceone(
+        "enable",
+        &env.admin_token,
+        target(&env, "locked@example.com"),
+    )
+    .await;
+    let after_disable = set_by_link(
+        &env,
+        &token,
+        "locked@example.com",
+        json!({"password": "Another-Passw0rd1"}),
+    )
+    .await;
+    assert_eq!(
+        after_disable.expect_error(401),
+        "ERROR_AUTHENTICATE_FAILURE"
+    );
 }

@@ -2,7 +2,7 @@
 //! 409, 429, and the 503 a store fault gives instead of a 500), the User Details lookup, and the
 //! audit trail of status changes made through every dialect.
 
-mod common;
+use crate::common;
 
 use common::{ADMIN_PASSWORD, Reply, TestEnv, config};
 use serde_json::{Value, json};

@@ -1,7 +1,6 @@
 //! The integration tests' harness: a real DynamoDB Local (started by scripts/test.sh), the table
 //! from template.yaml, a fresh tenant per test, and requests through the same router as the local
 //! server.
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -205,10 +204,23 @@ fn check_request_lines(method: &str, path: &str, request_body: &str, reply: &Rep
             );
         }
     }
-    // The router's own 404/405/429 (API Gateway's) reach no function.
+    // Every answer names its request in X-Request-Id: the id of the function's access line, or
+    // API Gateway's own (the router's 404/405/429, which reach no function).
+    let answered_id = response_headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok());
+    assert!(
+        answered_id.is_some_and(|id| !id.is_empty()),
+        "no X-Request-Id answered by {method} {path}"
+    );
     let Some(request_id) = request_id else {
         return;
     };
+    assert_eq!(
+        answered_id,
+        Some(request_id),
+        "X-Request-Id of {method} {path}"
+    );
     let access: Vec<Value> = logs
         .iter()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -336,6 +348,8 @@ pub fn unique_tenant(prefix: &str) -> String {
 }
 
 pub struct Reply {
+    /// The path the request was sent to (with its query string, if any).
+    pub path: String,
     /// API Gateway's request id, naming the request's access and metrics lines.
     pub request_id: Option<String>,
     pub status: u16,
@@ -354,19 +368,62 @@ impl Reply {
     /// Asserts the error shape and returns the code.
     pub fn expect_error(&self, status: u16) -> &str {
         assert_eq!(self.status, status, "unexpected answer: {}", self.raw);
-        let object = self
-            .body
-            .as_object()
-            .unwrap_or_else(|| panic!("not an object: {}", self.raw));
-        assert_eq!(
-            object.len(),
-            2,
-            "error shape has exactly error_code and error_msg: {}",
-            self.raw
-        );
-        assert!(object["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
+        if let Err(problem) = self.error_shape() {
+            panic!("{problem}: {}", self.raw);
+        }
         self.error_code()
     }
+
+    /// Whether the body is the error shape: exactly `error_code` and `error_msg` (non-empty
+    /// strings) and, on the Keystone routes (`keystone_route`), Keystone's `"error": {"code":
+    /// status, "title": reason phrase, "message": error_msg}` beside them: always in a function's
+    /// answer, never in API Gateway's own (the router's 404/405/429, which name no request id here).
+    pub fn error_shape(&self) -> Result<(), String> {
+        let object = self.body.as_object().ok_or("not a JSON object")?;
+        let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
+        if text("error_code").is_empty() || text("error_msg").is_empty() {
+            return Err("no error_code or error_msg".into());
+        }
+        let keystone = object.get("error");
+        let members = 2 + usize::from(keystone.is_some());
+        if object.len() != members {
+            return Err("members other than error_code, error_msg and Keystone's error".into());
+        }
+        match keystone {
+            Some(_) if !keystone_route(&self.path) => {
+                Err(format!("Keystone's error member on {}", self.path))
+            }
+            None if keystone_route(&self.path) && self.request_id.is_some() => Err(format!(
+                "no Keystone error member in a function's answer on {}",
+                self.path
+            )),
+            Some(member) => {
+                let title = lambda_http::http::StatusCode::from_u16(self.status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason());
+                let expected =
+                    json!({"code": self.status, "title": title, "message": text("error_msg")});
+                if *member == expected {
+                    Ok(())
+                } else {
+                    Err(format!("Keystone's error member is not {expected}"))
+                }
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// The Keystone-style routes (`POST /v3/auth/tokens`, `POST /v3/users/{user_id}/password`, `GET /`,
+/// `GET /v3`), whose errors also carry Keystone's `error` member; matched as the router matches
+/// (`local_stack::match_path`: slashes around the path do not count).
+pub fn keystone_route(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default().trim_matches('/');
+    let segments: Vec<&str> = path.split('/').filter(|_| !path.is_empty()).collect();
+    matches!(
+        segments.as_slice(),
+        [] | ["v3"] | ["v3", "auth", "tokens"] | ["v3", "users", _, "password"]
+    )
 }
 
 pub struct TestEnv {
@@ -396,8 +453,8 @@ impl TestEnv {
         env
     }
 
-    /// The same deployment and tenant seen through another warm instance: an app of its own (its
-    /// own remembered administrators), the same table, the same administrator's token.
+    /// The same deployment and tenant seen through another warm instance: an app of its own, the
+    /// same table, the same administrator's token.
     pub async fn another_instance(&self) -> TestEnv {
         let (app, router) = app_with(config()).await;
         TestEnv {
@@ -455,6 +512,7 @@ impl TestEnv {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let reply = Reply {
+            path: path.to_owned(),
             request_id,
             status,
             headers,

@@ -1,6 +1,6 @@
 //! The tenant policy's maximum password age, against DynamoDB Local.
 
-mod common;
+use crate::common;
 
 use common::{TestEnv, config};
 use serde_json::json;
@@ -96,4 +96,48 @@ async fn seed_001_answers_when_the_password_expires() {
         reply.body["user"]["password_expires_at"],
         shared::iam::time(changed_at + 86_400_000)
     );
+}
+
+/// Issue 30, finding 1: an expired password under a maximum age set later must not shut the first
+/// administrator out: they may always change it (`enable_change_password: false` is refused for
+/// them), and then manage again.
+#[tokio::test]
+async fn the_first_administrator_with_an_expired_password_changes_it_and_goes_on() {
+    let mut settings = config();
+    settings.password_max_age_ms = Some(86_400_000);
+    let env = TestEnv::with_config(settings).await;
+    let refused = env
+        .request(
+            "PUT",
+            &format!("/v2/{}/users/admin", env.tenant),
+            &[("x-auth-token", &env.admin_token)],
+            json!({"enable_change_password": false}).to_string(),
+        )
+        .await;
+    assert_eq!(refused.expect_error(400), "FIRST_ADMIN_PROTECTED");
+    let two_days_ago = shared::ops::now() - 2 * 86_400_000;
+    env.change_user("admin", |u| u.password_changed_at = Some(two_days_ago))
+        .await;
+    let token = env.login("admin", common::ADMIN_PASSWORD).await;
+    let blocked = env.get_info("admin").await;
+    assert_eq!(blocked.expect_error(403), "ERROR_PERMISSION_DENIED");
+    let changed = env
+        .request(
+            "POST",
+            "/v3/users/admin/password",
+            &[("x-auth-token", &token)],
+            json!({"user": {"original_password": common::ADMIN_PASSWORD, "password": "Next-Admin-Passw0rd1"}})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(changed.status, 204, "{}", changed.raw);
+    let token = env.login("admin", "Next-Admin-Passw0rd1").await;
+    let reply = env
+        .spaceone(
+            "get",
+            &token,
+            json!({"user_id": "admin", "domain_id": env.tenant}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
 }

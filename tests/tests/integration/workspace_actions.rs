@@ -1,7 +1,7 @@
 //! Seed 000 user actions, the random-password API and the IAM password change, against DynamoDB
 //! Local.
 
-mod common;
+use crate::common;
 
 use common::{ADMIN_PASSWORD, TestEnv};
 use serde_json::json;
@@ -490,7 +490,9 @@ async fn a_password_change_needs_the_users_own_token_and_the_right_passwords() {
     let me = "self@example.com";
 
     let wrong = change_password(&env, &token, me, "Not-My-Passw0rd", "Next-Passw0rd1").await;
-    assert_eq!(wrong.expect_error(400), "WRONG_ORIGINAL_PASSWORD");
+    assert_eq!(wrong.expect_error(401), "WRONG_ORIGINAL_PASSWORD");
+    // Keystone's 401, which keystoneclient raises as `Unauthorized`, in both shapes.
+    assert_eq!(wrong.body["error"]["title"], "Unauthorized");
     let weak = change_password(&env, &token, me, "User-Passw0rd", "short").await;
     assert_eq!(weak.expect_error(400), "1103");
     let same = change_password(&env, &token, me, "User-Passw0rd", "User-Passw0rd").await;
@@ -559,7 +561,7 @@ async fn guessing_the_original_password_with_a_token_locks_the_account_like_fail
             "Next-Passw0rd1",
         )
         .await;
-        assert_eq!(reply.expect_error(400), "WRONG_ORIGINAL_PASSWORD");
+        assert_eq!(reply.expect_error(401), "WRONG_ORIGINAL_PASSWORD");
     }
     assert_eq!(
         env.stored("guess@example.com").await.lock,
@@ -573,10 +575,18 @@ async fn guessing_the_original_password_with_a_token_locks_the_account_like_fail
         "Next-Passw0rd1",
     )
     .await;
-    assert_eq!(
-        right.expect_error(400),
-        "WRONG_ORIGINAL_PASSWORD",
-        "locked: not even the right one is checked"
+    // Issue 30, finding 8: the right original password was told it is wrong. The lock is told
+    // instead, with its end, and no password is checked.
+    assert_eq!(right.expect_error(403), "ACCOUNT_LOCKED");
+    let until = env.stored("guess@example.com").await.locked_until.unwrap();
+    let until = chrono::DateTime::from_timestamp_millis(until)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    assert!(
+        right.body["error_msg"].as_str().unwrap().contains(&until),
+        "{}",
+        right.raw
     );
     env.try_login("guess@example.com", "User-Passw0rd")
         .await

@@ -1,6 +1,6 @@
 //! Seed 002: `PUT /v2/{project_id}/users/{user_id}` against DynamoDB Local.
 
-mod common;
+use crate::common;
 
 use common::TestEnv;
 use serde_json::{Value, json};
@@ -388,4 +388,44 @@ async fn empty_values_remove_email_and_phone_and_an_empty_body_writes_nothing() 
         .status,
         200
     );
+}
+
+/// Issue 31, item 8: the current SDK's `EditUserReq` sends `user_info_map`; it was
+/// `UNKNOWN_PARAMETER`. Kept with the user as given, `""` removes it, at most 1,024 characters.
+#[tokio::test]
+async fn user_info_map_is_kept_with_the_user() {
+    let env = TestEnv::new().await;
+    env.create_user("map@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let map = r#"{"service_level":"gold","operation_mode":"auto","type":"vip"}"#;
+    let reply = modify(
+        &env,
+        &env.admin_token,
+        "map@example.com",
+        json!({"user_info_map": map}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(
+        env.stored("map@example.com").await.user_info_map.as_deref(),
+        Some(map)
+    );
+    let too_long = modify(
+        &env,
+        &env.admin_token,
+        "map@example.com",
+        json!({"user_info_map": "x".repeat(1025)}),
+    )
+    .await;
+    assert_eq!(too_long.expect_error(400), "INVALID_PARAMETER");
+    assert!(too_long.raw.contains("user_info_map"), "{}", too_long.raw);
+    let removed = modify(
+        &env,
+        &env.admin_token,
+        "map@example.com",
+        json!({"user_info_map": ""}),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{}", removed.raw);
+    assert_eq!(env.stored("map@example.com").await.user_info_map, None);
 }

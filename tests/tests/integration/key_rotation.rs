@@ -3,7 +3,7 @@
 //! reading the same secret, with the deployed re-read intervals) serve requests: no token is
 //! refused before its key is retired, and a retired key is refused.
 
-mod common;
+use crate::common;
 
 use common::{ADMIN_PASSWORD, TestEnv, config, unique_tenant};
 use local_stack::Router;

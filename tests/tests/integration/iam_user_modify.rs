@@ -1,6 +1,6 @@
 //! Seed 001: `PUT /v3.0/OS-USER/users/{user_id}` against DynamoDB Local, with every numbered code.
 
-mod common;
+use crate::common;
 
 use common::TestEnv;
 use serde_json::{Value, json};
@@ -197,7 +197,6 @@ async fn every_numbered_code_is_produced_by_its_case() {
         (json!({"xuser_id": "x-1", "xuser_type": ""}), "1105"),
         (json!({"phone": "12345678910"}), "1106"),
         (json!({"areacode": "0086"}), "1106"),
-        (json!({"password": "User-Passw0rd"}), "1108"),
         (json!({"name": "taken_name"}), "1109"),
         (json!({"email": "TAKEN@example.com"}), "1110"),
         (json!({"areacode": "86", "phone": "555000"}), "1111"),
@@ -402,4 +401,118 @@ async fn users_without_a_password_of_their_own_get_none() {
     env.try_login("robot", "Robot-Passw0rd1")
         .await
         .expect_error(401);
+}
+
+/// Issue 30, finding 1: an expiry a few seconds ahead passed the guard, which judged only the
+/// instant of the write, and shut the tenant out for good once it fell.
+#[tokio::test]
+async fn the_first_administrator_can_be_given_no_expiry_and_no_bar_on_changing_their_password() {
+    let env = TestEnv::new().await;
+    let workspace_modify = |user_id: &str, body: Value| {
+        let path = format!("/v2/{}/users/{user_id}", env.tenant);
+        let env = &env;
+        async move {
+            env.request(
+                "PUT",
+                &path,
+                &[("x-auth-token", &env.admin_token)],
+                body.to_string(),
+            )
+            .await
+        }
+    };
+    let at = |offset_ms: i64| {
+        chrono::DateTime::from_timestamp_millis(shared::ops::now() + offset_ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let before = env.partition().await;
+    for body in [
+        json!({"account_expires": at(6_000)}),
+        json!({"account_expires": at(400 * 86_400_000)}),
+        json!({"enable_change_password": false}),
+    ] {
+        let refused = workspace_modify("admin", body.clone()).await;
+        assert_eq!(refused.expect_error(400), "FIRST_ADMIN_PROTECTED", "{body}");
+    }
+    assert_eq!(env.partition().await, before, "nothing written");
+    // Never expiring is no threat, and another user may be given an expiry.
+    let never = workspace_modify("admin", json!({"account_expires": "0"})).await;
+    assert_eq!(never.status, 200, "{}", never.raw);
+    env.create_user("temp@example.com", "User-Passw0rd", json!({}))
+        .await;
+    let temporary =
+        workspace_modify("temp@example.com", json!({"account_expires": at(6_000)})).await;
+    assert_eq!(temporary.status, 200, "{}", temporary.raw);
+    let barred =
+        workspace_modify("temp@example.com", json!({"enable_change_password": false})).await;
+    assert_eq!(barred.status, 200, "{}", barred.raw);
+    // The first administrator still signs in and manages.
+    let token = env.login("admin", common::ADMIN_PASSWORD).await;
+    assert_eq!(env.get_info("temp@example.com").await.status, 200);
+    assert!(!token.is_empty());
+}
+
+/// Issue 30, finding 2: `1108` for the right guess against `1109` for a wrong one (beside a taken
+/// `name`), or against `1107` (beside disabling the first administrator), told an administrator a
+/// user's password without writing or counting anything.
+#[tokio::test]
+async fn the_same_password_is_told_only_when_the_rest_would_succeed_and_counts_as_a_failure() {
+    let env = TestEnv::new().await;
+    env.create_user("v@example.com", "User-Passw0rd", json!({}))
+        .await;
+    env.create_user("w@example.com", "User-Passw0rd", json!({}))
+        .await;
+    modify(
+        &env,
+        &env.admin_token,
+        "w@example.com",
+        json!({"name": "taken_name"}),
+    )
+    .await;
+    let before = env.partition().await;
+    for guess in ["User-Passw0rd", "Wrong-Guess-Passw0rd1"] {
+        let taken = modify(
+            &env,
+            &env.admin_token,
+            "v@example.com",
+            json!({"name": "taken_name", "password": guess}),
+        )
+        .await;
+        assert_eq!(taken.expect_error(400), "1109", "{guess}");
+        let first_admin = modify(
+            &env,
+            &env.admin_token,
+            "admin",
+            json!({"enabled": false, "password": if guess == "User-Passw0rd" { common::ADMIN_PASSWORD } else { guess }}),
+        )
+        .await;
+        assert_eq!(first_admin.expect_error(400), "1107", "{guess}");
+    }
+    assert_eq!(env.partition().await, before, "nothing written or counted");
+
+    let same = modify(
+        &env,
+        &env.admin_token,
+        "v@example.com",
+        json!({"name": "free_name", "password": "User-Passw0rd"}),
+    )
+    .await;
+    assert_eq!(same.expect_error(400), "1108");
+    let stored = env.stored("v@example.com").await;
+    assert_eq!(stored.failed_logins, 1, "counted as a failed sign-in");
+    assert_eq!(
+        stored.login_name, "v@example.com",
+        "and nothing else written"
+    );
+    // The policy is checked before the comparison.
+    let weak = modify(
+        &env,
+        &env.admin_token,
+        "v@example.com",
+        json!({"password": "short"}),
+    )
+    .await;
+    assert_eq!(weak.expect_error(400), "1103");
 }

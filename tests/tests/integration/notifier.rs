@@ -4,7 +4,7 @@
 //! never sent; and end to end, the table's stream on DynamoDB Local feeds the notifier, whose mail
 //! folder the user reads.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

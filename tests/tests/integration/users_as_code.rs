@@ -2,7 +2,7 @@
 //! DynamoDB Local, answering to a response URL on 127.0.0.1, with passwords from a Secrets Manager
 //! stand-in or mailed through the outbox.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 
@@ -469,6 +469,14 @@ async fn bad_properties_fail_before_anything_is_written() {
             with(h.alice(), json!({"TenantId": unique_tenant("none")})),
             "tenant",
         ),
+        (
+            "tag-twice",
+            with(
+                h.alice(),
+                json!({"Tags": [{"Key": "team", "Value": "a"}, {"Key": "team", "Value": "b"}]}),
+            ),
+            "Tags[1]",
+        ),
     ] {
         let answer = h.create(name, "Alice", properties).await;
         assert_eq!(answer["Status"], "FAILED", "{name}: {answer}");
@@ -676,4 +684,22 @@ async fn only_the_allowed_tenants_are_managed_and_answers_go_to_aws_only() {
             "{url}"
         );
     }
+}
+
+/// Issue 31, item 1: CloudFormation templates give tags as `[{"Key", "Value"}]`; they are kept as
+/// the one object the API answers.
+#[tokio::test]
+async fn tags_in_cloudformation_form_are_kept_as_an_object() {
+    let h = Harness::new().await;
+    let properties = with(
+        h.alice(),
+        json!({"Tags": [{"Key": "team", "Value": "platform"}, {"Key": "cost-centre", "Value": "42"}]}),
+    );
+    let answer = h.create("listed", "Alice", properties).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let info = h.env.get_info("alice@example.com").await;
+    assert_eq!(
+        info.body["tags"],
+        json!({"team": "platform", "cost-centre": "42"})
+    );
 }

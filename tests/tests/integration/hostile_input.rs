@@ -15,7 +15,7 @@
 //! The suite does not stop at the first failure: every failing case is collected and reported
 //! together, with the request, the answer and the batch that changed data.
 
-mod common;
+use crate::common;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -488,6 +488,7 @@ impl World {
             _ => String::new(),
         };
         let reply = Reply {
+            path: target.path.clone(),
             request_id: None,
             status: response.status().as_u16(),
             headers: response.headers().clone(),
@@ -556,16 +557,10 @@ fn judge(reply: &Reply, expect: Expect) -> Option<String> {
     if status < 400 {
         return Some("accepted".into());
     }
-    let shape_ok = reply.body.as_object().is_some_and(|object| {
-        object.len() == 2
-            && object["error_code"].as_str().is_some_and(|c| !c.is_empty())
-            && object
-                .get("error_msg")
-                .and_then(Value::as_str)
-                .is_some_and(|m| !m.is_empty())
-    });
-    if !shape_ok {
-        return Some("not the error shape {error_code, error_msg}".into());
+    if let Err(problem) = reply.error_shape() {
+        return Some(format!(
+            "not the error shape {{error_code, error_msg}}: {problem}"
+        ));
     }
     let code = reply.body["error_code"].as_str().unwrap_or_default();
     match expect {
@@ -614,7 +609,37 @@ fn malformed_bodies(base: &Value) -> Vec<String> {
         // Deeper than serde_json's recursion limit, within the body limit.
         "[".repeat(30_000),
         r#"{"a":"#.repeat(10_000),
+        // A key given twice, at the top and deep down (a reader keeping the first would see
+        // another request than the one served).
+        with_a_key_twice(base, false),
+        with_a_key_twice(base, true),
     ]
+}
+
+/// `value` as JSON text with one key given twice: its first key, or (`deep`) the first key of its
+/// innermost first nested object.
+fn with_a_key_twice(value: &Value, deep: bool) -> String {
+    let Some(map) = value.as_object().filter(|map| !map.is_empty()) else {
+        return r#"{"a": 1, "a": 1}"#.into();
+    };
+    let nested = map
+        .iter()
+        .find(|(_, v)| v.as_object().is_some_and(|o| !o.is_empty()))
+        .filter(|_| deep);
+    let mut members: Vec<String> = map
+        .iter()
+        .map(|(key, v)| match nested {
+            Some((nested_key, _)) if nested_key == key => {
+                format!("{}: {}", json!(key), with_a_key_twice(v, true))
+            }
+            _ => format!("{}: {v}", json!(key)),
+        })
+        .collect();
+    if nested.is_none() {
+        let (key, v) = map.iter().next().expect("not empty");
+        members.push(format!("{}: {v}", json!(key)));
+    }
+    format!("{{{}}}", members.join(", "))
 }
 
 /// Bodies that are JSON but not an object.
@@ -812,11 +837,19 @@ async fn bodies(world: &World, endpoint: &Endpoint) {
             token: None,
             ..target.clone()
         };
-        for body in ["{".to_owned(), base.to_string()] {
-            world
-                .expect("no token", &anonymous, body, Expect::Refused)
-                .await;
-        }
+        // Without a token reset-password is SpaceONE's anonymous forgotten-password request,
+        // answered `{}` whoever it names.
+        let anonymous_answer = if target.path == "/identity/v1/user/reset-password" {
+            Expect::Success(200)
+        } else {
+            Expect::Refused
+        };
+        world
+            .expect("no token", &anonymous, "{".to_owned(), Expect::Refused)
+            .await;
+        world
+            .expect("no token", &anonymous, base.to_string(), anonymous_answer)
+            .await;
         let forged = Target {
             token: Some(format!("{}x", target.token.as_deref().unwrap_or_default())),
             ..target.clone()
@@ -910,7 +943,7 @@ fn spaceone(world: &World, verb: &str, base: Value, fields: Vec<Field>) -> Endpo
 fn target_fields() -> Vec<Field> {
     vec![
         field("/user_id", Kind::Id, true),
-        field("/domain_id", Kind::Id, true),
+        field("/domain_id", Kind::Id, false),
     ]
 }
 
@@ -932,7 +965,8 @@ fn spaceone_user_endpoints(world: &World) -> Vec<Endpoint> {
     let mut endpoints = Vec::new();
     let mut create_fields = target_fields();
     create_fields.extend([
-        field("/backend", Kind::Strict, true),
+        // SpaceONE defaults `backend` to LOCAL.
+        field("/backend", Kind::Strict, false),
         field("/password", Kind::Password, true),
         field("/user_type", Kind::Strict, false),
     ]);
@@ -1001,17 +1035,23 @@ fn spaceone_user_endpoints(world: &World) -> Vec<Endpoint> {
     for verb in ["reset-password", "enable", "disable", "delete", "sync"] {
         endpoints.push(spaceone(world, verb, bob.clone(), target_fields()));
     }
-    endpoints.push(spaceone(
-        world,
-        "find",
-        json!({"search": {"keyword": "kim"}, "domain_id": tenant}),
-        vec![
-            field("/search", Kind::Nested, true),
-            field("/search/keyword", Kind::Search, false),
-            field("/search/user_id", Kind::Search, false),
-            field("/domain_id", Kind::Id, true),
-        ],
-    ));
+    // `find` under the seed's `users/`, and under `user/` where newer clients call it.
+    for path in ["/identity/v1/users/find", "/identity/v1/user/find"] {
+        let mut find = spaceone(
+            world,
+            "find",
+            json!({"search": {"keyword": "kim"}, "domain_id": tenant}),
+            vec![
+                field("/search", Kind::Nested, true),
+                field("/search/keyword", Kind::Search, false),
+                field("/search/user_id", Kind::Search, false),
+                field("/domain_id", Kind::Id, false),
+            ],
+        );
+        find.target.path = path.to_owned();
+        find.name = format!("POST {path}");
+        endpoints.push(find);
+    }
     endpoints
 }
 
@@ -1025,7 +1065,7 @@ fn list_and_stat_endpoints(world: &World) -> Vec<Endpoint> {
             "user_id": "bob@example.com", "name": "Bob Baker", "state": "ENABLED",
             "email": "bob@example.com", "user_type": "USER", "backend": "LOCAL"}),
         vec![
-            field("/domain_id", Kind::Id, true),
+            field("/domain_id", Kind::Id, false),
             field("/query", Kind::Nested, false),
             field("/query/page", Kind::Nested, false),
             field("/query/page/start", Kind::Int, false),
@@ -1052,7 +1092,7 @@ fn list_and_stat_endpoints(world: &World) -> Vec<Endpoint> {
                 "fields": [{"name": "n", "operator": "count"}]}}],
             "page": {"start": 1, "limit": 5}}}),
         vec![
-            field("/domain_id", Kind::Id, true),
+            field("/domain_id", Kind::Id, false),
             field("/query", Kind::Nested, true),
             field("/query/page", Kind::Nested, false),
             field("/query/page/start", Kind::Int, false),
@@ -1761,6 +1801,135 @@ async fn list_and_stat_queries_are_refused_or_match_nothing() {
     }
     world.checkpoint("regular expressions").await;
 
+    // Issue 35, item 5: `regex_in`, `match`, `timediff_*` and the new `stat` stages are bounded
+    // like conditions: catastrophic input answers at once, oversized input is refused.
+    let catastrophic: Vec<String> = (0..64).map(|i| format!("^((a+)+)+{i}$")).collect();
+    world
+        .expect(
+            "query dialect (regex_in, match, timediff, stages)",
+            &list,
+            list_query(filter(
+                json!({"k": "name", "v": catastrophic, "o": "regex_in"}),
+            )),
+            Expect::NoMatch,
+        )
+        .await;
+    let one_too_many: Vec<String> = (0..65).map(|i| format!("^{i}$")).collect();
+    let nested_calculation = (0..9).fold(
+        json!(["n"]),
+        |inner, _| json!([{"operator": "add", "fields": inner}]),
+    );
+    let many_conditions: Vec<Value> = (0..65)
+        .map(|i| json!({"k": "name", "v": i, "o": "not"}))
+        .collect();
+    let many_tests: serde_json::Map<String, Value> =
+        (0..65).map(|i| (format!("f{i}"), json!(i))).collect();
+    for condition in [
+        json!({"k": "name", "v": one_too_many, "o": "regex_in"}),
+        json!({"k": "name", "v": [], "o": "regex_in"}),
+        json!({"k": "name", "v": ["a", "("], "o": "regex_in"}),
+        json!({"k": "name", "v": ["a".repeat(1025)], "o": "regex_in"}),
+        json!({"k": "name", "v": [{"$ne": 1}], "o": "regex_in"}),
+        json!({"k": "required_actions", "v": {"$where": "sleep(10000)"}, "o": "match"}),
+        json!({"k": "required_actions", "v": {"$regex": "(a+)+$"}, "o": "match"}),
+        json!({"k": "required_actions", "v": {"x": {"$function": {}}}, "o": "match"}),
+        json!({"k": "required_actions", "v": many_tests, "o": "match"}),
+        json!({"k": "required_actions", "v": "UPDATE_PASSWORD", "o": "match"}),
+        json!({"k": "created_at", "v": "now - 99999999999999999999999999d", "o": "timediff_gt"}),
+        json!({"k": "created_at", "v": "now - 9999999999w", "o": "timediff_gt"}),
+        json!({"k": "created_at", "v": "now - \u{0663}d", "o": "timediff_gt"}),
+        // The vendor strips the spaces around a bare `now`, but not around anything else.
+        json!({"k": "created_at", "v": format!("now{}x", " ".repeat(60_000)), "o": "timediff_lt"}),
+        json!({"k": "created_at", "v": "now; db.dropDatabase()", "o": "timediff_lt"}),
+        json!({"k": "created_at", "v": ["now"], "o": "timediff_lt"}),
+    ] {
+        for (target, body) in [
+            (&list, list_query(filter(condition.clone()))),
+            (&stat, stat_query(filter(condition.clone()))),
+        ] {
+            world
+                .expect(
+                    "query dialect (regex_in, match, timediff, stages)",
+                    target,
+                    body,
+                    Expect::Code(400, "ERROR_INVALID_PARAMETER"),
+                )
+                .await;
+        }
+    }
+    for condition in [
+        json!({"k": "name", "v": {"$ne": null}, "o": "match"}),
+        json!({"k": "required_actions", "v": {"$in": ["' OR 1=1 --"]}, "o": "match"}),
+        json!({"k": "tags", "v": {}, "o": "match"}),
+        json!({"k": "created_at", "v": "now + 1w", "o": "timediff_gt"}),
+    ] {
+        world
+            .expect(
+                "query dialect (regex_in, match, timediff, stages)",
+                &list,
+                list_query(filter(condition)),
+                Expect::NoMatch,
+            )
+            .await;
+    }
+    let group_all = |fields: Value| json!({"group": {"fields": fields}});
+    for aggregate in [
+        json!([{"unwind": {"path": "user_id"}}, {"count": {"name": "n"}}]),
+        json!([{"unwind": {"path": "__proto__.x"}}]),
+        json!([
+            group_all(json!([{"key": "user_id", "name": "a", "operator": "push"},
+                             {"key": "user_id", "name": "b", "operator": "push"}])),
+            {"unwind": {"path": "a"}}, {"unwind": {"path": "b"}}, {"count": {"name": "n"}}
+        ]),
+        json!([{"project": {"fields": [{"key": "__proto__", "name": "constructor"}]}}]),
+    ] {
+        world
+            .expect(
+                "query dialect (regex_in, match, timediff, stages)",
+                &stat,
+                stat_query(json!({ "aggregate": aggregate })),
+                Expect::Success(200),
+            )
+            .await;
+    }
+    for aggregate in [
+        json!([{"unwind": {"path": "n".repeat(257)}}]),
+        json!([{"unwind": {"path": "x", "$where": "1"}}]),
+        json!([{"project": {"fields": [{"name": "x", "operator": "add", "fields": nested_calculation}]}}]),
+        json!([{"project": {"fields": [{"name": "x", "operator": "add", "fields": vec![1; 65]}]}}]),
+        json!([{"project": {"fields": [{"name": "x", "operator": "divide", "fields": [1, 0]}]}}]),
+        json!([{"project": {"fields": [{"name": "x", "operator": "$function", "key": "name"}]}}]),
+        json!([{"project": {"fields": [{"key": "name", "name": "x", "operator": "size"}]}}]),
+        json!([{"group": {"keys": [{"key": "created_at", "date_format": "%Q"}]}}]),
+        json!([{"group": {"keys": [{"key": "created_at", "date_format": "%Y".repeat(200)}]}}]),
+        json!([{"group": {"keys": [{"key": "name", "date_format": "year"}]}}]),
+        json!([group_all(
+            json!([{"name": "x", "operator": "count", "conditions": many_conditions}])
+        )]),
+        json!([group_all(json!([{"name": "x", "operator": "count",
+            "conditions": [{"k": "name", "v": "x", "o": "$where"}]}]))]),
+        json!([group_all(json!([{"name": "x", "operator": "push",
+            "fields": vec![json!({"key": "name", "name": "n"}); 65]}]))]),
+    ] {
+        world
+            .expect(
+                "query dialect (regex_in, match, timediff, stages)",
+                &stat,
+                stat_query(json!({ "aggregate": aggregate })),
+                Expect::Code(400, "ERROR_INVALID_PARAMETER"),
+            )
+            .await;
+    }
+    world
+        .expect(
+            "query dialect (regex_in, match, timediff, stages)",
+            &stat,
+            stat_query(json!({"aggregate": [{"unwind": {}}]})),
+            Expect::Code(400, "ERROR_REQUIRED_PARAMETER"),
+        )
+        .await;
+    world.checkpoint("query dialect").await;
+
     // Huge `in` lists: as many values as fit in the body limit, one more than the store reads by
     // key, exactly as many, long values; and one over the body limit.
     let values = |count: usize, width: usize| -> Vec<String> {
@@ -1803,11 +1972,22 @@ async fn list_and_stat_queries_are_refused_or_match_nothing() {
     let many_conditions: Vec<Value> = (0..1_200)
         .map(|i| json!({"k": "name", "v": format!("{i}"), "o": "contain"}))
         .collect();
+    // More conditions than a filter may hold (each is evaluated on every row read).
+    for key in ["filter", "filter_or"] {
+        world
+            .expect(
+                "huge in list",
+                &list,
+                list_query(json!({key: many_conditions})),
+                Expect::CodeNaming(400, "ERROR_INVALID_PARAMETER", "at most 64 conditions"),
+            )
+            .await;
+    }
     world
         .expect(
             "huge in list",
             &list,
-            list_query(json!({"filter_or": many_conditions})),
+            list_query(json!({"filter_or": many_conditions[..64]})),
             Expect::NoMatch,
         )
         .await;
@@ -2160,7 +2340,7 @@ async fn hostile_path_ids_and_methods_are_refused() {
 
     // Every route with a method it does not serve: the router's 405, in the error shape.
     let routes = local_stack::template::routes(&local_stack::template::load().unwrap());
-    assert_eq!(routes.len(), 23, "template.yaml serves 23 routes");
+    assert_eq!(routes.len(), 26, "template.yaml serves 26 routes");
     // The hostile bodies of the other tests and the path ids above cover every route.
     let mut covered: Vec<String> = spaceone_user_endpoints(&world)
         .into_iter()
@@ -2170,6 +2350,9 @@ async fn hostile_path_ids_and_methods_are_refused() {
         .chain([
             "GET /v2/{project_id}/users/{user_id}/random-password".to_owned(),
             "GET /AdminInterface/restapi/v1/users/{userId}/auditTrail".to_owned(),
+            // Version discovery takes no input: only the methods below.
+            "GET /".to_owned(),
+            "GET /v3".to_owned(),
         ])
         .collect();
     covered.sort();
@@ -2208,4 +2391,34 @@ async fn hostile_path_ids_and_methods_are_refused() {
     world
         .finish("hostile_path_ids_and_methods_are_refused")
         .await;
+}
+
+/// Issue 30, finding 3: the last of two equal keys won, so `{"domain_id": "other", "domain_id":
+/// "local"}` was served as the tenant's own request and a login with `"name": "nobody", "name":
+/// "admin"` signed the administrator in.
+#[tokio::test]
+async fn a_key_given_twice_is_refused_as_malformed() {
+    let env = TestEnv::new().await;
+    let get = format!(
+        r#"{{"user_id": "admin", "domain_id": "other", "domain_id": "{}"}}"#,
+        env.tenant
+    );
+    let reply = env
+        .request(
+            "POST",
+            "/identity/v1/user/get",
+            &[("x-auth-token", &env.admin_token)],
+            get,
+        )
+        .await;
+    assert_eq!(reply.expect_error(400), "ERROR_INVALID_PARAMETER");
+    assert!(reply.raw.contains("more than once"), "{}", reply.raw);
+    let login = format!(
+        r#"{{"auth": {{"identity": {{"methods": ["password"], "password": {{"user": {{"name": "nobody", "name": "admin", "password": "{}", "domain": {{"name": "{}"}}}}}}}}}}}}"#,
+        common::ADMIN_PASSWORD,
+        env.tenant
+    );
+    let reply = env.request("POST", "/v3/auth/tokens", &[], login).await;
+    assert_eq!(reply.expect_error(400), "MALFORMED_REQUEST");
+    assert!(!reply.headers.contains_key("x-subject-token"));
 }
