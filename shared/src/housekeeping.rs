@@ -28,10 +28,7 @@ pub async fn run(app: &App, now: Millis) -> Report {
     match app.store.list_tenants().await {
         Ok(tenants) => run_for(app, &tenants, now).await,
         Err(error) => Report {
-            errors: vec![format!(
-                "tenant registry: {}",
-                error.code(crate::Dialect::Own)
-            )],
+            errors: vec![format!("tenant registry: {}", error.own_code())],
             ..Report::default()
         },
     }
@@ -45,14 +42,10 @@ pub async fn run_for(app: &App, tenants: &[String], now: Millis) -> Report {
     };
     for tenant in tenants {
         if let Err(error) = sweep_tenant(app, tenant, now, &mut report).await {
-            tracing::warn!(
-                tenant,
-                error_code = error.code(crate::Dialect::Own),
-                "sweep failed"
-            );
+            tracing::warn!(tenant, error_code = error.own_code(), "sweep failed");
             report
                 .errors
-                .push(format!("{tenant}: {}", error.code(crate::Dialect::Own)));
+                .push(format!("{tenant}: {}", error.own_code()));
         }
     }
     report

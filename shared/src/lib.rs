@@ -1,6 +1,7 @@
-//! Everything the functions share: the canonical user, validation, passwords, tokens, the error
-//! catalogue, the dialects, the operations and the DynamoDB store. Functions stay thin: parse the
-//! request, call one operation here, render the response.
+//! Everything the functions share over the domain crate (`domain`: the user, its rules, tokens,
+//! errors, the query model and the store's interface, re-exported here under their old paths):
+//! the operations, the dialects and their error codes, the DynamoDB store and the Lambda wiring.
+//! Functions stay thin: parse the request, call one operation here, render the response.
 
 pub mod account;
 pub mod app;
@@ -13,24 +14,17 @@ pub mod https;
 pub mod iam;
 pub mod iam_users;
 pub mod invariants;
-pub mod json;
-pub mod keys;
 pub mod listing;
-pub mod model;
 pub mod notify;
 pub mod ops;
-pub mod outbox;
-pub mod password;
 pub mod provisioning;
-pub mod query;
 pub mod rsa;
 pub mod secrets;
 pub mod spaceone;
-pub mod store;
 pub mod telemetry;
-pub mod token;
-pub mod validate;
 pub mod workspace;
+
+pub use domain::{fields, json, keys, model, outbox, password, query, store, token, validate};
 
 pub use app::App;
 pub use error::{ApiError, ApiResult, Dialect};

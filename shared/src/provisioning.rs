@@ -606,7 +606,7 @@ pub async fn answer(
     response.logical_resource_id = logical_id.to_owned();
     let status = match &outcome {
         Ok(_) => 200,
-        Err(error) => error.status_in(crate::Dialect::Own),
+        Err(error) => error.status(),
     };
     match outcome {
         Ok(user) => {

@@ -49,9 +49,9 @@ pub struct BootstrapError {
 impl From<ApiError> for BootstrapError {
     fn from(error: ApiError) -> Self {
         BootstrapError {
-            error_code: error.code(Dialect::Own).into(),
-            error_msg: error.message(Dialect::Own),
-            status: error.status_in(Dialect::Own),
+            error_code: error.own_code().into(),
+            error_msg: error.describe(),
+            status: error.status(),
         }
     }
 }

@@ -7,9 +7,9 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use serde::Deserialize;
+use shared::App;
 use shared::notify::{self, Delivery, Mailer, OutgoingMessage};
 use shared::outbox::{Channel, Notification};
-use shared::{App, Dialect};
 
 #[derive(Deserialize)]
 struct Keys {
@@ -61,7 +61,7 @@ pub async fn handle(app: &App, mailer: &impl Mailer, event: Event) -> DynamoDbEv
                             delivered = false;
                             tracing::warn!(
                                 notification_id = notification.notification_id,
-                                error_code = error.code(Dialect::Own),
+                                error_code = error.own_code(),
                                 "notification not delivered"
                             )
                         }

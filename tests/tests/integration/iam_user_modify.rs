@@ -295,8 +295,8 @@ async fn other_statuses_of_the_seed() {
         .unwrap_err();
     assert_eq!(
         (
-            conflict.status_in(shared::Dialect::IamUserAdmin),
-            conflict.code(shared::Dialect::IamUserAdmin)
+            shared::Dialect::IamUserAdmin.status(&conflict),
+            shared::Dialect::IamUserAdmin.code(&conflict)
         ),
         (409, "CONCURRENT_MODIFICATION")
     );

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Empty, Fields};
+use crate::fields::{Empty, Fields};
 
 /// Longest key or regular expression a query may carry.
 const KEY_MAX: usize = 256;

@@ -125,7 +125,7 @@ pub enum AccessMode {
 }
 
 /// Everything of a user that decides whether their token is live and may manage
-/// (`ops::ensure_may_manage`), and nothing else: the checks read only this.
+/// (`shared::ops::ensure_may_manage`), and nothing else: the checks read only this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthView {
     pub token_version: u64,
@@ -354,9 +354,6 @@ impl User {
         self.may_use_tokens(now) && !self.is_locked(now) && self.password_hash.is_some()
     }
 
-    /// Disables the user (tokens revoked); disabling a disabled user changes nothing.
-    /// A directory's disable also marks a user already disabled by an administrator, so that only
-    /// the directory lifts it.
     /// A new password set by or for the user: UPDATE_PASSWORD is done, earlier tokens stop working.
     pub fn set_password(&mut self, hash: String, now: Millis) {
         self.password_hash = Some(hash);
@@ -366,6 +363,9 @@ impl User {
         self.revoke_tokens();
     }
 
+    /// Disables the user (tokens revoked); disabling a disabled user changes nothing.
+    /// A directory's disable also marks a user already disabled by an administrator, so that only
+    /// the directory lifts it.
     pub fn disable(&mut self, by: DisabledBy) {
         if self.state == UserState::Disabled && by == DisabledBy::Sync {
             self.disabled_by = Some(DisabledBy::Sync);
@@ -556,7 +556,7 @@ pub struct EmailVerification {
     pub failed_attempts: u32,
 }
 
-/// A one-time link that sets a new password (`account::mail_password_link`): the keyed digest of
+/// A one-time link that sets a new password (`shared::account::mail_password_link`): the keyed digest of
 /// its token (`outbox::SecretSealer::code_digest`), when it was mailed and until when it works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordLink {
@@ -565,7 +565,7 @@ pub struct PasswordLink {
     pub expires_at: Millis,
 }
 
-/// Wrong verification codes counted since `window_start` (`account::confirm_email`).
+/// Wrong verification codes counted since `window_start` (`shared::account::confirm_email`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrongCodes {
     pub count: u32,
@@ -582,4 +582,231 @@ pub struct Tenant {
     /// Users that are not pending deletion.
     #[serde(default)]
     pub user_count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ApiError;
+
+    const NOW: Millis = 1_750_000_000_000;
+
+    fn user() -> User {
+        let mut user = User::new("t1", "alice", UserType::User, Backend::Local, NOW - 1000);
+        user.password_hash = Some("$argon2id$stored".into());
+        user
+    }
+
+    #[test]
+    fn an_administrators_lock_holds_until_lifted_and_a_lockout_until_it_lapses() {
+        let mut user = user();
+        user.lock = Some(LockReason::Admin);
+        assert!(user.is_locked(NOW + 365 * 86_400_000));
+        user.lock = Some(LockReason::TooManyFailures);
+        user.locked_until = Some(NOW + 60_000);
+        assert!(user.is_locked(NOW));
+        assert!(!user.is_locked(NOW + 60_000));
+    }
+
+    #[test]
+    fn a_lockout_stops_logins_but_leaves_tokens_live() {
+        let mut user = user();
+        user.lock = Some(LockReason::TooManyFailures);
+        user.locked_until = Some(NOW + 60_000);
+        assert!(!user.may_log_in(NOW));
+        assert!(user.may_use_tokens(NOW));
+        user.lock = Some(LockReason::Admin);
+        assert!(!user.may_use_tokens(NOW));
+    }
+
+    #[test]
+    fn nobody_logs_in_without_a_password_disabled_or_expired() {
+        assert!(user().may_log_in(NOW));
+        let mut no_password = user();
+        no_password.password_hash = None;
+        assert!(!no_password.may_log_in(NOW));
+        let mut disabled = user();
+        disabled.disable(DisabledBy::Admin);
+        assert!(!disabled.may_log_in(NOW));
+        let mut expiring = user();
+        expiring.account_expires = Some(NOW);
+        assert!(expiring.is_account_expired(NOW));
+        assert!(!expiring.may_log_in(NOW));
+        assert!(expiring.may_log_in(NOW - 1));
+    }
+
+    #[test]
+    fn disabling_revokes_tokens_once_and_enabling_restores_a_pending_user() {
+        let mut user = user();
+        user.state = UserState::Pending;
+        let tokens = user.token_version;
+        user.disable(DisabledBy::Admin);
+        assert_eq!(user.state, UserState::Disabled);
+        assert_eq!(user.token_version, tokens + 1);
+        user.disable(DisabledBy::Admin);
+        assert_eq!(
+            user.token_version,
+            tokens + 1,
+            "a second disable changes nothing"
+        );
+        user.enable().unwrap();
+        assert_eq!(user.state, UserState::Pending);
+        assert_eq!(user.disabled_by, None);
+    }
+
+    #[test]
+    fn only_the_directory_enables_a_user_it_disabled() {
+        let mut user = user();
+        user.disable(DisabledBy::Admin);
+        user.disable(DisabledBy::Sync);
+        assert_eq!(user.disabled_by, Some(DisabledBy::Sync));
+        assert!(matches!(user.enable(), Err(ApiError::StateConflict(_))));
+        assert_eq!(user.state, UserState::Disabled);
+    }
+
+    #[test]
+    fn a_user_pending_deletion_cannot_be_enabled() {
+        let mut user = user();
+        user.state = UserState::PendingDelete;
+        assert!(matches!(user.enable(), Err(ApiError::StateConflict(_))));
+        assert_eq!(user.state, UserState::PendingDelete);
+    }
+
+    #[test]
+    fn a_new_password_completes_update_password_and_ends_tokens_and_links() {
+        let mut user = user();
+        user.required_actions.insert(RequiredAction::UpdatePassword);
+        user.password_link = Some(PasswordLink {
+            token_digest: "digest".into(),
+            issued_at: NOW - 10,
+            expires_at: NOW + 10,
+        });
+        let tokens = user.token_version;
+        user.set_password("$argon2id$new".into(), NOW);
+        assert!(user.required_actions.is_empty());
+        assert_eq!(user.password_changed_at, Some(NOW));
+        assert_eq!(user.token_version, tokens + 1);
+        assert_eq!(user.password_link, None);
+    }
+
+    #[test]
+    fn users_without_a_password_of_their_own_cannot_be_made_to_change_it() {
+        for (user_type, backend) in [
+            (UserType::ApiUser, Backend::Local),
+            (UserType::User, Backend::External),
+        ] {
+            let mut user = User::new("t1", "bot", user_type, backend, NOW);
+            let refused = user.require_password_change("required_actions", true);
+            assert!(
+                matches!(refused, Err(ApiError::InvalidParameter { ref key, .. }) if key == "required_actions")
+            );
+            assert!(user.required_actions.is_empty());
+            user.require_password_change("required_actions", false)
+                .unwrap();
+        }
+        let mut local = user();
+        local.require_password_change("pwd_status", true).unwrap();
+        assert!(
+            local
+                .required_actions
+                .contains(&RequiredAction::UpdatePassword)
+        );
+    }
+
+    #[test]
+    fn every_setting_that_can_take_the_api_away_is_recognised() {
+        assert!(!user().can_be_shut_out());
+        let settings: [fn(&mut User); 6] = [
+            |u| u.state = UserState::Disabled,
+            |u| u.state = UserState::PendingDelete,
+            |u| u.lock = Some(LockReason::Admin),
+            // An expiry far away still falls one day.
+            |u| u.account_expires = Some(NOW + 100 * 365 * 86_400_000),
+            |u| u.access_mode = AccessMode::Console,
+            |u| u.enable_change_password = false,
+        ];
+        for (i, set) in settings.iter().enumerate() {
+            let mut user = user();
+            set(&mut user);
+            assert!(user.can_be_shut_out(), "setting {i}");
+        }
+        let mut locked_out = user();
+        locked_out.lock = Some(LockReason::TooManyFailures);
+        locked_out.locked_until = Some(NOW + 1);
+        assert!(!locked_out.can_be_shut_out(), "a lockout lapses by itself");
+    }
+
+    #[test]
+    fn a_change_can_shut_out_only_when_it_moves_a_deciding_setting() {
+        let before = user();
+        let mut renamed = before.clone();
+        renamed.display_name = Some("Alice".into());
+        assert!(!before.change_can_shut_out(&renamed));
+
+        let mut expiring = before.clone();
+        expiring.account_expires = Some(NOW + 86_400_000);
+        assert!(before.change_can_shut_out(&expiring));
+        let mut sooner = expiring.clone();
+        sooner.account_expires = Some(NOW + 6_000);
+        assert!(expiring.change_can_shut_out(&sooner));
+        let mut described = expiring.clone();
+        described.description = Some("contractor".into());
+        assert!(
+            !expiring.change_can_shut_out(&described),
+            "unchanged settings"
+        );
+        let mut restored = expiring.clone();
+        restored.account_expires = None;
+        assert!(!expiring.change_can_shut_out(&restored));
+    }
+
+    #[test]
+    fn a_different_email_address_is_unverified_and_voids_its_code() {
+        let mut user = user();
+        user.email = Some("alice@example.com".into());
+        user.email_verified = true;
+        user.set_email(Some("ALICE@Example.com".into()));
+        assert!(user.email_verified, "the same address in another case");
+        user.email_verification = Some(EmailVerification {
+            code_digest: "digest".into(),
+            expires_at: NOW + 1,
+            failed_attempts: 0,
+        });
+        user.set_email(Some("alice@example.org".into()));
+        assert!(!user.email_verified);
+        assert_eq!(user.email_verification, None);
+        assert_eq!(user.email.as_deref(), Some("alice@example.org"));
+    }
+
+    #[test]
+    fn the_auth_view_sees_update_password_and_expiry_as_the_user_does() {
+        let mut user = user();
+        user.required_actions.insert(RequiredAction::UpdatePassword);
+        user.account_expires = Some(NOW + 5);
+        let view = AuthView::of(&user);
+        assert!(view.must_update_password);
+        assert!(view.may_use_tokens(NOW + 4));
+        assert!(!view.may_use_tokens(NOW + 5));
+        assert_eq!(view.token_version, user.token_version);
+    }
+
+    #[test]
+    fn facets_partition_every_state_type_and_backend() {
+        let facets = Facet::all_of(&[UserState::Enabled, UserState::Disabled]);
+        assert_eq!(facets.len(), 8);
+        let keys: std::collections::BTreeSet<String> = facets.iter().map(|f| f.key()).collect();
+        assert_eq!(keys.len(), 8);
+        assert!(keys.contains("ENABLED#USER#LOCAL"), "{keys:?}");
+        assert!(keys.contains(&Facet::of(&user()).key()));
+    }
+
+    #[test]
+    fn two_new_users_with_one_id_do_not_share_tokens() {
+        let first = User::new("t1", "bob", UserType::User, Backend::Local, NOW);
+        let second = User::new("t1", "bob", UserType::User, Backend::Local, NOW);
+        // Random 32-bit starts: equal once in four billion.
+        assert_ne!(first.token_version, second.token_version);
+        assert_eq!(first.login_name, "bob");
+        assert_eq!(first.version, 1);
+    }
 }
