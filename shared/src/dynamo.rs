@@ -10,8 +10,9 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
+use crate::change::UserChange;
 use crate::error::{ApiError, ApiResult, UniqueField};
-use crate::model::{Actor, AuditRecord, Facet, Millis, Tenant, User, UserState};
+use crate::model::{AuditRecord, Facet, Millis, Tenant, User, UserState};
 use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
     LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, UserStore, name_order_key, name_order_prefix,
@@ -562,16 +563,8 @@ impl DynamoStore {
     /// `UserStore::update_user`: the user's conditional update, with what the change moves beside
     /// it in one transaction (uniqueness records, the audit record and counters of a change of
     /// state, the first-administrator guard).
-    async fn write_change(
-        &self,
-        before: &User,
-        after: &User,
-        notifications: &[Notification],
-        actor: &Actor,
-    ) -> ApiResult<()> {
-        let mut after = after.clone();
-        after.version = before.version + 1;
-        let after = &after;
+    async fn write_change(&self, change: &UserChange<'_>) -> ApiResult<()> {
+        let (before, after, notifications) = (change.before, &change.after, change.notifications);
         let old_item = user_item(before)?;
         let new_item = user_item(after)?;
         let mut names = HashMap::new();
@@ -632,26 +625,13 @@ impl DynamoStore {
         );
 
         self.move_unique_records(&mut tx, before, after)?;
-        // Seed 001 code 1107: the tenant's first administrator never loses the use of the API, at
-        // this instant or any later one.
-        let shuts_out = before.change_can_shut_out(after);
+        let shuts_out = change.guards_first_admin;
         if shuts_out {
             tx.protected_user = before.user_id.clone();
         }
         let mut tenant_deltas = Vec::new();
-        if before.state != after.state {
-            tx.put_audit(
-                &self.table,
-                &AuditRecord {
-                    tenant_id: before.tenant_id.clone(),
-                    user_id: before.user_id.clone(),
-                    at: after.updated_at,
-                    actor: actor.user_id.clone(),
-                    endpoint: actor.endpoint.clone(),
-                    from_state: before.state,
-                    to_state: after.state,
-                },
-            )?;
+        if let Some(audit) = &change.audit {
+            tx.put_audit(&self.table, audit)?;
             tenant_deltas = state_change_deltas(before, after);
         }
         let guard = if shuts_out {
@@ -667,7 +647,7 @@ impl DynamoStore {
         tx.commit(&self.client)
             .await
             .map_err(|failed| failure(failed, before))?;
-        if after.token_version != before.token_version {
+        if change.revokes_tokens() {
             crate::telemetry::note(|notes| notes.token_revocations += 1);
         }
         Ok(())
@@ -1370,7 +1350,7 @@ impl UserStore for DynamoStore {
         user: &User,
         quota: u64,
         notifications: &[Notification],
-        replacing: Option<(&User, &Actor)>,
+        replacing: Option<(&User, &AuditRecord)>,
     ) -> ApiResult<()> {
         let mut tx = Transaction::default();
         let deltas = match replacing {
@@ -1378,19 +1358,8 @@ impl UserStore for DynamoStore {
                 self.put_new_user(&mut tx, user, notifications)?;
                 counter_deltas(user, 1)
             }
-            Some((old, actor)) => {
-                tx.put_audit(
-                    &self.table,
-                    &AuditRecord {
-                        tenant_id: user.tenant_id.clone(),
-                        user_id: user.user_id.clone(),
-                        at: user.created_at,
-                        actor: actor.user_id.clone(),
-                        endpoint: actor.endpoint.clone(),
-                        from_state: old.state,
-                        to_state: user.state,
-                    },
-                )?;
+            Some((old, audit)) => {
+                tx.put_audit(&self.table, audit)?;
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(user_item_with_messages(user, notifications)?))
@@ -1423,14 +1392,8 @@ impl UserStore for DynamoStore {
             .map_err(|failed| failure(failed, user))
     }
 
-    async fn update_user(
-        &self,
-        before: &User,
-        after: &User,
-        notifications: &[Notification],
-        actor: &Actor,
-    ) -> ApiResult<()> {
-        self.write_change(before, after, notifications, actor).await
+    async fn update_user(&self, change: &UserChange<'_>) -> ApiResult<()> {
+        self.write_change(change).await
     }
 
     async fn probe_login(&self, tenant_id: &str, name: &str) -> ApiResult<()> {

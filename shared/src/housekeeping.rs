@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::app::App;
+use crate::change::UserChange;
 use crate::error::ApiError;
 use crate::model::{Actor, Millis, RequiredAction};
 use crate::store::{Sweep, UserStore};
@@ -100,7 +101,12 @@ async fn sweep_tenant(
         after.updated_at = now;
         match app
             .store
-            .update_user(&before, &after, &[], &Actor::system("housekeeping"))
+            .update_user(&UserChange::new(
+                &before,
+                &after,
+                &[],
+                &Actor::system("housekeeping"),
+            ))
             .await
         {
             Ok(()) => report.passwords_expired += 1,

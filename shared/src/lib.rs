@@ -24,7 +24,9 @@ pub mod spaceone;
 pub mod telemetry;
 pub mod workspace;
 
-pub use domain::{fields, json, keys, model, outbox, password, query, store, token, validate};
+pub use domain::{
+    change, fields, json, keys, model, outbox, password, query, store, token, validate,
+};
 
 pub use app::App;
 pub use error::{ApiError, ApiResult, Dialect};

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::app::App;
+use crate::change::UserChange;
 use crate::directory::{self, DirectoryUser};
 use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{
-    AccessMode, Actor, AuthView, Backend, LockReason, Millis, RequiredAction, Role, Tenant, User,
-    UserState, UserType,
+    AccessMode, Actor, AuditRecord, AuthView, Backend, LockReason, Millis, RequiredAction, Role,
+    Tenant, User, UserState, UserType,
 };
 use crate::outbox::{self, Channel, Notification};
 use crate::password::{self, Verified};
@@ -340,13 +341,16 @@ pub async fn create_user(
         user.version = old.version + 1;
         user.token_version = old.token_version + 1;
     }
-    let actor = by.actor();
+    let replacing = replacing.map(|old| {
+        let audit = AuditRecord::state_change(&old, &user, user.created_at, &by.actor());
+        (old, audit)
+    });
     app.store
         .create_user(
             &user,
             app.config.tenant_user_quota,
             &notifications,
-            replacing.as_ref().map(|old| (old, &actor)),
+            replacing.as_ref().map(|(old, audit)| (old, audit)),
         )
         .await?;
     Ok(user)
@@ -791,11 +795,9 @@ pub async fn write_managed_user(
         return Ok(before);
     }
     after.updated_at = now;
-    app.store
-        .update_user(&before, &after, &notifications, actor)
-        .await?;
-    after.version = before.version + 1;
-    Ok(after)
+    let change = UserChange::new(&before, &after, &notifications, actor);
+    app.store.update_user(&change).await?;
+    Ok(change.after)
 }
 
 /// Seed 000's `op_type`.
@@ -995,7 +997,7 @@ pub async fn change_own_password(
     after.updated_at = now;
     after.revoke_tokens();
     app.store
-        .update_user(&before, &after, &[], &caller.actor())
+        .update_user(&UserChange::new(&before, &after, &[], &caller.actor()))
         .await
 }
 

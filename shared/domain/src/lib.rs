@@ -7,8 +7,10 @@
 //! - `error`: every failure, with its status and the project's own code;
 //! - `fields`, `json`: request bodies read field by field, duplicate keys refused;
 //! - `query`: the generic query model and its evaluation in memory;
+//! - `change`: a change of a user as decided (version, audit record, first administrator's guard);
 //! - `store`: what the operations need from persistence (implemented on DynamoDB by `shared::dynamo`).
 
+pub mod change;
 pub mod error;
 pub mod fields;
 pub mod json;

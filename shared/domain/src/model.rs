@@ -546,6 +546,21 @@ pub struct AuditRecord {
     pub to_state: UserState,
 }
 
+impl AuditRecord {
+    /// The record of `before`'s state becoming `after`'s, at `at`, by `actor`.
+    pub fn state_change(before: &User, after: &User, at: Millis, actor: &Actor) -> AuditRecord {
+        AuditRecord {
+            tenant_id: before.tenant_id.clone(),
+            user_id: before.user_id.clone(),
+            at,
+            actor: actor.user_id.clone(),
+            endpoint: actor.endpoint.clone(),
+            from_state: before.state,
+            to_state: after.state,
+        }
+    }
+}
+
 /// A pending email verification: only a keyed digest of the code is kept (outbox::SecretSealer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailVerification {

@@ -5,7 +5,8 @@ use std::future::Future;
 use crate::error::{ApiResult, UniqueField};
 use std::collections::HashMap;
 
-use crate::model::{Actor, AuditRecord, Facet, Millis, Tenant, User};
+use crate::change::UserChange;
+use crate::model::{AuditRecord, Facet, Millis, Tenant, User};
 use crate::outbox::Notification;
 use crate::validate::uniqueness_key;
 
@@ -166,27 +167,22 @@ pub trait UserStore: Send + Sync {
 
     /// Writes a new user (holding the messages the creation sends) with its uniqueness records and
     /// the tenant's counters, in one transaction; refused when the tenant already holds `quota` users.
-    /// `replacing` is a user with the same id pending deletion, as read: it is replaced if nobody
-    /// changed it since, and the change of state is recorded for the audit trail with the actor.
+    /// `replacing` is a user with the same id pending deletion, as read, and the record of its
+    /// change of state: it is replaced if nobody changed it since, the record kept in the same
+    /// transaction.
     fn create_user(
         &self,
         user: &User,
         quota: u64,
         notifications: &[Notification],
-        replacing: Option<(&User, &Actor)>,
+        replacing: Option<(&User, &AuditRecord)>,
     ) -> impl Future<Output = ApiResult<()>> + Send;
 
-    /// Replaces `before` by `after` (with the next `version`) if nobody changed the user since
-    /// `before` was read; moves the uniqueness records and counters that the change touches in the
-    /// same transaction. The messages the change sends are written into the user's item.
-    /// A change of state is recorded for the audit trail with `actor`, in the same transaction.
-    fn update_user(
-        &self,
-        before: &User,
-        after: &User,
-        notifications: &[Notification],
-        actor: &Actor,
-    ) -> impl Future<Output = ApiResult<()>> + Send;
+    /// Carries out a change as decided (`UserChange`), if nobody changed the user since
+    /// `change.before` was read: the user's item with the change's messages, the uniqueness records
+    /// and counters the change moves, its audit record, and, where it guards the first
+    /// administrator, a check that the user is not, all in one transaction.
+    fn update_user(&self, change: &UserChange<'_>) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// The user's status changes, oldest first.
     fn audit_trail(

@@ -198,7 +198,12 @@ async fn login_sets_last_accessed_at_and_rehashes_outdated_hashes() {
     after.version += 1;
     env.app
         .store
-        .update_user(&before, &after, &[], &shared::model::Actor::system("test"))
+        .update_user(&shared::change::UserChange::new(
+            &before,
+            &after,
+            &[],
+            &shared::model::Actor::system("test"),
+        ))
         .await
         .unwrap();
 

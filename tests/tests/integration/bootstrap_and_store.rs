@@ -87,13 +87,23 @@ async fn updates_are_conditional_on_the_version() {
     second.version += 1;
     env.app
         .store
-        .update_user(&read, &first, &[], &shared::model::Actor::system("test"))
+        .update_user(&shared::change::UserChange::new(
+            &read,
+            &first,
+            &[],
+            &shared::model::Actor::system("test"),
+        ))
         .await
         .unwrap();
     assert_eq!(
         env.app
             .store
-            .update_user(&read, &second, &[], &shared::model::Actor::system("test"))
+            .update_user(&shared::change::UserChange::new(
+                &read,
+                &second,
+                &[],
+                &shared::model::Actor::system("test")
+            ))
             .await
             .unwrap_err(),
         ApiError::ConcurrentModification
@@ -126,7 +136,12 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
     assert_eq!(
         env.app
             .store
-            .update_user(&read, &clash, &[], &shared::model::Actor::system("test"))
+            .update_user(&shared::change::UserChange::new(
+                &read,
+                &clash,
+                &[],
+                &shared::model::Actor::system("test")
+            ))
             .await
             .unwrap_err(),
         ApiError::AlreadyExists(UniqueField::Email)
@@ -138,7 +153,12 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
     moved.version += 1;
     env.app
         .store
-        .update_user(&read, &moved, &[], &shared::model::Actor::system("test"))
+        .update_user(&shared::change::UserChange::new(
+            &read,
+            &moved,
+            &[],
+            &shared::model::Actor::system("test"),
+        ))
         .await
         .unwrap();
     // The old address is free again, the new one is taken.
@@ -216,7 +236,12 @@ async fn the_first_administrator_can_be_neither_disabled_nor_deleted() {
         let refused = env
             .app
             .store
-            .update_user(&admin, &changed, &[], &shared::model::Actor::system("test"))
+            .update_user(&shared::change::UserChange::new(
+                &admin,
+                &changed,
+                &[],
+                &shared::model::Actor::system("test"),
+            ))
             .await
             .unwrap_err();
         assert_eq!(refused, ApiError::FirstAdminProtected);
@@ -257,12 +282,12 @@ async fn a_write_keeps_one_message_per_kind_the_last_given() {
     let (first, last) = (message("First-Passw0rd"), message("Last-Passw0rd"));
     env.app
         .store
-        .update_user(
+        .update_user(&shared::change::UserChange::new(
             &before,
             &after,
             &[first, last.clone()],
             &shared::model::Actor::system("test"),
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(env.outbox().await, vec![last]);

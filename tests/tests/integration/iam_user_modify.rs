@@ -290,7 +290,12 @@ async fn other_statuses_of_the_seed() {
     let conflict = env
         .app
         .store
-        .update_user(&read, &second, &[], &shared::model::Actor::system("test"))
+        .update_user(&shared::change::UserChange::new(
+            &read,
+            &second,
+            &[],
+            &shared::model::Actor::system("test"),
+        ))
         .await
         .unwrap_err();
     assert_eq!(

@@ -616,7 +616,12 @@ impl TestEnv {
         edit(&mut after);
         self.app
             .store
-            .update_user(&before, &after, &[], &shared::model::Actor::system("test"))
+            .update_user(&shared::change::UserChange::new(
+                &before,
+                &after,
+                &[],
+                &shared::model::Actor::system("test"),
+            ))
             .await
             .unwrap();
     }
