@@ -13,7 +13,7 @@
 # 20–30 more for the cold starts (25 release builds: the 24 HTTP functions and the tool).
 #
 #   scripts/bench.sh [--requests 1000] [--large 100000] [--out docs/benchmarks] [--only FUNCTION]
-#   (--only: that route's warm latency alone, and login beside argon2 for auth_tokens; writes nothing)
+#   (--only: that route's warm latency alone, and login beside argon2 for iam_auth_tokens; writes nothing)
 #   BENCH_DDB_PORT=8790   DynamoDB Local's port for the bench
 #   BENCH_COLD=0          skip the cold starts
 #   BENCH_WARM=0          skip everything but the cold starts
@@ -70,7 +70,7 @@ if [ "${BENCH_COLD:-1}" != 0 ]; then
   cold="$(mktemp -d)"
   trap 'rm -rf "$cold"; scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT
   if ! target/release/cold_start --ddb-endpoint "$endpoint" --starts 20 --warm 200 \
-    --breakdown user_get --json "$cold/cold.json" "${binaries[@]}" > "$cold/cold.md"; then
+    --breakdown spaceone_user_get --json "$cold/cold.json" "${binaries[@]}" > "$cold/cold.md"; then
     cat "$cold/cold.md"
     echo "cold starts: not every function reported; $OUT/cold.md and cold.json left as they were" >&2
     exit 1

@@ -335,7 +335,7 @@ fn store_timeouts() -> aws_config::timeout::TimeoutConfig {
 /// The SDK configuration. Deployed, the credentials and region are what Lambda puts in the
 /// environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`): the
 /// SDK's default chain would also link its profile, SSO, web-identity (STS), container and
-/// instance-metadata providers, none of which a Lambda function uses (0.7 MB of `user_create`'s
+/// instance-metadata providers, none of which a Lambda function uses (0.7 MB of `spaceone_user_create`'s
 /// x86_64 binary). With an endpoint (DynamoDB Local), fixed credentials, so that nothing ever asks
 /// for credentials off this machine. The HTTPS client is `aws_https_client`; sleep, clock and
 /// retries are the SDK's defaults.

@@ -234,7 +234,7 @@ fn is_loopback(domain: &str) -> bool {
 /// The whole `main` of an HTTP function: logging, the app built once per execution environment
 /// (outside the handler), then the Lambda runtime calling `handler` for each request. The functions
 /// run it on a current-thread runtime: Lambda hands an environment one event at a time, and a
-/// multi-thread runtime's wake-ups across threads cost `user_get` 0.75 ms of CPU per event instead
+/// multi-thread runtime's wake-ups across threads cost `spaceone_user_get` 0.75 ms of CPU per event instead
 /// of 0.46 ms (tests/src/bin/cold_start.rs), which a 128 MB function's 7% of a vCPU makes 10 ms.
 /// Password hashing still runs on the blocking pool.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>

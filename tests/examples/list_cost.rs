@@ -54,7 +54,7 @@ async fn tenant_with(app: &'static App, users: usize) -> Result<(String, String)
     }
     let login = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "admin", "password": "Admin-Passw0rd!", "domain": {"name": tenant}}}}}});
-    let reply = auth_tokens::handle(
+    let reply = iam_auth_tokens::handle(
         app,
         Request::builder()
             .method("POST")
@@ -123,8 +123,8 @@ async fn main() -> Result<(), String> {
             for _ in 0..ROUNDS {
                 let started = Instant::now();
                 let response = match *verb {
-                    "list" => user_list::handle(app, request(&path, &token, &body)).await,
-                    _ => user_stat::handle(app, request(&path, &token, &body)).await,
+                    "list" => spaceone_user_list::handle(app, request(&path, &token, &body)).await,
+                    _ => spaceone_user_stat::handle(app, request(&path, &token, &body)).await,
                 };
                 samples.push(started.elapsed().as_secs_f64() * 1000.0);
                 assert_eq!(response.status(), 200);

@@ -1,5 +1,5 @@
 //! Prints the median time of failed logins for an unknown user and for a known user with a wrong
-//! password, through the `auth_tokens` handler against DynamoDB Local. They must not tell the two
+//! password, through the `iam_auth_tokens` handler against DynamoDB Local. They must not tell the two
 //! apart. Run with DynamoDB Local up (scripts/dynamodb-local.sh start):
 //! `DYNAMODB_ENDPOINT=http://127.0.0.1:8000 cargo run --release -p local-stack --example login_timing`
 
@@ -40,7 +40,7 @@ async fn main() -> Result<(), String> {
     for round in 0..ROUNDS + 5 {
         for (name, samples) in [("nobody", &mut unknown), ("admin", &mut wrong)] {
             let started = Instant::now();
-            let response = auth_tokens::handle(app, login(&tenant, name)).await;
+            let response = iam_auth_tokens::handle(app, login(&tenant, name)).await;
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             assert_eq!(response.status(), 401);
             if round >= 5 {

@@ -29,67 +29,49 @@ use template::Route;
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 pub type Handler = fn(&'static App, Request) -> HandlerFuture;
 
-/// The handler of each HTTP function, by its directory under `functions/`.
-pub fn handler(function: &str) -> Option<Handler> {
-    let handler: Handler = match function {
-        "auth_tokens" => |app, req| Box::pin(auth_tokens::handle(app, req)),
-        "user_create" => |app, req| Box::pin(user_create::handle(app, req)),
-        "user_get" => |app, req| Box::pin(user_get::handle(app, req)),
-        "user_actions" => |app, req| Box::pin(user_actions::handle(app, req)),
-        "user_random_password" => |app, req| Box::pin(user_random_password::handle(app, req)),
-        "user_password" => |app, req| Box::pin(user_password::handle(app, req)),
-        "user_modify" => |app, req| Box::pin(user_modify::handle(app, req)),
-        "iam_user_modify" => |app, req| Box::pin(iam_user_modify::handle(app, req)),
-        "user_update" => |app, req| Box::pin(user_update::handle(app, req)),
-        "user_verify_email" => |app, req| Box::pin(user_verify_email::handle(app, req)),
-        "user_confirm_email" => |app, req| Box::pin(user_confirm_email::handle(app, req)),
-        "user_reset_password" => |app, req| Box::pin(user_reset_password::handle(app, req)),
-        "user_set_required_actions" => {
-            |app, req| Box::pin(user_set_required_actions::handle(app, req))
+/// Every function that serves HTTP, by its directory under `functions/` (and crate name): the one
+/// list the handler registry and the drift test against the template are derived from.
+macro_rules! http_functions {
+    ($($function:ident),* $(,)?) => {
+        /// The handler of each HTTP function, by its directory under `functions/`.
+        pub fn handler(function: &str) -> Option<Handler> {
+            match function {
+                $(stringify!($function) => Some(|app, req| Box::pin($function::handle(app, req))),)*
+                _ => None,
+            }
         }
-        "user_enable" => |app, req| Box::pin(user_enable::handle(app, req)),
-        "user_disable" => |app, req| Box::pin(user_disable::handle(app, req)),
-        "user_delete" => |app, req| Box::pin(user_delete::handle(app, req)),
-        "user_list" => |app, req| Box::pin(user_list::handle(app, req)),
-        "user_stat" => |app, req| Box::pin(user_stat::handle(app, req)),
-        "user_find" => |app, req| Box::pin(user_find::handle(app, req)),
-        "user_sync" => |app, req| Box::pin(user_sync::handle(app, req)),
-        "rsa_user_status" => |app, req| Box::pin(rsa_user_status::handle(app, req)),
-        "rsa_user_lookup" => |app, req| Box::pin(rsa_user_lookup::handle(app, req)),
-        "rsa_audit_trail" => |app, req| Box::pin(rsa_audit_trail::handle(app, req)),
-        "version_discovery" => |app, req| Box::pin(version_discovery::handle(app, req)),
-        _ => return None,
+
+        /// The directories of every function that serves HTTP.
+        pub const HTTP_FUNCTIONS: &[&str] = &[$(stringify!($function)),*];
     };
-    Some(handler)
 }
 
-/// The directories of every function that serves HTTP, for the drift test against the template.
-pub const HTTP_FUNCTIONS: [&str; 24] = [
-    "auth_tokens",
-    "user_create",
-    "user_get",
-    "user_actions",
-    "user_random_password",
-    "user_password",
-    "user_modify",
-    "iam_user_modify",
-    "user_update",
-    "user_verify_email",
-    "user_confirm_email",
-    "user_reset_password",
-    "user_set_required_actions",
-    "user_enable",
-    "user_disable",
-    "user_delete",
-    "user_list",
-    "user_stat",
-    "user_find",
-    "user_sync",
-    "rsa_user_status",
-    "rsa_user_lookup",
-    "rsa_audit_trail",
-    "version_discovery",
-];
+http_functions!(
+    iam_auth_tokens,
+    iam_user_modify,
+    iam_user_password,
+    iam_version_discovery,
+    rsa_audit_trail,
+    rsa_user_lookup,
+    rsa_user_status,
+    spaceone_user_confirm_email,
+    spaceone_user_create,
+    spaceone_user_delete,
+    spaceone_user_disable,
+    spaceone_user_enable,
+    spaceone_user_find,
+    spaceone_user_get,
+    spaceone_user_list,
+    spaceone_user_reset_password,
+    spaceone_user_set_required_actions,
+    spaceone_user_stat,
+    spaceone_user_sync,
+    spaceone_user_update,
+    spaceone_user_verify_email,
+    workspace_random_password,
+    workspace_user_actions,
+    workspace_user_modify,
+);
 
 /// API Gateway's own payload limit.
 const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;

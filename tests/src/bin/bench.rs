@@ -13,7 +13,7 @@
 //! - DynamoDB capacity units per call (`ReturnConsumedCapacity`, added to every request by a proxy
 //!   in front of DynamoDB Local), in a tenant of 1,000 users and one of `--large` users.
 //!
-//! `--only FUNCTION` measures that route's warm latency alone (and, for `auth_tokens`, login beside
+//! `--only FUNCTION` measures that route's warm latency alone (and, for `iam_auth_tokens`, login beside
 //! argon2) and writes nothing.
 
 use std::collections::BTreeMap;
@@ -420,7 +420,7 @@ impl BareWorld {
     }
 
     /// An update of user `i` conditional on it existing.
-    fn user_update(&self, i: usize) -> Result<Update, String> {
+    fn spaceone_user_update(&self, i: usize) -> Result<Update, String> {
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(self.key(user_sk(&user_id(i)))))
@@ -463,7 +463,7 @@ impl BareWorld {
 
     fn update_user(&self, i: usize) -> Result<TransactWriteItem, String> {
         Ok(TransactWriteItem::builder()
-            .update(self.user_update(i)?)
+            .update(self.spaceone_user_update(i)?)
             .build())
     }
 
@@ -580,8 +580,10 @@ impl BareWorld {
                 caller.and(work)
             }
             // The store writes a change of one item without a transaction (dynamo::write_single).
-            Bare::Write => self.pair_then_alone(i, self.user_update(i)).await,
-            Bare::LockUnlock if i % 2 == 1 => self.pair_then_alone(i, self.user_update(i)).await,
+            Bare::Write => self.pair_then_alone(i, self.spaceone_user_update(i)).await,
+            Bare::LockUnlock if i % 2 == 1 => {
+                self.pair_then_alone(i, self.spaceone_user_update(i)).await
+            }
             Bare::WriteMessage { hash: false } => {
                 self.pair_then_alone(i, self.user_update_with_message(i))
                     .await
@@ -773,13 +775,13 @@ fn workloads() -> Vec<Workload> {
     }
     vec![
         w(
-            "user_get",
+            "spaceone_user_get",
             "POST /identity/v1/user/get",
             Bare::Get,
             |w, i| w.spaceone("get", json!({"user_id": user_id(i % w.users)})),
         ),
         w(
-            "user_list",
+            "spaceone_user_list",
             "POST /identity/v1/user/list",
             Bare::Page,
             |w, _| {
@@ -790,7 +792,7 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_stat",
+            "spaceone_user_stat",
             "POST /identity/v1/user/stat",
             Bare::Counters,
             |w, _| {
@@ -831,7 +833,7 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_find",
+            "spaceone_user_find",
             "POST /identity/v1/users/find",
             Bare::None,
             |w, _| {
@@ -841,13 +843,13 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_sync",
+            "spaceone_user_sync",
             "POST /identity/v1/user/sync",
             Bare::Write,
             |w, _| w.spaceone("sync", json!({"user_id": "jkim@directory.example"})),
         ),
         w(
-            "user_update",
+            "spaceone_user_update",
             "POST /identity/v1/user/update",
             Bare::Write,
             |w, i| {
@@ -858,7 +860,7 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_modify",
+            "workspace_user_modify",
             "PUT /v2/{project_id}/users/{user_id}",
             Bare::Write,
             |w, i| {
@@ -884,7 +886,7 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_set_required_actions",
+            "spaceone_user_set_required_actions",
             "POST /identity/v1/user/set-required-actions",
             Bare::Write,
             |w, i| {
@@ -895,7 +897,7 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_actions",
+            "workspace_user_actions",
             "POST /v2/{project_id}/users/{user_id}/actions",
             Bare::LockUnlock,
             |w, i| {
@@ -930,25 +932,25 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_disable",
+            "spaceone_user_disable",
             "POST /identity/v1/user/disable",
             Bare::StateChange,
             |w, i| w.spaceone("disable", json!({"user_id": user_id(i % w.users)})),
         ),
         w(
-            "user_enable",
+            "spaceone_user_enable",
             "POST /identity/v1/user/enable",
             Bare::StateChange,
             |w, i| w.spaceone("enable", json!({"user_id": user_id(i % w.users)})),
         ),
         w(
-            "user_verify_email",
+            "spaceone_user_verify_email",
             "POST /identity/v1/user/verify-email",
             Bare::WriteMessage { hash: false },
             |w, i| w.spaceone("verify-email", json!({"user_id": user_id(i % w.users)})),
         ),
         Workload {
-            function: "user_confirm_email",
+            function: "spaceone_user_confirm_email",
             route: "POST /identity/v1/user/confirm-email",
             bare: Bare::Write,
             prepare: Some(|w, i| {
@@ -971,7 +973,7 @@ fn workloads() -> Vec<Workload> {
             call: |_, _| unreachable!("prepared"),
         },
         Workload {
-            function: "user_password",
+            function: "iam_user_password",
             route: "POST /v3/users/{user_id}/password",
             bare: Bare::ChangePassword,
             prepare: Some(|w, i| {
@@ -992,7 +994,7 @@ fn workloads() -> Vec<Workload> {
             call: |_, _| unreachable!("prepared"),
         },
         w(
-            "user_reset_password",
+            "spaceone_user_reset_password",
             "POST /identity/v1/user/reset-password",
             Bare::WriteMessage { hash: true },
             |w, i| {
@@ -1005,7 +1007,7 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_random_password",
+            "workspace_random_password",
             "GET /v2/{project_id}/users/{user_id}/random-password",
             Bare::WriteMessage { hash: true },
             |w, i| {
@@ -1022,13 +1024,13 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "auth_tokens",
+            "iam_auth_tokens",
             "POST /v3/auth/tokens",
             Bare::Login,
             |w, _| w.login_call("admin", ADMIN_PASSWORD),
         ),
         w(
-            "user_create",
+            "spaceone_user_create",
             "POST /identity/v1/user/create",
             Bare::Create,
             |w, i| {
@@ -1040,7 +1042,7 @@ fn workloads() -> Vec<Workload> {
             },
         ),
         w(
-            "user_delete",
+            "spaceone_user_delete",
             "POST /identity/v1/user/delete",
             Bare::StateChange,
             |w, i| {
@@ -1644,7 +1646,7 @@ struct LoginSizing {
 }
 
 fn login_sizing(rows: &[Row]) -> Vec<LoginSizing> {
-    let Some(login) = rows.iter().find(|r| r.function == "auth_tokens") else {
+    let Some(login) = rows.iter().find(|r| r.function == "iam_auth_tokens") else {
         return Vec::new();
     };
     LOGIN_MEMORY_MB
@@ -1903,8 +1905,11 @@ async fn main() -> Result<(), String> {
     let bare: &'static BareWorld = Box::leak(Box::new(BareWorld::new(app, world).await?));
 
     let rows = warm_latency(world, bare, options.requests, options.only.as_deref()).await?;
-    // The login budget belongs to auth_tokens: `--only auth_tokens` measures it too.
-    let only_other = options.only.as_deref().is_some_and(|f| f != "auth_tokens");
+    // The login budget belongs to iam_auth_tokens: `--only iam_auth_tokens` measures it too.
+    let only_other = options
+        .only
+        .as_deref()
+        .is_some_and(|f| f != "iam_auth_tokens");
     if only_other {
         return Ok(());
     }

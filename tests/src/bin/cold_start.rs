@@ -23,17 +23,17 @@
 //!
 //! Every measured request is one that succeeds: a figure counts only for the work it names. The
 //! events are `events/<function>.json` (left as a person would send them) in a tenant bootstrapped
-//! here for each function (its administrator logged in through the `auth_tokens` handler, the user
-//! the events name created through `user_create`'s; for `user_sync`, the EXTERNAL user its event
+//! here for each function (its administrator logged in through the `iam_auth_tokens` handler, the user
+//! the events name created through `spaceone_user_create`'s; for `spaceone_user_sync`, the EXTERNAL user its event
 //! names, who is in the directory). Where a request uses its target up, each start and each warm
 //! event gets a fresh one, made through the handlers in this process before the function's first
-//! start: `user_create` a new user id and email; `user_delete` and `user_verify_email` (one code a
-//! minute per user) a new user; `user_reset_password` a new user whose address is verified
-//! (`verify-email` with `force`); `user_confirm_email` a new user and the code `verify-email` sent
-//! them, read from their item as the notifier reads it; `user_password` a new user with the
-//! event's original password, changing it with their own token on their own path. `user_find`'s
+//! start: `spaceone_user_create` a new user id and email; `spaceone_user_delete` and `spaceone_user_verify_email` (one code a
+//! minute per user) a new user; `spaceone_user_reset_password` a new user whose address is verified
+//! (`verify-email` with `force`); `spaceone_user_confirm_email` a new user and the code `verify-email` sent
+//! them, read from their item as the notifier reads it; `iam_user_password` a new user with the
+//! event's original password, changing it with their own token on their own path. `spaceone_user_find`'s
 //! keyword matches people in the directory. Each function has a success status (201 for
-//! `auth_tokens`, 204 for `user_password`, 300 for `version_discovery`'s `GET /`, 200 for the
+//! `iam_auth_tokens`, 204 for `iam_user_password`, 300 for `iam_version_discovery`'s `GET /`, 200 for the
 //! rest): a function any of whose measured requests (first or warm, or a start that failed)
 //! answered another is **refused**: its row says so with the statuses it got and no figure, the
 //! JSON names it, and the tool exits non-zero after the table (`scripts/bench.sh` then keeps the
@@ -53,10 +53,10 @@
 //! Usage (DynamoDB Local up, e.g. `DDB_PORT=8770 DDB_IN_MEMORY=1 scripts/dynamodb-local.sh start`):
 //!
 //! ```sh
-//! cargo build --release -p user_get -p auth_tokens -p user_create -p user_list
+//! cargo build --release -p spaceone_user_get -p iam_auth_tokens -p spaceone_user_create -p spaceone_user_list
 //! cargo run --release -p local-stack --bin cold_start -- --ddb-endpoint http://127.0.0.1:8770 \
 //!     --starts 20 --warm 200 --json cold_start.json \
-//!     target/release/user_get target/release/auth_tokens target/release/user_create target/release/user_list
+//!     target/release/spaceone_user_get target/release/iam_auth_tokens target/release/spaceone_user_create target/release/spaceone_user_list
 //! ```
 //!
 //! Options: `--table NAME` (default `useradmin-bench`), `--events DIR` (default the repository's
@@ -91,7 +91,7 @@ const SIGNING_KEY: &str = "cold-start-signing-key-0123456789abcdef";
 const ADMIN_PASSWORD: &str = "Cold-Start-Passw0rd!";
 /// The template's `Timeout`.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
-/// The template's `TenantUserQuota` is 50; the warm loop of `user_create` needs more.
+/// The template's `TenantUserQuota` is 50; the warm loop of `spaceone_user_create` needs more.
 const TENANT_USER_QUOTA: u64 = 1_000_000;
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
@@ -574,11 +574,11 @@ fn function_env(
 fn success_status(function: &str) -> &'static str {
     match function {
         // A token issued (Keystone).
-        "auth_tokens" => "201",
+        "iam_auth_tokens" => "201",
         // Huawei IAM's own password change: no content.
-        "user_password" => "204",
+        "iam_user_password" => "204",
         // `GET /`: Keystone's version list is Multiple Choices.
-        "version_discovery" => "300",
+        "iam_version_discovery" => "300",
         _ => "200",
     }
 }
@@ -651,11 +651,11 @@ impl Fixture {
         format!("cold{n}@bench.example")
     }
 
-    /// A new user like the one the events name (`user_create`'s event with a fresh id and
+    /// A new user like the one the events name (`spaceone_user_create`'s event with a fresh id and
     /// email, through its handler), with `password`, or the event's own.
     async fn new_user(&self, password: Option<&str>) -> Result<String, String> {
         let user = self.next_user();
-        let mut event = self.event("user_create")?;
+        let mut event = self.event("spaceone_user_create")?;
         edit_body(&mut event, |body| {
             body["user_id"] = json!(user);
             body["email"] = json!(user);
@@ -663,7 +663,7 @@ impl Fixture {
                 body["password"] = json!(password);
             }
         })?;
-        self.call(user_create::handle, event, 200, "creating a user")
+        self.call(spaceone_user_create::handle, event, 200, "creating a user")
             .await?;
         Ok(user)
     }
@@ -697,15 +697,20 @@ impl Fixture {
     /// the address marked verified at once instead) and returns the code, read from the user's
     /// item as the notifier reads it.
     async fn verify_email(&self, user: &str, force: bool) -> Result<Option<String>, String> {
-        let mut event = self.event("user_verify_email")?;
+        let mut event = self.event("spaceone_user_verify_email")?;
         edit_body(&mut event, |body| {
             body["user_id"] = json!(user);
             if force {
                 body["force"] = json!(true);
             }
         })?;
-        self.call(user_verify_email::handle, event, 200, "verify-email")
-            .await?;
+        self.call(
+            spaceone_user_verify_email::handle,
+            event,
+            200,
+            "verify-email",
+        )
+        .await?;
         if force {
             return Ok(None);
         }
@@ -740,14 +745,14 @@ impl Fixture {
         Ok(Some(code))
     }
 
-    /// `user`'s token, from `auth_tokens`'s event (that user's name) through its handler.
+    /// `user`'s token, from `iam_auth_tokens`'s event (that user's name) through its handler.
     async fn login(&self, user: &str) -> Result<String, String> {
-        let mut event = self.event("auth_tokens")?;
+        let mut event = self.event("iam_auth_tokens")?;
         edit_body(&mut event, |body| {
             body["auth"]["identity"]["password"]["user"]["name"] = json!(user);
         })?;
         let response = self
-            .call(auth_tokens::handle, event, 201, "logging in")
+            .call(iam_auth_tokens::handle, event, 201, "logging in")
             .await?;
         response
             .headers()
@@ -765,7 +770,7 @@ impl Fixture {
         let mut event = self.event(function)?;
         match function {
             // A new user each.
-            "user_create" => {
+            "spaceone_user_create" => {
                 let user = self.next_user();
                 edit_body(&mut event, |body| {
                     body["user_id"] = json!(user);
@@ -773,18 +778,18 @@ impl Fixture {
                 })?;
             }
             // One user each: deleted; one code a minute per user.
-            "user_delete" | "user_verify_email" => {
+            "spaceone_user_delete" | "spaceone_user_verify_email" => {
                 let user = self.new_user(None).await?;
                 edit_body(&mut event, |body| body["user_id"] = json!(user))?;
             }
             // A temporary password goes to a verified address only.
-            "user_reset_password" => {
+            "spaceone_user_reset_password" => {
                 let user = self.new_user(None).await?;
                 self.verify_email(&user, true).await?;
                 edit_body(&mut event, |body| body["user_id"] = json!(user))?;
             }
             // The code mailed to a new user.
-            "user_confirm_email" => {
+            "spaceone_user_confirm_email" => {
                 let user = self.new_user(None).await?;
                 let code = self
                     .verify_email(&user, false)
@@ -796,7 +801,7 @@ impl Fixture {
                 })?;
             }
             // A user with the event's original password changes it with their own token.
-            "user_password" => {
+            "iam_user_password" => {
                 let user = self.new_user(Some(ADMIN_PASSWORD)).await?;
                 let token = self.login(&user).await?;
                 act_as(&mut event, "admin", &user, &token)?;
@@ -868,8 +873,8 @@ fn act_as(event: &mut Value, named: &str, user: &str, token: &str) -> Result<(),
 }
 
 /// The table, a tenant with its administrator, the administrator's token (through the
-/// `auth_tokens` handler, as the event logs in), the user the events name (through
-/// `user_create`'s) and, for `user_sync`, the EXTERNAL user its event refreshes from the
+/// `iam_auth_tokens` handler, as the event logs in), the user the events name (through
+/// `spaceone_user_create`'s) and, for `spaceone_user_sync`, the EXTERNAL user its event refreshes from the
 /// directory.
 async fn prepare(args: &Args, app: &'static App, function: &str) -> Result<Fixture, String> {
     let seconds = SystemTime::now()
@@ -892,30 +897,30 @@ async fn prepare(args: &Args, app: &'static App, function: &str) -> Result<Fixtu
         sequence: std::sync::atomic::AtomicU64::new(0),
     };
     fixture.token = fixture.login("admin").await?;
-    let create = fixture.event("user_create")?;
+    let create = fixture.event("spaceone_user_create")?;
     fixture
         .call(
-            user_create::handle,
+            spaceone_user_create::handle,
             create,
             200,
             "creating the events' user",
         )
         .await?;
-    if function == "user_sync" {
-        let mut create = fixture.event("user_create")?;
-        let synced = fixture.event("user_sync")?;
+    if function == "spaceone_user_sync" {
+        let mut create = fixture.event("spaceone_user_create")?;
+        let synced = fixture.event("spaceone_user_sync")?;
         let user = synced["body"]
             .as_str()
             .and_then(|body| serde_json::from_str::<Value>(body).ok())
             .and_then(|body| body["user_id"].as_str().map(str::to_owned))
-            .ok_or("events/user_sync.json names no user_id")?;
+            .ok_or("events/spaceone_user_sync.json names no user_id")?;
         edit_body(&mut create, |body| {
             let domain = body["domain_id"].clone();
             *body = json!({"user_id": user, "backend": "EXTERNAL", "domain_id": domain});
         })?;
         fixture
             .call(
-                user_create::handle,
+                spaceone_user_create::handle,
                 create,
                 200,
                 "creating the directory's user",

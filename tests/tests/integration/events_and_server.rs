@@ -30,32 +30,32 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
     let env = TestEnv::new().await;
     // Order matters: the token from the login event serves the others.
     let expected = [
-        ("version_discovery", 300),
-        ("auth_tokens", 201),
-        ("user_create", 200),
-        ("user_get", 200),
-        ("user_update", 200),
-        ("user_list", 200),
-        ("user_stat", 200),
-        ("user_find", 200),
-        ("user_sync", 200),
-        ("user_set_required_actions", 200),
-        ("user_verify_email", 200),
+        ("iam_version_discovery", 300),
+        ("iam_auth_tokens", 201),
+        ("spaceone_user_create", 200),
+        ("spaceone_user_get", 200),
+        ("spaceone_user_update", 200),
+        ("spaceone_user_list", 200),
+        ("spaceone_user_stat", 200),
+        ("spaceone_user_find", 200),
+        ("spaceone_user_sync", 200),
+        ("spaceone_user_set_required_actions", 200),
+        ("spaceone_user_verify_email", 200),
         // Its code is filled in from the outbox, as a user would copy it from the mail.
-        ("user_confirm_email", 200),
-        ("user_reset_password", 200),
-        ("user_disable", 200),
-        ("user_enable", 200),
+        ("spaceone_user_confirm_email", 200),
+        ("spaceone_user_reset_password", 200),
+        ("spaceone_user_disable", 200),
+        ("spaceone_user_enable", 200),
         ("rsa_user_status", 200),
         ("rsa_user_lookup", 200),
         ("rsa_audit_trail", 200),
-        ("user_actions", 200),
-        ("user_random_password", 200),
-        ("user_modify", 200),
+        ("workspace_user_actions", 200),
+        ("workspace_random_password", 200),
+        ("workspace_user_modify", 200),
         ("iam_user_modify", 200),
-        ("user_delete", 200),
+        ("spaceone_user_delete", 200),
         // Last: it revokes the administrator's token the others use.
-        ("user_password", 204),
+        ("iam_user_password", 204),
     ];
     let mut files: Vec<String> = std::fs::read_dir(events_dir())
         .unwrap()
@@ -99,7 +99,7 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
     for (function, status) in expected {
         let text = std::fs::read_to_string(events_dir().join(format!("{function}.json"))).unwrap();
         let mut text = fill(&text, &env.tenant, &token);
-        if function == "user_confirm_email" {
+        if function == "spaceone_user_confirm_email" {
             let code = env
                 .last_secret("dkang@mz.co.kr", Template::VerificationCode)
                 .await
@@ -122,7 +122,7 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
             status,
             "events/{function}.json: {body}"
         );
-        if function == "auth_tokens" {
+        if function == "iam_auth_tokens" {
             token = response.headers()["x-subject-token"]
                 .to_str()
                 .unwrap()
@@ -131,11 +131,11 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         // Links come from the context's domain (the events are `sam local`'s, on 127.0.0.1:3000).
         let answer: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         match function {
-            "auth_tokens" => assert_eq!(
+            "iam_auth_tokens" => assert_eq!(
                 answer["token"]["catalog"][0]["endpoints"][0]["url"],
                 "http://127.0.0.1:3000/v3"
             ),
-            "version_discovery" => {
+            "iam_version_discovery" => {
                 assert_eq!(
                     answer["versions"]["values"][0]["links"][0]["href"],
                     "http://127.0.0.1:3000/v3/"
@@ -234,7 +234,7 @@ fn the_local_routes_are_exactly_the_template_routes() {
     let mut routed: Vec<&str> = routes.iter().map(|r| r.function.as_str()).collect();
     routed.sort();
     // A function may serve more than one route (`find` under `users/` and `user/`;
-    // version_discovery: `/` and `/v3`).
+    // iam_version_discovery: `/` and `/v3`).
     routed.dedup();
     let mut served = HTTP_FUNCTIONS.to_vec();
     served.sort();
@@ -678,9 +678,9 @@ fn the_template_limits_each_client_address_with_a_web_acl_on_the_regional_stage(
     // Finding 5: the functions that answer links know the custom domain's URL, if any.
     assert_eq!(parameters["PublicBaseUrl"]["Default"].as_str(), Some(""));
     for function in [
-        "AuthTokensFunction",
+        "IamAuthTokensFunction",
         "IamUserModifyFunction",
-        "VersionDiscoveryFunction",
+        "IamVersionDiscoveryFunction",
     ] {
         assert_eq!(
             resources[function]["Properties"]["Environment"]["Variables"]["PUBLIC_BASE_URL"]

@@ -4,12 +4,12 @@
 
 mod common;
 
-mod auth_tokens;
 mod bootstrap_and_store;
 mod events_and_server;
 mod faults;
 mod hostile_input;
 mod housekeeping;
+mod iam_auth_tokens;
 mod iam_user_modify;
 mod key_rotation;
 mod notifier;

@@ -15,7 +15,7 @@ async fn a_request_logs_who_did_what_to_whom_and_how_it_ended() {
     let reply = env.get_info("ann@example.com").await;
     assert_eq!(reply.status, 200);
     let line = access_line(reply.request_id.as_deref().unwrap());
-    assert_eq!(line["function"], "user_get");
+    assert_eq!(line["function"], "spaceone_user_get");
     assert_eq!(line["route"], "POST /identity/v1/user/get");
     assert_eq!(line["tenant"], env.tenant);
     assert_eq!(line["actor"], "admin");
@@ -33,7 +33,7 @@ async fn a_request_logs_who_did_what_to_whom_and_how_it_ended() {
     );
 
     let metrics = metrics_line(reply.request_id.as_deref().unwrap());
-    assert_eq!(metrics["Function"], "user_get");
+    assert_eq!(metrics["Function"], "spaceone_user_get");
     assert_eq!(metrics["StatusClass"], "2xx");
     assert_eq!(metrics["Requests"], 1);
     assert_eq!(
@@ -76,7 +76,7 @@ async fn login_failures_lockouts_and_revocations_are_counted() {
         assert_eq!(reply.status, 401);
         let id = reply.request_id.as_deref().unwrap();
         let line = access_line(id);
-        assert_eq!(line["function"], "auth_tokens");
+        assert_eq!(line["function"], "iam_auth_tokens");
         assert_eq!(line["tenant"], env.tenant);
         assert!(line.get("actor").is_none(), "a failed login has no actor");
         let metrics = metrics_line(id);

@@ -1,4 +1,0 @@
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(user_modify::handle).await
-}
