@@ -1,13 +1,11 @@
-//! The external directory EXTERNAL users come from (SpaceONE's auth plugin `find`): seed 004's
-//! `find` searches it, `create` of an EXTERNAL user and `sync` read a user from it.
+//! The deployed external directory (`domain::directory`).
 //!
-//! The deployed directory speaks HTTPS JSON (docs/design.md, "External directory"):
+//! It speaks HTTPS JSON (docs/design.md, "External directory"):
 //! `POST <EXTERNAL_DIRECTORY_URL>` with `{"domain_id", "user_id"?, "keyword"?, "limit"}` and an
 //! optional `Authorization: Bearer <EXTERNAL_DIRECTORY_TOKEN>`, answered by
 //! `{"results": [{"user_id", "name", "email", "state", "tags"}], "total_count"}`. Plain HTTP is
 //! accepted for loopback addresses only (the local stack's sample directory).
 
-use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,64 +13,15 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::https::{self, HttpsClient};
 
-/// A `find` answers at most this many users (SpaceONE's limit).
-pub const FIND_LIMIT: usize = 25;
+pub use domain::directory::*;
+
 /// Longer than any answer of 25 users should be.
 const ANSWER_MAX_BYTES: usize = 1 << 20;
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DirectoryUser {
-    pub user_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// `ENABLED` or `DISABLED`; anything else (or nothing) leaves the user unconfirmed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    #[serde(default)]
-    pub tags: Map<String, Value>,
-}
-
-impl DirectoryUser {
-    /// The directory's name for the user, if it is one we could store (else ignored, not refused).
-    pub fn valid_name(&self) -> Option<String> {
-        self.name
-            .as_deref()
-            .and_then(|name| crate::validate::display_name("name", name, 128).ok())
-    }
-
-    /// The directory's address for the user, if it is a valid one.
-    pub fn valid_email(&self) -> Option<String> {
-        self.email
-            .as_deref()
-            .and_then(|email| crate::validate::email("email", email, 255).ok())
-    }
-}
-
-/// What a `find` asks for: one user by id, or users matching a keyword.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DirectorySearch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keyword: Option<String>,
-}
-
-pub trait Directory: Send + Sync {
-    /// Users matching the search (as many as the directory answers) and how many match in all.
-    fn find(
-        &self,
-        tenant_id: &str,
-        search: &DirectorySearch,
-    ) -> impl Future<Output = ApiResult<(Vec<DirectoryUser>, u64)>> + Send;
-}
 
 #[derive(Serialize)]
 struct FindRequest<'a> {
@@ -148,7 +97,13 @@ impl HttpDirectory {
 }
 
 impl Directory for HttpDirectory {
-    async fn find(
+    fn find<'a>(&'a self, tenant_id: &'a str, search: &'a DirectorySearch) -> Found<'a> {
+        Box::pin(self.find_users(tenant_id, search))
+    }
+}
+
+impl HttpDirectory {
+    async fn find_users(
         &self,
         tenant_id: &str,
         search: &DirectorySearch,
@@ -166,25 +121,5 @@ impl Directory for HttpDirectory {
         let mut users = answer.results;
         users.truncate(FIND_LIMIT);
         Ok((users, total))
-    }
-}
-
-/// What the directory says about one user id: exactly one match is the user; none is gone.
-pub async fn lookup(
-    directory: &impl Directory,
-    tenant_id: &str,
-    user_id: &str,
-) -> ApiResult<Option<DirectoryUser>> {
-    let search = DirectorySearch {
-        user_id: Some(user_id.to_owned()),
-        keyword: None,
-    };
-    let (mut users, _) = directory.find(tenant_id, &search).await?;
-    // A directory may answer partial matches too: only the exact id counts.
-    users.retain(|u| u.user_id == user_id);
-    match users.len() {
-        0 => Ok(None),
-        1 => Ok(users.pop()),
-        _ => Err(ApiError::TooManyExternalUsers(user_id.to_owned())),
     }
 }

@@ -243,7 +243,7 @@ where
     Fut: Future<Output = Response<Body>> + Send,
 {
     crate::telemetry::init();
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let app: &'static App = Box::leak(Box::new(crate::app::from_env().await?));
     let function: &'static str =
         Box::leak(crate::telemetry::function_name("local").into_boxed_str());
     lambda_http::run(service_fn(move |req| async move {

@@ -3,11 +3,14 @@
 
 use serde_json::{Value, json};
 
+use crate::App;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Empty, Fields};
 use crate::iam;
-use crate::model::{AccessMode, DisabledBy, RequiredAction, User, UserState};
-use crate::validate;
+use crate::model::{AccessMode, Backend, DisabledBy, RequiredAction, User, UserState, UserType};
+use crate::ops;
+use crate::token::Caller;
+use crate::validate::{self, PasswordContext};
 
 pub const NAME_MIN: usize = 5;
 pub const NAME_MAX: usize = 32;
@@ -183,6 +186,54 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
         None => {}
     }
     Ok(())
+}
+
+/// Seed 001: an administrator modifies a user of their own tenant. A new password must meet the
+/// policy (1103) and differ from the current one (1108, decided last:
+/// `administrator_set_password`); it revokes the user's tokens.
+pub async fn modify_iam_user(
+    app: &App,
+    caller: &Caller,
+    user_id: &str,
+    request: &ModifyRequest,
+) -> ApiResult<User> {
+    let tenant_id = caller.claims.ten.clone();
+    let before = ops::read_managed_user(app, caller, &tenant_id, user_id).await?;
+    let mut preview = before.clone();
+    apply_modify(&mut preview, request)?;
+    validate::fits_uniqueness_key("name", &preview.login_name)?;
+    let new_hash = match &request.password {
+        Some(password) => {
+            if before.backend == Backend::External || before.user_type == UserType::ApiUser {
+                return Err(ApiError::invalid(
+                    "password",
+                    "this user does not sign in with a password",
+                ));
+            }
+            let context = PasswordContext {
+                login_name: &preview.login_name,
+                email: preview.email.as_deref(),
+                phone: preview.phone.as_deref(),
+            };
+            app.config.password_policy.check(password, &context)?;
+            Some(ops::administrator_set_password(app, &before, &preview, password).await?)
+        }
+        None => None,
+    };
+    ops::write_managed_user(app, &caller.actor(), before, |user, now| {
+        apply_modify(user, request)?;
+        if let Some(hash) = new_hash {
+            user.password_hash = Some(hash);
+            user.password_changed_at = Some(now);
+            user.revoke_tokens();
+        }
+        Ok(Vec::new())
+    })
+    .await
+    .map(|mut user| {
+        user.password_expires_at = app.config.password_expires_at(&user);
+        user
+    })
 }
 
 /// The `{"user": {...}}` of the answer, with `links.self` under the API's base URL.

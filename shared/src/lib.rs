@@ -1,22 +1,19 @@
-//! Everything the functions share over the domain crate (`domain`: the user, its rules, tokens,
-//! errors, the query model and the store's interface, re-exported here under their old paths):
-//! the operations, the dialects and their error codes, the DynamoDB store and the Lambda wiring.
-//! Functions stay thin: parse the request, call one operation here, render the response.
+//! Everything the functions share over the domain crate (`domain`: the user, its rules and the
+//! operations, re-exported here under their old paths): the dialects and their error codes, the
+//! DynamoDB store, the external directory's and the mail folder's adapters, and the Lambda wiring
+//! (`App` is the domain's app on DynamoDB). Functions stay thin: parse the request, call one
+//! operation, render the response.
 
-pub mod account;
 pub mod app;
 pub mod directory;
 pub mod dynamo;
 pub mod error;
-pub mod housekeeping;
 pub mod http;
 pub mod https;
 pub mod iam;
 pub mod iam_users;
 pub mod invariants;
-pub mod listing;
-pub mod notify;
-pub mod ops;
+pub mod mailer;
 pub mod provisioning;
 pub mod rsa;
 pub mod secrets;
@@ -25,8 +22,10 @@ pub mod telemetry;
 pub mod workspace;
 
 pub use domain::{
-    change, fields, json, keys, model, outbox, password, query, store, token, validate,
+    account, change, config, fields, housekeeping, json, keys, listing, model, notes, notify, ops,
+    outbox, password, query, store, token, validate,
 };
 
 pub use app::App;
+pub use domain;
 pub use error::{ApiError, ApiResult, Dialect};

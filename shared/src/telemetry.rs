@@ -12,13 +12,14 @@
 //!   revocations, conditional-write conflicts, DynamoDB throttles after retries). The notifier
 //!   writes notifications sent and failed the same way.
 
-use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
+
+pub use domain::notes::{RequestNotes, StoreWait, note};
 
 /// The CloudWatch namespace of the metrics: `METRICS_NAMESPACE` (the template gives each stack its
 /// own, `UserAdmin/<stack>`), else this.
@@ -138,67 +139,6 @@ pub fn init() {
     };
 }
 
-/// What the operations of one request note about it, for its access line and metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestNotes {
-    pub tenant: Option<String>,
-    /// The user whose token acts (or who logs in, once known).
-    pub actor: Option<String>,
-    /// The user acted on.
-    pub target: Option<String>,
-    pub error_code: Option<String>,
-    pub login_failures: u32,
-    pub lockouts: u32,
-    pub token_revocations: u32,
-    pub write_conflicts: u32,
-    pub store_throttles: u32,
-    /// The DynamoDB calls made for the request, timed by `StoreTiming`.
-    pub store: StoreWait,
-}
-
-/// How long a request waited on DynamoDB: the time during which at least one of its calls was in
-/// flight, so that calls made side by side count once (retries and back-off included).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StoreWait {
-    pub calls: u32,
-    pub waited: std::time::Duration,
-    in_flight: u32,
-    busy_since: Option<Instant>,
-}
-
-impl StoreWait {
-    fn call_started(&mut self, at: Instant) {
-        self.calls += 1;
-        if self.in_flight == 0 {
-            self.busy_since = Some(at);
-        }
-        self.in_flight += 1;
-    }
-
-    fn call_ended(&mut self, at: Instant) {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        if self.in_flight == 0 {
-            self.stop_waiting(at);
-        }
-    }
-
-    /// Ends the wait of calls still in flight when the request ends (futures it dropped unfinished).
-    fn settle(&mut self, at: Instant) {
-        self.in_flight = 0;
-        self.stop_waiting(at);
-    }
-
-    fn stop_waiting(&mut self, at: Instant) {
-        if let Some(since) = self.busy_since.take() {
-            self.waited += at.saturating_duration_since(since);
-        }
-    }
-
-    pub fn waited_ms(&self) -> f64 {
-        self.waited.as_secs_f64() * 1000.0
-    }
-}
-
 /// Times each DynamoDB call into the notes of the request that makes it (a no-op outside one).
 /// The SDK runs these hooks inside the call's own future, in the request's task.
 #[derive(Debug)]
@@ -231,16 +171,6 @@ impl aws_sdk_dynamodb::config::Intercept for StoreTiming {
     }
 }
 
-tokio::task_local! {
-    static NOTES: RefCell<RequestNotes>;
-}
-
-/// Notes something about the request being served; nothing outside one (tests calling operations
-/// directly, housekeeping).
-pub fn note(edit: impl FnOnce(&mut RequestNotes)) {
-    let _ = NOTES.try_with(|notes| edit(&mut notes.borrow_mut()));
-}
-
 /// Which request a line is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestInfo {
@@ -266,14 +196,7 @@ pub async fn observe<T>(
     status_of: impl FnOnce(&T) -> u16,
 ) -> T {
     let started = Instant::now();
-    let (result, notes) = NOTES
-        .scope(RefCell::new(RequestNotes::default()), async {
-            let result = work.await;
-            let mut notes = NOTES.with(|notes| notes.take());
-            notes.store.settle(Instant::now());
-            (result, notes)
-        })
-        .await;
+    let (result, notes) = domain::notes::scope(work).await;
     let status = status_of(&result);
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let outcome = match status {
@@ -432,26 +355,6 @@ pub fn check_emf(line: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn calls_side_by_side_count_their_wait_once() {
-        let start = Instant::now();
-        let at = |ms: u64| start + std::time::Duration::from_millis(ms);
-        let mut store = StoreWait::default();
-        // Two calls joined (0-3 and 1-5 ms), then one alone (7-9 ms): 5 + 2 ms of waiting.
-        store.call_started(at(0));
-        store.call_started(at(1));
-        store.call_ended(at(3));
-        store.call_ended(at(5));
-        store.call_started(at(7));
-        store.call_ended(at(9));
-        assert_eq!(store.calls, 3);
-        assert_eq!(store.waited, std::time::Duration::from_millis(7));
-        // A call dropped unfinished (10 ms on) counts until the request ends (12 ms).
-        store.call_started(at(10));
-        store.settle(at(12));
-        assert_eq!(store.waited, std::time::Duration::from_millis(9));
-    }
 
     #[test]
     fn trace_for_our_code_never_opens_the_runtime_event_logs() {

@@ -248,7 +248,7 @@ pub async fn bench_app(
     adjust(&mut config);
     let client = shared::app::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
     template::create_table(&client, &config.table_name).await?;
-    Ok(Box::leak(Box::new(App::new(
+    Ok(Box::leak(Box::new(shared::app::new(
         config,
         client,
         b"bench-signing-key-0123456789abcdef",

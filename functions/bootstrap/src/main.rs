@@ -3,7 +3,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let app: &'static shared::App = Box::leak(Box::new(shared::app::from_env().await?));
     let function: &'static str =
         Box::leak(shared::telemetry::function_name("bootstrap").into_boxed_str());
     lambda_runtime::run(service_fn(

@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::http::{self, json_response};
-use shared::{App, Dialect, iam_users, ops, validate};
+use shared::{App, Dialect, iam_users, validate};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(
@@ -13,7 +13,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             let user_id = http::path_param(&req, "user_id")?;
             validate::user_id(&user_id).map_err(|_| shared::ApiError::user_not_found(&user_id))?;
             let request = iam_users::parse_modify(http::body_bytes(&req))?;
-            let user = ops::modify_iam_user(app, &caller, &user_id, &request).await?;
+            let user = iam_users::modify_iam_user(app, &caller, &user_id, &request).await?;
             Ok(json_response(
                 200,
                 &iam_users::user_body(&user, &http::base_url(&app.config, &req)),

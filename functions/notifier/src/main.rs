@@ -2,7 +2,8 @@ use aws_lambda_events::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use notifier::SesMailer;
 use shared::App;
-use shared::notify::{FolderMailer, Mailer};
+use shared::mailer::FolderMailer;
+use shared::notify::Mailer;
 
 async fn serve(app: &'static App, mailer: &'static impl Mailer) -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
@@ -14,7 +15,7 @@ async fn serve(app: &'static App, mailer: &'static impl Mailer) -> Result<(), Er
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let app: &'static App = Box::leak(Box::new(shared::app::from_env().await?));
     // MAIL_FOLDER writes messages to files instead (a deployment without SES, or a local run).
     if let Ok(folder) = std::env::var("MAIL_FOLDER") {
         return serve(

@@ -5,7 +5,7 @@ use user_resource::Resources;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let app: &'static shared::App = Box::leak(Box::new(shared::app::from_env().await?));
     let sdk = shared::app::sdk_config(None).await;
     let endpoint = std::env::var("SECRETS_MANAGER_ENDPOINT").ok();
     let resources: &'static Resources = Box::leak(Box::new(Resources {

@@ -1,5 +1,11 @@
-//! The domain: the canonical user and the rules every dialect shares, free of AWS, Lambda and HTTP.
+//! The domain: the canonical user, the rules every dialect shares and the operations that apply
+//! them, free of AWS, Lambda and HTTP. The operations are generic over the store (`store`) and reach
+//! the outside through ports (`directory::Directory`, `app::KeyRingSource`, `notify::Mailer`).
 //!
+//! - `ops`, `account`, `listing`, `housekeeping`, `notify`: the operations (who may act, create,
+//!   login, changes, lifecycle, email and password links, lists and statistics, sweeps, delivery);
+//! - `app`, `config`: what the operations run with (settings, store, tokens, ports);
+//! - `notes`: what they note about the request they serve;
 //! - `model`: the user, its lifecycle, locks and required actions, the first administrator's guard;
 //! - `validate`, `password`: input rules, the password policy and hashing;
 //! - `token`, `keys`: signed tokens and the signing-key ring;
@@ -10,12 +16,21 @@
 //! - `change`: a change of a user as decided (version, audit record, first administrator's guard);
 //! - `store`: what the operations need from persistence (implemented on DynamoDB by `shared::dynamo`).
 
+pub mod account;
+pub mod app;
 pub mod change;
+pub mod config;
+pub mod directory;
 pub mod error;
 pub mod fields;
+pub mod housekeeping;
 pub mod json;
 pub mod keys;
+pub mod listing;
 pub mod model;
+pub mod notes;
+pub mod notify;
+pub mod ops;
 pub mod outbox;
 pub mod password;
 pub mod query;

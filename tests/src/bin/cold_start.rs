@@ -1182,7 +1182,11 @@ async fn bench(args: Args) -> Result<(), String> {
     };
     let client = shared::app::dynamodb_client(Some(&args.ddb_endpoint)).await;
     local_stack::template::create_table(&client, &args.table).await?;
-    let app: &'static App = Box::leak(Box::new(App::new(config, client, SIGNING_KEY.as_bytes())?));
+    let app: &'static App = Box::leak(Box::new(shared::app::new(
+        config,
+        client,
+        SIGNING_KEY.as_bytes(),
+    )?));
     eprintln!(
         "{} (table {}), directory {}; load average {load_before}",
         args.ddb_endpoint, args.table, directory.url
@@ -1726,8 +1730,8 @@ fn phases() -> Result<(), String> {
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         laps.note("DynamoDB Client::new (HTTPS connector, AWS roots)");
         let key = std::env::var("TOKEN_SIGNING_KEY").map_err(|e| e.to_string())?;
-        let app = App::new(config, client, key.as_bytes())?;
-        laps.note("App::new (key ring, token service, sealer)");
+        let app = shared::app::new(config, client, key.as_bytes())?;
+        laps.note("app::new (key ring, token service, sealer)");
         app.store.open_connection().await;
         laps.note("store connection opened (a GetItem of no item: connector, TCP, first signing)");
         let in_main: f64 = laps
@@ -1739,7 +1743,7 @@ fn phases() -> Result<(), String> {
         laps.push("= init in main, as shared::http::run does it", in_main);
         laps.restart();
 
-        // What the deployed init adds: App::from_env builds the SDK configuration a second time for
+        // What the deployed init adds: app::from_env builds the SDK configuration a second time for
         // the Secrets Manager client, then reads the key ring while the store connection opens (a
         // TLS connection and a call to Secrets Manager, not measurable here).
         let deployed = shared::app::sdk_config(None).await;

@@ -83,7 +83,7 @@ async fn main() -> Result<(), String> {
             std::env::set_var("EXTERNAL_DIRECTORY_URL", &directory);
         }
     }
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let app: &'static App = Box::leak(Box::new(shared::app::from_env().await?));
     let table = app.config.table_name.clone();
     if template::create_table(app.store.client(), &table).await? {
         eprintln!("created table {table} from template.yaml");
@@ -119,7 +119,7 @@ async fn main() -> Result<(), String> {
     tokio::spawn(local_stack::streams::run_notifier(
         app,
         local_stack::streams::client(&endpoint).await,
-        shared::notify::FolderMailer { folder: mail },
+        shared::mailer::FolderMailer { folder: mail },
         None,
         local_stack::streams::OnFailure::from_template(PathBuf::from(setting(
             "DEAD_LETTER_FOLDER",

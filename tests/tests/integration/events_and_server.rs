@@ -169,7 +169,7 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         .replace("{{CREATED_AT}}", &message.created_at.to_string());
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).unwrap();
     let folder = std::env::temp_dir().join(unique_tenant("events-mail"));
-    let mailer = shared::notify::FolderMailer {
+    let mailer = shared::mailer::FolderMailer {
         folder: folder.clone(),
     };
     let response = notifier::handle(env.app, &mailer, event).await;

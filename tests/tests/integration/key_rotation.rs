@@ -10,7 +10,8 @@ use local_stack::Router;
 use local_stack::cloudformation::SecretsManager;
 use serde_json::json;
 use shared::App;
-use shared::app::{KeySource, dynamodb_client, sdk_config};
+use shared::app::{SecretKeyRing, dynamodb_client, sdk_config};
+use shared::domain::app::KeySource;
 use shared::secrets::SecretStore;
 use token_key_rotation::RotationEvent;
 
@@ -22,13 +23,13 @@ async fn environment(endpoint: &str, tenant: &str) -> TestEnv {
     common::app_with(config()).await;
     let settings = config();
     let client = dynamodb_client(settings.dynamodb_endpoint.as_deref()).await;
-    let source = KeySource::new(
-        SecretStore::new(&sdk_config(Some(endpoint)).await, None),
-        SECRET,
-    );
+    let source = KeySource::new(Box::new(SecretKeyRing {
+        store: SecretStore::new(&sdk_config(Some(endpoint)).await, None),
+        secret_id: SECRET.into(),
+    }));
     let ring = source.read().await.unwrap();
     let app: &'static App = Box::leak(Box::new(
-        App::with_ring(settings, client, &ring, Some(source)).unwrap(),
+        shared::app::with_ring(settings, client, &ring, Some(source)).unwrap(),
     ));
     let router: &'static Router = Box::leak(Box::new(Router::from_template(app).unwrap()));
     TestEnv {

@@ -13,7 +13,8 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::TestEnv;
 use serde_json::{Value, json};
-use shared::notify::{FolderMailer, Mailer, OutgoingMessage};
+use shared::mailer::FolderMailer;
+use shared::notify::{Mailer, OutgoingMessage};
 
 fn mail_folder(name: &str) -> PathBuf {
     let folder = std::env::temp_dir().join(format!(

@@ -344,7 +344,7 @@ async fn a_store_that_cannot_be_reached_is_503_with_retry_after_not_500() {
     drop(closed);
     let client = shared::app::dynamodb_client(settings.dynamodb_endpoint.as_deref()).await;
     let broken: &'static shared::App = Box::leak(Box::new(
-        shared::App::new(settings, client, common::SIGNING_KEY).unwrap(),
+        shared::app::new(settings, client, common::SIGNING_KEY).unwrap(),
     ));
     let request = lambda_http::http::Request::builder()
         .method("PUT")

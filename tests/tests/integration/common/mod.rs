@@ -329,7 +329,9 @@ pub async fn app_with(config: Config) -> (&'static App, &'static Router) {
             ready.push(endpoint);
         }
     }
-    let app: &'static App = Box::leak(Box::new(App::new(config, client, SIGNING_KEY).unwrap()));
+    let app: &'static App = Box::leak(Box::new(
+        shared::app::new(config, client, SIGNING_KEY).unwrap(),
+    ));
     let router: &'static Router = Box::leak(Box::new(Router::from_template(app).unwrap()));
     (app, router)
 }

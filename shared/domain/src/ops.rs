@@ -26,7 +26,7 @@ pub fn now() -> Millis {
 /// a request without a token we signed learns nothing about its body's faults. Whether the token is
 /// still live (not revoked) is checked with the caller's record, read together with the request's
 /// own data, after the body.
-pub fn verify_token(app: &App, token: Option<&str>) -> ApiResult<Caller> {
+pub fn verify_token<S: UserStore>(app: &App<S>, token: Option<&str>) -> ApiResult<Caller> {
     app.tokens
         .verify(token.ok_or(ApiError::AuthenticationRequired)?)
 }
@@ -82,8 +82,8 @@ pub fn authorize_admin_or_self(caller: &Caller, tenant_id: &str, user_id: &str) 
 
 /// Runs `work` for an administrator of the tenant, reading the caller's record alongside it (one
 /// round trip for both) and refusing the answer if the caller may not manage.
-pub async fn as_admin<T>(
-    app: &App,
+pub async fn as_admin<S: UserStore, T>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     work: impl Future<Output = ApiResult<T>>,
@@ -97,8 +97,8 @@ pub async fn as_admin<T>(
 /// `as_admin` for work that also needs the tenant's counters: the caller's record and the
 /// counters come in one `BatchGetItem`, alongside `work`. The caller's refusal comes first: a
 /// refused token learns nothing from the work's answer.
-pub async fn as_admin_counting<T>(
-    app: &App,
+pub async fn as_admin_counting<S: UserStore, T>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     work: impl Future<Output = ApiResult<T>>,
@@ -117,7 +117,11 @@ pub async fn as_admin_counting<T>(
 /// Checks, before anything else happens, that the caller administers the tenant with a live
 /// token: for work that reaches past the store (the external directory), which a revoked token
 /// must not set off even if its answer would be thrown away.
-pub async fn ensure_admin(app: &App, caller: &Caller, tenant_id: &str) -> ApiResult<()> {
+pub async fn ensure_admin<S: UserStore>(
+    app: &App<S>,
+    caller: &Caller,
+    tenant_id: &str,
+) -> ApiResult<()> {
     as_admin(app, caller, tenant_id, std::future::ready(Ok(()))).await
 }
 
@@ -141,8 +145,8 @@ fn ensure_view_live(caller: &Caller, view: Option<&AuthView>, now: Millis) -> Ap
 
 /// A live token whose user need not change their password first: a user who must can change it
 /// and do nothing else.
-pub fn ensure_may_manage(
-    app: &App,
+pub fn ensure_may_manage<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     record: Option<&User>,
     now: Millis,
@@ -150,8 +154,8 @@ pub fn ensure_may_manage(
     ensure_view_may_manage(app, caller, record.map(AuthView::of).as_ref(), now)
 }
 
-fn ensure_view_may_manage(
-    app: &App,
+fn ensure_view_may_manage<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     view: Option<&AuthView>,
     now: Millis,
@@ -173,14 +177,14 @@ fn ensure_view_may_manage(
 }
 
 /// Hashing is CPU-bound for tens of milliseconds: keep it off the async workers.
-pub(crate) async fn hash_password(password: &str) -> ApiResult<String> {
+pub async fn hash_password(password: &str) -> ApiResult<String> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || password::hash(&password))
         .await
         .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
 }
 
-pub(crate) async fn verify_password(password: &str, stored: Option<&str>) -> Verified {
+pub async fn verify_password(password: &str, stored: Option<&str>) -> Verified {
     let password = password.to_owned();
     let stored = stored.map(str::to_owned);
     tokio::task::spawn_blocking(move || match stored {
@@ -221,7 +225,11 @@ pub struct NewUser {
 
 impl NewUser {
     /// The user to store and the messages its creation sends.
-    async fn into_user(self, app: &App, now: Millis) -> ApiResult<(User, Vec<Notification>)> {
+    async fn into_user<S: UserStore>(
+        self,
+        app: &App<S>,
+        now: Millis,
+    ) -> ApiResult<(User, Vec<Notification>)> {
         validate::user_id(&self.user_id)?;
         if let Some(login_name) = &self.login_name {
             validate::fits_uniqueness_key("name", login_name)?;
@@ -287,8 +295,8 @@ impl NewUser {
 
 /// Creates a user in the caller's tenant. A user with the same id pending deletion is replaced
 /// (it is gone for every dialect that sees no deleted users); any other holder of the id wins.
-pub async fn create_user(
-    app: &App,
+pub async fn create_user<S: UserStore>(
+    app: &App<S>,
     by: impl Into<Authority<'_>>,
     new_user: NewUser,
 ) -> ApiResult<User> {
@@ -358,12 +366,15 @@ pub async fn create_user(
 
 /// The directory's record of a new EXTERNAL user (exactly one must match its id); fills in the
 /// name and email the request leaves out, as the vendor does.
-async fn external_user(app: &App, new_user: &mut NewUser) -> ApiResult<DirectoryUser> {
+async fn external_user<S: UserStore>(
+    app: &App<S>,
+    new_user: &mut NewUser,
+) -> ApiResult<DirectoryUser> {
     let directory = app
         .directory
         .as_ref()
         .ok_or(ApiError::ExternalAuthNotAllowed)?;
-    let listed = directory::lookup(directory, &new_user.tenant_id, &new_user.user_id)
+    let listed = directory::lookup(directory.as_ref(), &new_user.tenant_id, &new_user.user_id)
         .await?
         .ok_or_else(|| ApiError::ExternalUserNotFound(new_user.user_id.clone()))?;
     if new_user.display_name.is_none() {
@@ -396,8 +407,8 @@ pub fn apply_directory_state(user: &mut User, listed: &DirectoryUser) {
 /// Reads a user of the caller's tenant: the caller's record and the target in one round trip. An
 /// administrator reads anyone; every user reads themself (SpaceONE's default `User.get`, which also
 /// lets a user read everyone else: not copied).
-pub async fn get_user(
-    app: &App,
+pub async fn get_user<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -408,8 +419,8 @@ pub async fn get_user(
 
 /// The caller's record and the target in one round trip, once the caller is authorised; a user
 /// pending deletion included.
-pub async fn read_target(
-    app: &App,
+pub async fn read_target<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -450,10 +461,13 @@ const LOGIN_ATTEMPTS: usize = 5;
 /// work (two reads, then one write beside one argon2 verification), whether the user exists, may
 /// log in, or typed a wrong password. Each attempt is counted before its password's verdict is
 /// used, so parallel guesses get no more tries than the lockout allows.
-pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedToken)> {
+pub async fn login<S: UserStore>(
+    app: &App<S>,
+    request: LoginRequest,
+) -> ApiResult<(User, IssuedToken)> {
     let tenant = request.tenant_id.as_str();
     let (LoginIdentity::Name(who) | LoginIdentity::Id(who)) = &request.identity;
-    crate::telemetry::note(|notes| notes.tenant = Some(tenant.to_owned()));
+    crate::notes::note(|notes| notes.tenant = Some(tenant.to_owned()));
     // Names no user can have (and that no storage key could hold) fail like any unknown user.
     let plausible = validate::tenant_id("domain", tenant).is_ok()
         && who.chars().count() <= LOGIN_NAME_MAX
@@ -530,7 +544,7 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
                     e
                 }
             })?;
-        crate::telemetry::note(|notes| notes.actor = Some(found.user_id.clone()));
+        crate::notes::note(|notes| notes.actor = Some(found.user_id.clone()));
         let mut found = found.clone();
         found.last_accessed_at = Some(now);
         found.password_expires_at = app.config.password_expires_at(&found);
@@ -544,7 +558,12 @@ pub async fn login(app: &App, request: LoginRequest) -> ApiResult<(User, IssuedT
 
 /// Locks the user out for the lockout's duration when a failed attempt completed the window's
 /// count. An administrator's lock or a deletion that came in between stands as it is.
-async fn lock_out_if_due(app: &App, user: &User, failed_logins: u32, now: Millis) -> ApiResult<()> {
+async fn lock_out_if_due<S: UserStore>(
+    app: &App<S>,
+    user: &User,
+    failed_logins: u32,
+    now: Millis,
+) -> ApiResult<()> {
     if failed_logins < app.config.lockout.threshold {
         return Ok(());
     }
@@ -553,7 +572,7 @@ async fn lock_out_if_due(app: &App, user: &User, failed_logins: u32, now: Millis
     };
     match app.store.record_login(user, &lockout).await {
         Ok(()) => {
-            crate::telemetry::note(|notes| notes.lockouts += 1);
+            crate::notes::note(|notes| notes.lockouts += 1);
             Ok(())
         }
         Err(ApiError::ConcurrentModification) => Ok(()),
@@ -573,8 +592,8 @@ async fn lock_out_if_due(app: &App, user: &User, failed_logins: u32, now: Millis
 /// the password without a comparison (the helpdesk setting a password for a locked user): nothing
 /// is told, and nothing counted. The reads ahead happen only for a change that moves a unique
 /// value or is guarded.
-pub(crate) async fn administrator_set_password(
-    app: &App,
+pub async fn administrator_set_password<S: UserStore>(
+    app: &App<S>,
     before: &User,
     after: &User,
     password: &str,
@@ -604,7 +623,11 @@ pub(crate) async fn administrator_set_password(
 /// What writing `before` as `after` would be refused for by the store's conditions, read ahead of
 /// the write: a unique value another user holds, or a change that can shut the tenant's first
 /// administrator out. `None`: the write would commit, unless something changes in between.
-async fn foreseen_refusal(app: &App, before: &User, after: &User) -> ApiResult<Option<ApiError>> {
+async fn foreseen_refusal<S: UserStore>(
+    app: &App<S>,
+    before: &User,
+    after: &User,
+) -> ApiResult<Option<ApiError>> {
     let guarded = before.change_can_shut_out(after);
     let (taken, tenant) = tokio::try_join!(app.store.taken_unique_value(before, after), async {
         match guarded {
@@ -623,7 +646,7 @@ async fn foreseen_refusal(app: &App, before: &User, after: &User) -> ApiResult<O
 
 /// The failure count (and its window's start) this attempt writes, or `None` when the window's
 /// tries are used up (by failures, or by parallel attempts still being checked).
-fn next_attempt(app: &App, user: &User, now: Millis) -> Option<(u32, Millis)> {
+fn next_attempt<S: UserStore>(app: &App<S>, user: &User, now: Millis) -> Option<(u32, Millis)> {
     let policy = &app.config.lockout;
     let window_start = user
         .failed_window_start
@@ -647,7 +670,7 @@ pub struct BootstrapRequest {
 
 /// Creates a tenant with its first administrator; `Ok(false)` when the tenant exists already, in
 /// which case nothing changes.
-pub async fn bootstrap(app: &App, request: BootstrapRequest) -> ApiResult<bool> {
+pub async fn bootstrap<S: UserStore>(app: &App<S>, request: BootstrapRequest) -> ApiResult<bool> {
     validate::tenant_id("tenant_id", &request.tenant_id)?;
     note_target(&request.tenant_id, &request.user_id);
     if let Some(email) = &request.email {
@@ -693,8 +716,8 @@ pub async fn bootstrap(app: &App, request: BootstrapRequest) -> ApiResult<bool> 
 /// Changes a user of the caller's tenant: reads caller and target in one round trip, lets `edit`
 /// change the target (returning the messages the change sends), and writes it conditionally on the
 /// version read. A change that changes nothing writes nothing. A user pending deletion is gone.
-pub async fn manage_user(
-    app: &App,
+pub async fn manage_user<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -706,8 +729,8 @@ pub async fn manage_user(
 
 /// The first half of `manage_user`: the target, once the caller may manage it; a user pending
 /// deletion is gone.
-pub async fn read_managed_user(
-    app: &App,
+pub async fn read_managed_user<S: UserStore>(
+    app: &App<S>,
     by: impl Into<Authority<'_>>,
     tenant_id: &str,
     user_id: &str,
@@ -730,15 +753,15 @@ pub async fn read_managed_user(
 
 /// The user a request acts on, for its access line.
 pub(crate) fn note_target(tenant_id: &str, user_id: &str) {
-    crate::telemetry::note(|notes| {
+    crate::notes::note(|notes| {
         notes.tenant.get_or_insert_with(|| tenant_id.to_owned());
         notes.target = Some(user_id.to_owned());
     });
 }
 
 /// Like `read_managed_user`, but the user may also act on themself.
-pub async fn read_own_or_managed_user(
-    app: &App,
+pub async fn read_own_or_managed_user<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -747,8 +770,8 @@ pub async fn read_own_or_managed_user(
     live_target(app, caller, tenant_id, user_id).await
 }
 
-async fn live_target(
-    app: &App,
+async fn live_target<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -764,8 +787,8 @@ async fn live_target(
 /// caller and the target read together (`read_target`), the caller checked before anything of the
 /// target is told, then `check_target` refuses a target the change may not apply to, before `edit`
 /// changes it; written as `manage_user` writes it.
-pub async fn manage_user_state(
-    app: &App,
+pub async fn manage_user_state<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -782,8 +805,8 @@ pub async fn manage_user_state(
 }
 
 /// The second half of `manage_user`: applies `edit` to the user read and writes the change.
-pub async fn write_managed_user(
-    app: &App,
+pub async fn write_managed_user<S: UserStore>(
+    app: &App<S>,
     actor: &Actor,
     before: User,
     edit: impl FnOnce(&mut User, Millis) -> ApiResult<Vec<Notification>>,
@@ -826,8 +849,8 @@ pub(crate) fn set_temporary_password(user: &mut User, hash: String, now: Millis)
     Ok(())
 }
 
-pub async fn user_action(
-    app: &App,
+pub async fn user_action<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -879,8 +902,8 @@ pub const RANDOM_PASSWORD_LENGTH: usize = 16;
 
 /// A fresh random password for the user, answered to the administrator once (and sent on the
 /// requested channels); the user must change it at the next login and loses existing tokens.
-pub async fn random_password(
-    app: &App,
+pub async fn random_password<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -919,8 +942,8 @@ pub async fn random_password(
 /// A user changes their own password (Huawei IAM `POST /v3/users/{user_id}/password`): only with
 /// their own live token, the right original password and a new one that meets the policy and
 /// differs. Clears UPDATE_PASSWORD; every earlier token stops working.
-pub async fn change_own_password(
-    app: &App,
+pub async fn change_own_password<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     user_id: &str,
     original: &str,
@@ -999,52 +1022,4 @@ pub async fn change_own_password(
     app.store
         .update_user(&UserChange::new(&before, &after, &[], &caller.actor()))
         .await
-}
-
-/// Seed 001: an administrator modifies a user of their own tenant. A new password must meet the
-/// policy (1103) and differ from the current one (1108, decided last:
-/// `administrator_set_password`); it revokes the user's tokens.
-pub async fn modify_iam_user(
-    app: &App,
-    caller: &Caller,
-    user_id: &str,
-    request: &crate::iam_users::ModifyRequest,
-) -> ApiResult<User> {
-    let tenant_id = caller.claims.ten.clone();
-    let before = read_managed_user(app, caller, &tenant_id, user_id).await?;
-    let mut preview = before.clone();
-    crate::iam_users::apply_modify(&mut preview, request)?;
-    validate::fits_uniqueness_key("name", &preview.login_name)?;
-    let new_hash = match &request.password {
-        Some(password) => {
-            if before.backend == Backend::External || before.user_type == UserType::ApiUser {
-                return Err(ApiError::invalid(
-                    "password",
-                    "this user does not sign in with a password",
-                ));
-            }
-            let context = PasswordContext {
-                login_name: &preview.login_name,
-                email: preview.email.as_deref(),
-                phone: preview.phone.as_deref(),
-            };
-            app.config.password_policy.check(password, &context)?;
-            Some(administrator_set_password(app, &before, &preview, password).await?)
-        }
-        None => None,
-    };
-    write_managed_user(app, &caller.actor(), before, |user, now| {
-        crate::iam_users::apply_modify(user, request)?;
-        if let Some(hash) = new_hash {
-            user.password_hash = Some(hash);
-            user.password_changed_at = Some(now);
-            user.revoke_tokens();
-        }
-        Ok(Vec::new())
-    })
-    .await
-    .map(|mut user| {
-        user.password_expires_at = app.config.password_expires_at(&user);
-        user
-    })
 }

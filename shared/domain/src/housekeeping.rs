@@ -25,7 +25,7 @@ pub struct Report {
 }
 
 /// Sweeps every registered tenant.
-pub async fn run(app: &App, now: Millis) -> Report {
+pub async fn run<S: UserStore>(app: &App<S>, now: Millis) -> Report {
     match app.store.list_tenants().await {
         Ok(tenants) => run_for(app, &tenants, now).await,
         Err(error) => Report {
@@ -36,7 +36,7 @@ pub async fn run(app: &App, now: Millis) -> Report {
 }
 
 /// Sweeps the given tenants.
-pub async fn run_for(app: &App, tenants: &[String], now: Millis) -> Report {
+pub async fn run_for<S: UserStore>(app: &App<S>, tenants: &[String], now: Millis) -> Report {
     let mut report = Report {
         tenants: tenants.len(),
         ..Report::default()
@@ -52,8 +52,8 @@ pub async fn run_for(app: &App, tenants: &[String], now: Millis) -> Report {
     report
 }
 
-async fn sweep_tenant(
-    app: &App,
+async fn sweep_tenant<S: UserStore>(
+    app: &App<S>,
     tenant: &str,
     now: Millis,
     report: &mut Report,

@@ -125,8 +125,8 @@ fn index_order(query: &Query) -> Option<bool> {
 }
 
 /// A page of users matching `query`, rendered, and the total number that match.
-pub async fn list(
-    app: &App,
+pub async fn list<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     query: &Query,
@@ -263,8 +263,8 @@ fn rows_from_counters(
 
 /// SpaceONE `stat`: the aggregate stages (or `distinct`) over the matching users, `total_count`
 /// when the page has a limit.
-pub async fn stat(
-    app: &App,
+pub async fn stat<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     query: &StatQuery,

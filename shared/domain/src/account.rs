@@ -5,7 +5,7 @@ use rand::{Rng, TryRngCore};
 use serde_json::{Map, Value};
 
 use crate::app::App;
-use crate::directory::{Directory, DirectorySearch, DirectoryUser};
+use crate::directory::{DirectorySearch, DirectoryUser};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{
     Actor, Backend, DisabledBy, EmailVerification, LockReason, Millis, PasswordLink,
@@ -109,13 +109,13 @@ fn ensure_resettable_by_email(user: &User) -> ApiResult<()> {
 }
 
 /// SpaceONE's temporary password, hashed before the user is written (off the async workers).
-pub(crate) struct TemporaryPassword {
+pub struct TemporaryPassword {
     clear: String,
     hash: String,
 }
 
 impl TemporaryPassword {
-    pub(crate) async fn generate(app: &App) -> ApiResult<TemporaryPassword> {
+    pub async fn generate<S: UserStore>(app: &App<S>) -> ApiResult<TemporaryPassword> {
         let clear = password::temporary_password(app.config.password_policy.min_classes);
         let hash = hash_password(&clear).await?;
         Ok(TemporaryPassword { clear, hash })
@@ -123,9 +123,9 @@ impl TemporaryPassword {
 
     /// Sets it on the user (UPDATE_PASSWORD required, tokens revoked) and returns the email that
     /// carries it.
-    pub(crate) fn set_and_mail(
+    pub fn set_and_mail<S: UserStore>(
         self,
-        app: &App,
+        app: &App<S>,
         user: &mut User,
         now: Millis,
     ) -> ApiResult<Vec<Notification>> {
@@ -141,8 +141,8 @@ impl TemporaryPassword {
 
 /// Changes a user's profile and, optionally, their password (which revokes their tokens and clears
 /// UPDATE_PASSWORD) or sends them a temporary one.
-pub async fn update_profile(
-    app: &App,
+pub async fn update_profile<S: UserStore>(
+    app: &App<S>,
     by: impl Into<Authority<'_>>,
     tenant_id: &str,
     user_id: &str,
@@ -185,8 +185,8 @@ pub async fn update_profile(
 
 /// SpaceONE `reset_password`: a temporary password to the user's verified email address; the user
 /// must change it at the next login and loses existing tokens.
-pub async fn reset_password_by_email(
-    app: &App,
+pub async fn reset_password_by_email<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -234,7 +234,7 @@ fn password_link_token() -> ApiResult<String> {
 
 /// What the mail carries: the configured page with the request's ids in its query and the token
 /// in its fragment (which no server log, `Referer` or proxy sees), or the token and how to use it.
-fn password_link_text(app: &App, user: &User, token: &str) -> String {
+fn password_link_text<S: UserStore>(app: &App<S>, user: &User, token: &str) -> String {
     match &app.config.password_link_url {
         Some(page) => format!(
             "{page}?{}#{}",
@@ -260,7 +260,11 @@ fn password_link_text(app: &App, user: &User, token: &str) -> String {
 /// read, one conditional write), whether the user exists, may use a link, or got one less than
 /// 15 minutes ago (then nothing is sent): the user is read beside a decoy of a user's size, and
 /// the write goes to a decoy item when no link is sent.
-pub async fn mail_password_link(app: &App, tenant_id: &str, user_id: &str) -> ApiResult<()> {
+pub async fn mail_password_link<S: UserStore>(
+    app: &App<S>,
+    tenant_id: &str,
+    user_id: &str,
+) -> ApiResult<()> {
     ops::note_target(tenant_id, user_id);
     let now = ops::now();
     // A decoy of a user's size is read beside the user, so that an unknown user's answer takes
@@ -301,8 +305,8 @@ pub async fn mail_password_link(app: &App, tenant_id: &str, user_id: &str) -> Ap
 /// revoked, UPDATE_PASSWORD done and a lockout from failed sign-ins lifted. Every refusal of the
 /// token (unknown user, no link, another token, expired, used, a user who may no longer use one)
 /// is the same 401.
-pub async fn set_password_by_link(
-    app: &App,
+pub async fn set_password_by_link<S: UserStore>(
+    app: &App<S>,
     tenant_id: &str,
     user_id: &str,
     token: &str,
@@ -385,8 +389,8 @@ fn verification_code() -> String {
 /// SpaceONE `verify_email`: optionally sets a new address (administrators only), then either marks
 /// it verified at once (`force`, administrators only) or sends a fresh code that replaces any
 /// earlier one.
-pub async fn verify_email(
-    app: &App,
+pub async fn verify_email<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -442,8 +446,8 @@ pub async fn verify_email(
 /// code counts, for the code and for the user's window (the counts are written before
 /// answering); after either limit even the right code fails, and every failure is the same
 /// `ERROR_INVALID_VERIFY_CODE`.
-pub async fn confirm_email(
-    app: &App,
+pub async fn confirm_email<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -483,8 +487,8 @@ pub async fn confirm_email(
 }
 
 /// SpaceONE `set_required_actions`: adds the actions to the user's set.
-pub async fn add_required_actions(
-    app: &App,
+pub async fn add_required_actions<S: UserStore>(
+    app: &App<S>,
     by: impl Into<Authority<'_>>,
     tenant_id: &str,
     user_id: &str,
@@ -499,7 +503,7 @@ pub async fn add_required_actions(
 }
 
 /// Adds required actions to a user, if the user can perform them.
-pub(crate) fn require_actions(user: &mut User, actions: &[RequiredAction]) -> ApiResult<()> {
+pub fn require_actions(user: &mut User, actions: &[RequiredAction]) -> ApiResult<()> {
     for action in actions {
         match action {
             RequiredAction::UpdatePassword
@@ -548,8 +552,8 @@ pub fn apply_lifecycle(user: &mut User, change: Lifecycle, now: Millis) -> ApiRe
     }
 }
 
-pub async fn change_lifecycle(
-    app: &App,
+pub async fn change_lifecycle<S: UserStore>(
+    app: &App<S>,
     by: impl Into<Authority<'_>>,
     tenant_id: &str,
     user_id: &str,
@@ -578,8 +582,8 @@ pub async fn change_lifecycle(
 }
 
 /// SpaceONE `find`: users of the external directory matching a user id or a keyword.
-pub async fn find_external_users(
-    app: &App,
+pub async fn find_external_users<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     search: &DirectorySearch,
@@ -598,8 +602,8 @@ pub async fn find_external_users(
 /// `sync`: refreshes an EXTERNAL user from the directory: name and email as listed there, and its
 /// state (a user disabled there, or gone from it, becomes DISABLED by sync; one enabled there is
 /// enabled again unless an administrator disabled it).
-pub async fn sync_user(
-    app: &App,
+pub async fn sync_user<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     tenant_id: &str,
     user_id: &str,
@@ -615,7 +619,7 @@ pub async fn sync_user(
         .directory
         .as_ref()
         .ok_or(ApiError::ExternalAuthNotAllowed)?;
-    let listed = crate::directory::lookup(directory, tenant_id, user_id).await?;
+    let listed = crate::directory::lookup(directory.as_ref(), tenant_id, user_id).await?;
     write_managed_user(app, &caller.actor(), before, |user, _| {
         match &listed {
             Some(listed) => {
@@ -637,8 +641,8 @@ pub async fn sync_user(
 /// Seed 003 `userStatus`: enables or disables a user of the caller's tenant. A user pending deletion
 /// can be neither (409), nor can an administrator enable a user a directory sync disabled (409).
 /// Setting the status a user has changes nothing.
-pub async fn set_status(
-    app: &App,
+pub async fn set_status<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     user_id: &str,
     change: Lifecycle,
@@ -662,8 +666,8 @@ pub async fn set_status(
 
 /// Seed 003's User Details lookup: the user of the caller's tenant with this email address or login
 /// name (any normal form or case), including one pending deletion.
-pub async fn lookup_user(
-    app: &App,
+pub async fn lookup_user<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     field: crate::error::UniqueField,
     value: &str,
@@ -685,8 +689,8 @@ pub async fn lookup_user(
 }
 
 /// The status changes of a user of the caller's tenant, oldest first (also of a purged user).
-pub async fn status_history(
-    app: &App,
+pub async fn status_history<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     user_id: &str,
 ) -> ApiResult<Vec<crate::model::AuditRecord>> {

@@ -1,12 +1,9 @@
 //! Delivery of the outbox: each notification is opened (its secret unsealed), rendered and handed
 //! to a `Mailer`, then removed from its user's item so that the sealed secret does not outlive its
-//! delivery. The deployed mailer is Amazon SES v2 (functions/notifier); the local stack's writes
-//! each message as a JSON file into a mail folder.
+//! delivery. The deployed mailer is Amazon SES v2 (functions/notifier); the local stack's
+//! (`shared::mailer::FolderMailer`) writes each message as a JSON file into a mail folder.
 
 use std::future::Future;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -80,8 +77,8 @@ pub enum Delivery {
 }
 
 /// Delivers one notification, if still waiting in its user's item, and removes it from there.
-pub async fn deliver(
-    app: &App,
+pub async fn deliver<S: UserStore>(
+    app: &App<S>,
     mailer: &impl Mailer,
     notification: &Notification,
 ) -> ApiResult<Delivery> {
@@ -102,34 +99,4 @@ pub async fn deliver(
         .map_err(|reason| ApiError::Unavailable(format!("sending failed: {reason}")))?;
     app.store.delete_notification(notification).await?;
     Ok(Delivery::Sent)
-}
-
-/// Writes each message as `<folder>/<notification_id>.json`, readable by its owner only.
-pub struct FolderMailer {
-    pub folder: PathBuf,
-}
-
-impl Mailer for FolderMailer {
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
-        let folder = self.folder.clone();
-        let message = message.clone();
-        tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-            let path = folder.join(format!("{}.json", message.notification_id));
-            let partial = folder.join(format!(".{}.partial", message.notification_id));
-            let text = serde_json::to_vec_pretty(&message).map_err(|e| e.to_string())?;
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&partial)
-                .map_err(|e| format!("{}: {e}", partial.display()))?;
-            file.write_all(&text).map_err(|e| e.to_string())?;
-            // A reader never sees half a message.
-            std::fs::rename(&partial, &path).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())?
-    }
 }
