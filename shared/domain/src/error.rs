@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// Which unique attribute a write collided on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UniqueField {
     UserId,
     LoginName,

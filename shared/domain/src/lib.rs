@@ -14,6 +14,7 @@
 //! - `fields`, `json`: request bodies read field by field, duplicate keys refused;
 //! - `query`: the generic query model and its evaluation in memory;
 //! - `change`: a change of a user as decided (version, audit record, first administrator's guard);
+//! - `memory`: the store in memory, for unit tests of the rules;
 //! - `store`: what the operations need from persistence (implemented on DynamoDB by `shared::dynamo`).
 
 pub mod account;
@@ -27,6 +28,7 @@ pub mod housekeeping;
 pub mod json;
 pub mod keys;
 pub mod listing;
+pub mod memory;
 pub mod model;
 pub mod notes;
 pub mod notify;
@@ -39,3 +41,6 @@ pub mod token;
 pub mod validate;
 
 pub use error::{ApiError, ApiResult};
+
+#[cfg(test)]
+mod operation_tests;
