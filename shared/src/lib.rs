@@ -7,24 +7,21 @@
 pub mod app;
 pub mod directory;
 pub mod dynamo;
-pub mod error;
 pub mod http;
 pub mod https;
-pub mod iam;
-pub mod iam_users;
 pub mod invariants;
 pub mod mailer;
 pub mod provisioning;
-pub mod rsa;
 pub mod secrets;
-pub mod spaceone;
 pub mod telemetry;
-pub mod workspace;
 
 pub use domain::{
     account, change, config, fields, housekeeping, json, keys, listing, model, notes, notify, ops,
     outbox, password, query, store, token, validate,
 };
+
+pub use dialects::iam::users as iam_users;
+pub use dialects::{error, iam, rsa, spaceone, workspace};
 
 pub use app::App;
 pub use domain;

@@ -11,7 +11,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::Workspace,
         async {
             let caller = http::authenticate(app, &req)?;
-            let (project_id, user_id) = workspace::target(&req)?;
+            let (project_id, user_id) = workspace::path_ids(
+                http::path_param(&req, "project_id")?,
+                http::path_param(&req, "user_id")?,
+            )?;
             let channels =
                 workspace::parse_notification_types(http::query_param(&req, "notification_type"))?;
             let password =

@@ -10,7 +10,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::Workspace,
         async {
             let caller = http::authenticate(app, &req)?;
-            let (project_id, user_id) = workspace::target(&req)?;
+            let (project_id, user_id) = workspace::path_ids(
+                http::path_param(&req, "project_id")?,
+                http::path_param(&req, "user_id")?,
+            )?;
             let request = workspace::parse_modify(http::body_bytes(&req))?;
             let user = ops::manage_user(app, &caller, &project_id, &user_id, |user, now| {
                 workspace::apply_modify(user, &request, now).map(|()| Vec::new())

@@ -3,14 +3,15 @@
 
 use serde_json::{Value, json};
 
-use crate::App;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Empty, Fields};
+use crate::fields::{Empty, Fields};
 use crate::iam;
 use crate::model::{AccessMode, Backend, DisabledBy, RequiredAction, User, UserState, UserType};
 use crate::ops;
 use crate::token::Caller;
 use crate::validate::{self, PasswordContext};
+use domain::app::App;
+use domain::store::UserStore;
 
 pub const NAME_MIN: usize = 5;
 pub const NAME_MAX: usize = 32;
@@ -191,8 +192,8 @@ pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
 /// Seed 001: an administrator modifies a user of their own tenant. A new password must meet the
 /// policy (1103) and differ from the current one (1108, decided last:
 /// `administrator_set_password`); it revokes the user's tokens.
-pub async fn modify_iam_user(
-    app: &App,
+pub async fn modify_iam_user<S: UserStore>(
+    app: &App<S>,
     caller: &Caller,
     user_id: &str,
     request: &ModifyRequest,

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, UniqueField};
-use crate::http::{Empty, Fields};
+use crate::fields::{Empty, Fields};
 use crate::model::{AuditRecord, Backend, User, UserState};
 use crate::validate;
 
@@ -86,7 +86,10 @@ pub fn parse_lookup(body: &[u8]) -> ApiResult<LookupKey> {
 
 /// RSA times: ISO 8601 in UTC with milliseconds.
 fn time(millis: i64) -> String {
-    crate::spaceone::time(millis)
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// The canonical display name split for RSA: the last word is the last name, the words before it

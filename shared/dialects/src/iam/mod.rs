@@ -1,9 +1,12 @@
 //! Huawei IAM's `POST /v3/auth/tokens` (Keystone v3 password method) to and from the canonical login.
 
+pub mod codes;
+pub mod users;
+
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Empty, Fields};
+use crate::fields::{Empty, Fields};
 use crate::model::{Millis, Role, User};
 use crate::ops::{LoginIdentity, LoginRequest};
 use crate::token::IssuedToken;

@@ -1,11 +1,13 @@
 //! Seed 004: SpaceONE identity v1 `User` messages to and from the canonical user.
 
+pub mod codes;
+
 use serde_json::{Map, Value, json};
 
 use crate::account::ProfileChange;
 use crate::directory::{DirectorySearch, DirectoryUser};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Empty, Fields};
+use crate::fields::{Empty, Fields};
 use crate::model::{Backend, Millis, RequiredAction, Role, User, UserState, UserType};
 use crate::ops::NewUser;
 use crate::query::{self, Condition, Query, StatQuery};

@@ -1,19 +1,11 @@
 //! Seeds 000 and 002: Huawei Workspace desktop-user requests to and from the canonical user.
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Empty, Fields};
+use crate::fields::{Empty, Fields};
 use crate::model::{ActiveType, DisabledBy, Millis, User};
 use crate::ops::UserAction;
 use crate::outbox::Channel;
 use crate::validate;
-
-/// `project_id` and `user_id` of a Workspace request's path.
-pub fn target(req: &lambda_http::Request) -> ApiResult<(String, String)> {
-    path_ids(
-        crate::http::path_param(req, "project_id")?,
-        crate::http::path_param(req, "user_id")?,
-    )
-}
 
 /// `project_id` and `user_id` of a Workspace path. An id no user can have names no resource.
 pub fn path_ids(project_id: String, user_id: String) -> ApiResult<(String, String)> {
