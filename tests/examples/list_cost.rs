@@ -6,12 +6,12 @@
 
 use std::time::Instant;
 
+use lambda::App;
+use lambda::model::{Backend, User, UserState, UserType};
+use lambda::store::UserStore;
 use lambda_http::Body;
 use lambda_http::http::Request;
 use serde_json::{Value, json};
-use shared::App;
-use shared::model::{Backend, User, UserState, UserType};
-use shared::store::UserStore;
 
 const ROUNDS: usize = 30;
 
@@ -39,7 +39,7 @@ async fn tenant_with(app: &'static App, users: usize) -> Result<(String, String)
                 &format!("user{i:05}@example.com"),
                 UserType::User,
                 Backend::Local,
-                shared::ops::now(),
+                lambda::ops::now(),
             );
             user.display_name = Some(format!("User {i:05}"));
             user.email = Some(user.user_id.clone());

@@ -1,4 +1,4 @@
-//! A small external directory on 127.0.0.1 speaking the protocol `shared::directory` documents:
+//! A small external directory on 127.0.0.1 speaking the protocol `lambda::directory` documents:
 //! the local stack serves a file-backed sample (`scripts/sample-directory.json`, read on every
 //! request so edits show at once); tests serve an in-memory one they change as they go.
 

@@ -19,9 +19,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use lambda::http::error_response;
+use lambda::{ApiError, App, Dialect};
 use lambda_http::{Body, Request, RequestExt, Response};
-use shared::http::error_response;
-use shared::{ApiError, App, Dialect};
 use tokio::net::TcpListener;
 
 use template::Route;
@@ -237,18 +237,18 @@ pub async fn bootstrap_admin(app: &App, tenant: &str, password: &str) -> Result<
 /// An app for the examples that measure: DynamoDB Local at `$DYNAMODB_ENDPOINT` (default port 8000),
 /// table `useradmin-bench` created from the template, `adjust` applied to the default settings.
 pub async fn bench_app(
-    adjust: impl FnOnce(&mut shared::app::Config),
+    adjust: impl FnOnce(&mut lambda::app::Config),
 ) -> Result<&'static App, String> {
     let endpoint =
         std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
-    let mut config = shared::app::Config {
+    let mut config = lambda::app::Config {
         dynamodb_endpoint: Some(endpoint),
-        ..shared::app::Config::defaults("useradmin-bench")
+        ..lambda::app::Config::defaults("useradmin-bench")
     };
     adjust(&mut config);
-    let client = shared::app::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+    let client = lambda::app::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
     template::create_table(&client, &config.table_name).await?;
-    Ok(Box::leak(Box::new(shared::app::new(
+    Ok(Box::leak(Box::new(lambda::app::new(
         config,
         client,
         b"bench-signing-key-0123456789abcdef",
@@ -399,7 +399,7 @@ impl Router {
             return Response::builder()
                 .status(200)
                 .header("content-type", "application/yaml")
-                .header(shared::http::REQUEST_ID_HEADER, request_id())
+                .header(lambda::http::REQUEST_ID_HEADER, request_id())
                 .body(Body::Text(OPENAPI.to_owned()))
                 .expect("a static response");
         }
@@ -459,7 +459,7 @@ impl Router {
                 .with_request_context(lambda_http::request::RequestContext::ApiGatewayV1(context));
             let app = self.app;
             let mut response =
-                shared::http::observed(app, &route.function, req, |req| handler(app, req)).await;
+                lambda::http::observed(app, &route.function, req, |req| handler(app, req)).await;
             // API Gateway answers its request id, which the function's access line names.
             if let Ok(value) = hyper::header::HeaderValue::from_str(&request_id) {
                 response.headers_mut().insert("x-amzn-requestid", value);
@@ -485,7 +485,7 @@ fn gateway_answer(error: &ApiError) -> Response<Body> {
     if let Ok(value) = hyper::header::HeaderValue::from_str(&request_id()) {
         response
             .headers_mut()
-            .insert(shared::http::REQUEST_ID_HEADER, value);
+            .insert(lambda::http::REQUEST_ID_HEADER, value);
     }
     response
 }

@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodbstreams::types::{OperationType, ShardIteratorType};
-use shared::App;
-use shared::notify::Mailer;
+use lambda::App;
+use lambda::notify::Mailer;
 
 /// How often the stream is read when it had nothing new.
 const IDLE: Duration = Duration::from_millis(200);
 
 /// The streams client for the same DynamoDB Local endpoint (and the same local credentials).
 pub async fn client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
-    aws_sdk_dynamodbstreams::Client::new(&shared::app::sdk_config(Some(endpoint)).await)
+    aws_sdk_dynamodbstreams::Client::new(&lambda::app::sdk_config(Some(endpoint)).await)
 }
 
 fn event_record(record: aws_sdk_dynamodbstreams::types::Record) -> Option<EventRecord> {

@@ -1,9 +1,9 @@
 //! Creates a tenant's first administrator. No HTTP route: pipelines call it with
 //! `aws lambda invoke` / `sam remote invoke` and a JSON event (events/bootstrap.json).
 
+use lambda::ops::{self, BootstrapRequest};
+use lambda::{ApiError, App, Dialect, password};
 use serde::{Deserialize, Serialize};
-use shared::ops::{self, BootstrapRequest};
-use shared::{ApiError, App, Dialect, password};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,7 +80,7 @@ pub async fn handle(app: &App, event: BootstrapEvent) -> Result<BootstrapAnswer,
         display_name: event.name,
     };
     let created = ops::bootstrap(app, request).await.inspect_err(|error| {
-        shared::http::record_error(error, Dialect::Own);
+        lambda::http::record_error(error, Dialect::Own);
     })?;
     let message = if created {
         format!(
@@ -119,13 +119,13 @@ pub async fn observed(
     event: BootstrapEvent,
     invocation: &str,
 ) -> Result<BootstrapAnswer, BootstrapError> {
-    let info = shared::telemetry::RequestInfo {
+    let info = lambda::telemetry::RequestInfo {
         function: function.to_owned(),
         route: "invoke bootstrap".into(),
         request_id: Some(invocation.to_owned()),
         lambda_request_id: Some(invocation.to_owned()),
     };
-    shared::telemetry::observe(&info, handle(app, event), |result| {
+    lambda::telemetry::observe(&info, handle(app, event), |result| {
         result.as_ref().map_or_else(|error| error.status, |_| 200)
     })
     .await

@@ -3,10 +3,10 @@
 //! `{"action": "check"}` (optionally `"tenant_id"`) it instead runs the invariant checker and
 //! changes nothing.
 
+use lambda::App;
+use lambda::housekeeping::{self, Report};
+use lambda::invariants::{self, CheckReport};
 use serde::Serialize;
-use shared::App;
-use shared::housekeeping::{self, Report};
-use shared::invariants::{self, CheckReport};
 
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -31,7 +31,7 @@ pub async fn handle(app: &App, event: serde_json::Value) -> Result<Answer, lambd
         );
         return Ok(Answer::Check(report));
     }
-    let report = housekeeping::run(app, shared::ops::now()).await;
+    let report = housekeeping::run(app, lambda::ops::now()).await;
     tracing::info!(
         tenants = report.tenants,
         purged = report.purged,

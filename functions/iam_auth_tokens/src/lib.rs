@@ -1,9 +1,9 @@
 //! `POST /v3/auth/tokens` (Huawei IAM, password method): 201 with the token in `X-Subject-Token`.
 
+use lambda::http::{self, json_response};
+use lambda::{ApiError, App, Dialect, iam, ops};
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{ApiError, App, Dialect, iam, ops};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(iam_user_modify::handle).await
+    lambda::http::run(iam_user_modify::handle).await
 }

@@ -1,8 +1,8 @@
 //! `POST /v3/users/{user_id}/password` (Huawei IAM): a user changes their own password; 204.
 
+use lambda::http::{self, empty_response};
+use lambda::{App, Dialect, iam, ops};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, empty_response};
-use shared::{App, Dialect, iam, ops};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

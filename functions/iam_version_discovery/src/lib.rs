@@ -2,10 +2,10 @@
 //! `Location` the v3 endpoint), `GET /v3` the v3 version document. No token: the Keystone clients
 //! ask before they log in, and to find the identity endpoint in the token's catalog.
 
+use lambda::http::{self, json_response};
+use lambda::{ApiError, App, Dialect, iam};
 use lambda_http::http::{HeaderValue, header};
 use lambda_http::{Body, Request, RequestExt, Response};
-use shared::http::{self, json_response};
-use shared::{ApiError, App, Dialect, iam};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

@@ -6,10 +6,10 @@
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use lambda::App;
+use lambda::notify::{self, Delivery, Mailer, OutgoingMessage};
+use lambda::outbox::{Channel, Notification};
 use serde::Deserialize;
-use shared::App;
-use shared::notify::{self, Delivery, Mailer, OutgoingMessage};
-use shared::outbox::{Channel, Notification};
 
 #[derive(Deserialize)]
 struct Keys {
@@ -24,8 +24,8 @@ fn messages_in(record: &EventRecord) -> Option<Vec<Notification>> {
     if !is_user || !matches!(record.event_name.as_str(), "INSERT" | "MODIFY") {
         return Some(Vec::new());
     }
-    let image: shared::dynamo::Item = record.change.new_image.clone().into();
-    shared::dynamo::messages_of(&image)
+    let image: lambda::dynamo::Item = record.change.new_image.clone().into();
+    lambda::dynamo::messages_of(&image)
         .inspect_err(|error| tracing::error!(%error, "stored message unreadable"))
         .ok()
 }
@@ -75,8 +75,8 @@ pub async fn handle(app: &App, mailer: &impl Mailer, event: Event) -> DynamoDbEv
             response.batch_item_failures.push(failure);
         }
     }
-    let function = shared::telemetry::function_name("notifier");
-    shared::telemetry::emit_metrics(&shared::telemetry::counter_metrics(
+    let function = lambda::telemetry::function_name("notifier");
+    lambda::telemetry::emit_metrics(&lambda::telemetry::counter_metrics(
         &function,
         &[
             ("NotificationsSent", sent),

@@ -1,8 +1,8 @@
 //! `GET /AdminInterface/restapi/v1/users/{userId}/auditTrail` (the project's own: a user's status changes (who, when, from which endpoint), oldest first.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, rsa};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, rsa};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

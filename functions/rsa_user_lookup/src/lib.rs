@@ -1,8 +1,8 @@
 //! `POST /AdminInterface/restapi/v1/users/lookup` (seed 003's User Details API: a user by email or username, pending deletion included.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, rsa};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, rsa};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

@@ -1,9 +1,9 @@
 //! `PUT /AdminInterface/restapi/v1/users/{userId}/userStatus` (seed 003: enables or disables a user; answers `{id, userStatus}`.
 
+use lambda::account::{self, Lifecycle};
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, rsa};
 use lambda_http::{Body, Request, Response};
-use shared::account::{self, Lifecycle};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, rsa};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(rsa_user_status::handle).await
+    lambda::http::run(rsa_user_status::handle).await
 }

@@ -1,8 +1,8 @@
 //! `POST /identity/v1/user/confirm-email` (seed 004): the code sent by verify-email marks the address verified; answers `UserInfo`.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

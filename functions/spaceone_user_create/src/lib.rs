@@ -1,8 +1,8 @@
 //! `POST /identity/v1/user/create` (seed 004): a new user, answered as `UserInfo`.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, ops, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, ops, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

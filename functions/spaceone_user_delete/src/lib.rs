@@ -1,9 +1,9 @@
 //! `POST /identity/v1/user/delete` (seed 004): the user goes to pending deletion (gone for this dialect, purged by housekeeping); answers the empty message.
 
+use lambda::account::{self, Lifecycle};
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::account::{self, Lifecycle};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

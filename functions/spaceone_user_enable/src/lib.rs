@@ -1,9 +1,9 @@
 //! `POST /identity/v1/user/enable` (seed 004): enables a disabled user (not one a directory sync disabled); answers `UserInfo`.
 
+use lambda::account::{self, Lifecycle};
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::account::{self, Lifecycle};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

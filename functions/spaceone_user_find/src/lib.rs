@@ -1,8 +1,8 @@
 //! `POST /identity/v1/users/find` (seed 004): searches the external directory, as `FindUsersInfo`.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

@@ -2,9 +2,9 @@
 //! one-time link to the user's verified address that sets a new password, and the same `{}`
 //! whoever is named. With an administrator's token: a temporary password to that address.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

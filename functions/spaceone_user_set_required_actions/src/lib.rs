@@ -1,8 +1,8 @@
 //! `POST /identity/v1/user/set-required-actions` (seed 004): adds required actions; answers `UserInfo`.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

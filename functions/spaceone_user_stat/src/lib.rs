@@ -1,8 +1,8 @@
 //! `POST /identity/v1/user/stat` (seed 004): a `StatisticsQuery` (aggregate stages or distinct) over the users, as a `Struct`.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, listing, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, listing, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

@@ -1,8 +1,8 @@
 //! `POST /identity/v1/user/sync` (seed 004): refreshes an EXTERNAL user from the external directory; answers `UserInfo`.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

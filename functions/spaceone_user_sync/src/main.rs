@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(spaceone_user_sync::handle).await
+    lambda::http::run(spaceone_user_sync::handle).await
 }

@@ -1,8 +1,8 @@
 //! `POST /identity/v1/user/update` (seed 004): profile, a new password or a temporary one by email; answers `UserInfo`. With a forgotten-password link's token instead of a token of the API, the new password alone.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

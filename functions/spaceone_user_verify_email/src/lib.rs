@@ -1,8 +1,8 @@
 //! `POST /identity/v1/user/verify-email` (seed 004): sends a fresh verification code to the user's email address (or, with `force`, marks it verified); answers the empty message.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, account, spaceone};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, json_response};
-use shared::{App, Dialect, account, spaceone};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

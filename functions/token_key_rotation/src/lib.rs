@@ -1,8 +1,8 @@
 //! Secrets Manager's rotation function for the token signing-key secret (template.yaml's
-//! `TokenKeyRotationSchedule`): each step of `shared::secrets::rotate_key_ring`.
+//! `TokenKeyRotationSchedule`): each step of `lambda::secrets::rotate_key_ring`.
 
+use lambda::secrets::{self, SecretStore};
 use serde::Deserialize;
-use shared::secrets::{self, SecretStore};
 
 /// What Secrets Manager sends for each step.
 #[derive(Debug, Clone, Deserialize)]

@@ -3,11 +3,11 @@ use token_key_rotation::RotationEvent;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let sdk = shared::app::sdk_config(None).await;
+    lambda::telemetry::init();
+    let sdk = lambda::app::sdk_config(None).await;
     let endpoint = std::env::var("SECRETS_MANAGER_ENDPOINT").ok();
-    let store: &'static shared::secrets::SecretStore = Box::leak(Box::new(
-        shared::secrets::SecretStore::new(&sdk, endpoint.as_deref()),
+    let store: &'static lambda::secrets::SecretStore = Box::leak(Box::new(
+        lambda::secrets::SecretStore::new(&sdk, endpoint.as_deref()),
     ));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<RotationEvent>| async move {

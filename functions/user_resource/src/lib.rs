@@ -1,9 +1,9 @@
-//! `Custom::User`: users declared in a pipeline's CloudFormation template (shared::provisioning).
+//! `Custom::User`: users declared in a pipeline's CloudFormation template (lambda::provisioning).
 
-use shared::App;
-use shared::https::HttpsClient;
-use shared::provisioning::{self, UserResourceRequest};
-use shared::secrets::SecretStore;
+use lambda::App;
+use lambda::https::HttpsClient;
+use lambda::provisioning::{self, UserResourceRequest};
+use lambda::secrets::SecretStore;
 
 /// Everything the handler needs, built once in `main`.
 pub struct Resources {
@@ -32,7 +32,7 @@ pub async fn observed(
     request: UserResourceRequest,
     lambda_request_id: Option<String>,
 ) -> Result<(), String> {
-    let info = shared::telemetry::RequestInfo {
+    let info = lambda::telemetry::RequestInfo {
         function: function.to_owned(),
         route: format!(
             "Custom::User {}",
@@ -41,7 +41,7 @@ pub async fn observed(
         request_id: provisioning::head(&request).map(|head| head.request_id.to_owned()),
         lambda_request_id,
     };
-    shared::telemetry::observe(&info, handle(resources, request), |outcome| {
+    lambda::telemetry::observe(&info, handle(resources, request), |outcome| {
         // An answer that never reached CloudFormation is the function's failure.
         *outcome.as_ref().unwrap_or(&502)
     })

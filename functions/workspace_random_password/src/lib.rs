@@ -1,10 +1,10 @@
 //! `GET /v2/{project_id}/users/{user_id}/random-password` (the API seed 000 sends clients to): a
 //! fresh password the user must change at the next login, answered once as `{"password": ...}`.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, ops, workspace};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::http::{self, json_response};
-use shared::{App, Dialect, ops, workspace};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

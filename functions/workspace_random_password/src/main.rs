@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(workspace_random_password::handle).await
+    lambda::http::run(workspace_random_password::handle).await
 }

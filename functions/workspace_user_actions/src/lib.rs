@@ -1,9 +1,9 @@
 //! `POST /v2/{project_id}/users/{user_id}/actions` (seed 000): LOCK, UNLOCK or RESET_PWD; 200 with an
 //! empty body.
 
+use lambda::http::{self, empty_response};
+use lambda::{App, Dialect, ops, workspace};
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, empty_response};
-use shared::{App, Dialect, ops, workspace};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

@@ -1,9 +1,9 @@
 //! `PUT /v2/{project_id}/users/{user_id}` (seed 002): modify a desktop user; 200 `{"id": ...}`.
 
+use lambda::http::{self, json_response};
+use lambda::{App, Dialect, ops, workspace};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::http::{self, json_response};
-use shared::{App, Dialect, ops, workspace};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::respond(

@@ -1,7 +1,7 @@
 //! Everything an operation needs, built once per process: the settings, the store, the token
 //! service and sealer, and the ports to the outside (the external directory, the signing-key
 //! secret). Generic over the store, so that the rules run on DynamoDB when deployed
-//! (`shared::App`) and on the in-memory store in unit tests.
+//! (`lambda::App`) and on the in-memory store in unit tests.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,7 +29,7 @@ pub struct App<S> {
 pub type RingRead<'a> = Pin<Box<dyn Future<Output = Result<KeyRing, String>> + Send + 'a>>;
 
 /// Where the signing-key ring is kept (deployed: a Secrets Manager secret,
-/// `shared::secrets::SecretKeyRing`).
+/// `lambda::app::SecretKeyRing`).
 pub trait KeyRingSource: Send + Sync {
     fn read(&self) -> RingRead<'_>;
 }

@@ -57,7 +57,7 @@ pub struct DirectorySearch {
 pub type Found<'a> =
     Pin<Box<dyn Future<Output = ApiResult<(Vec<DirectoryUser>, u64)>> + Send + 'a>>;
 
-/// The external directory, as the operations see it (`shared::directory::HttpDirectory` calls the
+/// The external directory, as the operations see it (`lambda::directory::HttpDirectory` calls the
 /// deployed one).
 pub trait Directory: Send + Sync {
     fn find<'a>(&'a self, tenant_id: &'a str, search: &'a DirectorySearch) -> Found<'a>;

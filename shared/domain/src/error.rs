@@ -1,6 +1,6 @@
 //! The error catalogue: every failure an operation can end in, with its HTTP status and the
 //! project's own code and wording. Each vendor's codes and texts are its dialect's
-//! (`shared::error::Dialect`); handlers never build error bodies by hand.
+//! (`dialects::Dialect`); handlers never build error bodies by hand.
 
 use std::fmt;
 

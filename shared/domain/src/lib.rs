@@ -15,7 +15,7 @@
 //! - `query`: the generic query model and its evaluation in memory;
 //! - `change`: a change of a user as decided (version, audit record, first administrator's guard);
 //! - `memory`: the store in memory, for unit tests of the rules;
-//! - `store`: what the operations need from persistence (implemented on DynamoDB by `shared::dynamo`).
+//! - `store`: what the operations need from persistence (implemented on DynamoDB by the `dynamo` crate).
 
 pub mod account;
 pub mod app;

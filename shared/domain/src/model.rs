@@ -125,7 +125,7 @@ pub enum AccessMode {
 }
 
 /// Everything of a user that decides whether their token is live and may manage
-/// (`shared::ops::ensure_may_manage`), and nothing else: the checks read only this.
+/// (`ops::ensure_may_manage`), and nothing else: the checks read only this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthView {
     pub token_version: u64,
@@ -571,7 +571,7 @@ pub struct EmailVerification {
     pub failed_attempts: u32,
 }
 
-/// A one-time link that sets a new password (`shared::account::mail_password_link`): the keyed digest of
+/// A one-time link that sets a new password (`account::mail_password_link`): the keyed digest of
 /// its token (`outbox::SecretSealer::code_digest`), when it was mailed and until when it works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordLink {
@@ -580,7 +580,7 @@ pub struct PasswordLink {
     pub expires_at: Millis,
 }
 
-/// Wrong verification codes counted since `window_start` (`shared::account::confirm_email`).
+/// Wrong verification codes counted since `window_start` (`account::confirm_email`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrongCodes {
     pub count: u32,

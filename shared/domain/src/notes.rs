@@ -1,6 +1,6 @@
 //! What the operations note about the request they serve (tenant, actor, target, counters, the
 //! time spent waiting on the store), for its access line and metrics, which the Lambda wiring
-//! writes (`shared::telemetry`). Noting outside a request does nothing.
+//! writes (`lambda::telemetry`). Noting outside a request does nothing.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -20,7 +20,7 @@ pub struct RequestNotes {
     pub token_revocations: u32,
     pub write_conflicts: u32,
     pub store_throttles: u32,
-    /// The store calls made for the request (timed on DynamoDB by `shared::telemetry::StoreTiming`).
+    /// The store calls made for the request (timed on DynamoDB by `lambda::telemetry::StoreTiming`).
     pub store: StoreWait,
 }
 

@@ -1,7 +1,7 @@
 //! Delivery of the outbox: each notification is opened (its secret unsealed), rendered and handed
 //! to a `Mailer`, then removed from its user's item so that the sealed secret does not outlive its
 //! delivery. The deployed mailer is Amazon SES v2 (functions/notifier); the local stack's
-//! (`shared::mailer::FolderMailer`) writes each message as a JSON file into a mail folder.
+//! (`lambda::mailer::FolderMailer`) writes each message as a JSON file into a mail folder.
 
 use std::future::Future;
 

@@ -25,13 +25,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use lambda::App;
+use lambda::dynamo::{TENANT_SK, tenant_pk, user_item, user_sk};
+use lambda::model::{Backend, User, UserType};
 use lambda_http::Body;
 use lambda_http::http::Request;
 use local_stack::Router;
 use serde_json::{Value, json};
-use shared::App;
-use shared::dynamo::{TENANT_SK, tenant_pk, user_item, user_sk};
-use shared::model::{Backend, User, UserType};
 
 const ADMIN_PASSWORD: &str = "Bench-Admin-Passw0rd!";
 const USER_PASSWORD: &str = "Bench-User-Passw0rd1";
@@ -144,8 +144,8 @@ async fn send(router: &Router, call: &Call) -> Result<(Duration, Value), String>
 /// tenant's counters at once: a transaction per user would take an hour for 100,000.
 async fn seed(app: &App, tenant: &str, users: usize) -> Result<(), String> {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    let hash = shared::password::hash(USER_PASSWORD).map_err(|e| e.to_string())?;
-    let now = shared::ops::now();
+    let hash = lambda::password::hash(USER_PASSWORD).map_err(|e| e.to_string())?;
+    let now = lambda::ops::now();
     let mut items = Vec::with_capacity(users * 3);
     let mut facets: BTreeMap<String, i64> = BTreeMap::new();
     for i in 0..users {
@@ -156,16 +156,16 @@ async fn seed(app: &App, tenant: &str, users: usize) -> Result<(), String> {
         user.password_hash = Some(hash.clone());
         user.password_changed_at = Some(now);
         *facets
-            .entry(shared::dynamo::facet_counter(shared::model::Facet::of(
+            .entry(lambda::dynamo::facet_counter(lambda::model::Facet::of(
                 &user,
             )))
             .or_default() += 1;
-        for (field, value) in shared::store::unique_values(&user) {
+        for (field, value) in lambda::store::unique_values(&user) {
             items.push(std::collections::HashMap::from([
                 ("pk".to_owned(), AttributeValue::S(tenant_pk(tenant))),
                 (
                     "sk".to_owned(),
-                    AttributeValue::S(shared::dynamo::unique_sk(field, &value)),
+                    AttributeValue::S(lambda::dynamo::unique_sk(field, &value)),
                 ),
                 (
                     "user_id".to_owned(),
@@ -394,7 +394,7 @@ impl BareWorld {
             client: app.store.client().clone(),
             table: app.store.table().to_owned(),
             tenant: world.tenant.clone(),
-            hash: shared::password::hash(USER_PASSWORD).map_err(|e| e.to_string())?,
+            hash: lambda::password::hash(USER_PASSWORD).map_err(|e| e.to_string())?,
             counter: Default::default(),
         };
         Ok(bare)
@@ -446,7 +446,7 @@ impl BareWorld {
             ("sealed_secret".to_owned(), text(&"x".repeat(120))),
             (
                 "created_at".to_owned(),
-                AttributeValue::N(shared::ops::now().to_string()),
+                AttributeValue::N(lambda::ops::now().to_string()),
             ),
         ]));
         Update::builder()
@@ -516,7 +516,7 @@ impl BareWorld {
     }
 
     async fn hash(&self) -> Result<(), String> {
-        tokio::task::spawn_blocking(|| shared::password::hash(NEW_PASSWORD))
+        tokio::task::spawn_blocking(|| lambda::password::hash(NEW_PASSWORD))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
@@ -525,7 +525,7 @@ impl BareWorld {
 
     async fn verify(&self) -> Result<(), String> {
         let hash = self.hash.clone();
-        tokio::task::spawn_blocking(move || shared::password::verify(USER_PASSWORD, &hash))
+        tokio::task::spawn_blocking(move || lambda::password::verify(USER_PASSWORD, &hash))
             .await
             .map_err(|e| e.to_string())?;
         Ok(())
@@ -536,7 +536,7 @@ impl BareWorld {
         self.client
             .query()
             .table_name(&self.table)
-            .index_name(shared::dynamo::BY_NAME_INDEX)
+            .index_name(lambda::dynamo::BY_NAME_INDEX)
             .key_condition_expression("gsi1pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(&self.tenant)))
             .limit(10)
@@ -684,7 +684,7 @@ impl BareWorld {
                     &format!("bare{n:07}@bench.example"),
                     UserType::User,
                     Backend::Local,
-                    shared::ops::now(),
+                    lambda::ops::now(),
                 );
                 user.email = Some(user.user_id.clone());
                 user.password_hash = Some(self.hash.clone());
@@ -1071,10 +1071,10 @@ async fn last_code(world: &World, user: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())?
         .item
         .ok_or_else(|| format!("no user {user}"))?;
-    let messages = shared::dynamo::messages_of(&item).map_err(|e| e.to_string())?;
+    let messages = lambda::dynamo::messages_of(&item).map_err(|e| e.to_string())?;
     let message = messages
         .iter()
-        .find(|m| m.template == shared::outbox::Template::VerificationCode)
+        .find(|m| m.template == lambda::outbox::Template::VerificationCode)
         .ok_or_else(|| format!("no code for {user}"))?;
     world
         .app
@@ -1511,10 +1511,10 @@ impl std::io::Write for CountingWriter {
 fn count_logs() {
     use tracing_subscriber::prelude::*;
     let _ = tracing_subscriber::registry()
-        .with(shared::telemetry::filter("info"))
-        .with(shared::telemetry::json_layer(|| CountingWriter))
+        .with(lambda::telemetry::filter("info"))
+        .with(lambda::telemetry::json_layer(|| CountingWriter))
         .try_init();
-    shared::telemetry::set_metrics_sink(Box::new(|line| {
+    lambda::telemetry::set_metrics_sink(Box::new(|line| {
         LOG_BYTES.fetch_add(line.len() as u64 + 1, std::sync::atomic::Ordering::SeqCst);
     }));
 }

@@ -1,8 +1,8 @@
-//! `scripts/check-invariants.sh [TENANT]`: the invariant checker (shared/src/invariants.rs) against
+//! `scripts/check-invariants.sh [TENANT]`: the invariant checker (shared/dynamo/src/invariants.rs) against
 //! a local table, the same check the deployed housekeeping function runs for
 //! `{"action": "check"}`. Prints the report as JSON; exits 1 when anything is broken.
 
-use shared::dynamo::DynamoStore;
+use lambda::dynamo::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<std::process::ExitCode, String> {
@@ -15,9 +15,9 @@ async fn main() -> Result<std::process::ExitCode, String> {
     let endpoint = setting("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000");
     let table = setting("TABLE_NAME", "useradmin-local");
     let tenant = std::env::args().nth(1);
-    let client = shared::app::dynamodb_client(Some(&endpoint)).await;
+    let client = lambda::app::dynamodb_client(Some(&endpoint)).await;
     let store = DynamoStore::new(client, table);
-    let report = shared::invariants::check(&store, tenant.as_deref())
+    let report = lambda::invariants::check(&store, tenant.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     println!(

@@ -43,7 +43,7 @@
 //! the variants that show what init spends its time on: the binary as above; the binary with an
 //! empty TLS trust store (`SSL_CERT_FILE` naming an empty file: no roots to load and parse); a
 //! hello-world function built into this binary (`lambda_runtime::run` and nothing else: the floor);
-//! and this binary replaying `shared::http::run`'s init phase by phase with timestamps, the lazy
+//! and this binary replaying `lambda::http::run`'s init phase by phase with timestamps, the lazy
 //! costs of the first request (the first `GetItem`: connector and connection; the first random
 //! bytes from aws-lc: its CPU-jitter entropy, which a first TLS handshake pays; the first argon2id
 //! run) and what the deployed init adds (the second `aws-config` load and the Secrets Manager
@@ -79,10 +79,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use lambda::App;
+use lambda::app::Config;
+use lambda::store::UserStore;
 use serde_json::{Value, json};
-use shared::App;
-use shared::app::Config;
-use shared::store::UserStore;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -722,19 +722,19 @@ impl Fixture {
             .table_name(self.app.store.table())
             .key(
                 "pk",
-                AttributeValue::S(shared::dynamo::tenant_pk(&self.tenant)),
+                AttributeValue::S(lambda::dynamo::tenant_pk(&self.tenant)),
             )
-            .key("sk", AttributeValue::S(shared::dynamo::user_sk(user)))
+            .key("sk", AttributeValue::S(lambda::dynamo::user_sk(user)))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| format!("reading {user}: {e}"))?
             .item
             .ok_or_else(|| format!("no user {user}"))?;
-        let messages = shared::dynamo::messages_of(&item).map_err(|e| e.to_string())?;
+        let messages = lambda::dynamo::messages_of(&item).map_err(|e| e.to_string())?;
         let message = messages
             .iter()
-            .find(|m| m.template == shared::outbox::Template::VerificationCode)
+            .find(|m| m.template == lambda::outbox::Template::VerificationCode)
             .ok_or_else(|| format!("no verification code for {user}"))?;
         let code = self
             .app
@@ -1180,9 +1180,9 @@ async fn bench(args: Args) -> Result<(), String> {
         external_directory_url: Some(directory.url.clone()),
         ..Config::defaults(&args.table)
     };
-    let client = shared::app::dynamodb_client(Some(&args.ddb_endpoint)).await;
+    let client = lambda::app::dynamodb_client(Some(&args.ddb_endpoint)).await;
     local_stack::template::create_table(&client, &args.table).await?;
-    let app: &'static App = Box::leak(Box::new(shared::app::new(
+    let app: &'static App = Box::leak(Box::new(lambda::app::new(
         config,
         client,
         SIGNING_KEY.as_bytes(),
@@ -1621,7 +1621,7 @@ async fn breakdown(
         })
         .collect();
     println!(
-        "\nInit replayed phase by phase in a fresh process (shared::http::run's steps, then the first request's lazy costs), ms"
+        "\nInit replayed phase by phase in a fresh process (lambda::http::run's steps, then the first request's lazy costs), ms"
     );
     print_table(&["phase", "median", "min", "max"], &rows);
     Ok(Ok(json!({
@@ -1697,7 +1697,7 @@ impl Laps {
     }
 }
 
-/// `--phases`: `shared::http::run`'s init step by step with timestamps, then what the deployed init
+/// `--phases`: `lambda::http::run`'s init step by step with timestamps, then what the deployed init
 /// adds and the lazy costs of a first request. Prints one JSON line.
 fn phases() -> Result<(), String> {
     let entered = SystemTime::now();
@@ -1720,17 +1720,17 @@ fn phases() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     laps.note("tokio runtime (current thread, as the functions run it)");
     runtime.block_on(async {
-        shared::telemetry::init();
+        lambda::telemetry::init();
         laps.note("telemetry::init (per-target filter, JSON subscriber)");
         let config = Config::from_env()?;
         laps.note("Config::from_env");
         let endpoint = config.dynamodb_endpoint.clone();
-        let sdk = shared::app::sdk_config(endpoint.as_deref()).await;
+        let sdk = lambda::app::sdk_config(endpoint.as_deref()).await;
         laps.note("SDK config (fixed endpoint and credentials)");
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         laps.note("DynamoDB Client::new (HTTPS connector, AWS roots)");
         let key = std::env::var("TOKEN_SIGNING_KEY").map_err(|e| e.to_string())?;
-        let app = shared::app::new(config, client, key.as_bytes())?;
+        let app = lambda::app::new(config, client, key.as_bytes())?;
         laps.note("app::new (key ring, token service, sealer)");
         app.store.open_connection().await;
         laps.note("store connection opened (a GetItem of no item: connector, TCP, first signing)");
@@ -1740,15 +1740,15 @@ fn phases() -> Result<(), String> {
             .skip(1)
             .filter_map(|p| p["ms"].as_f64())
             .sum();
-        laps.push("= init in main, as shared::http::run does it", in_main);
+        laps.push("= init in main, as lambda::http::run does it", in_main);
         laps.restart();
 
         // What the deployed init adds: app::from_env builds the SDK configuration a second time for
         // the Secrets Manager client, then reads the key ring while the store connection opens (a
         // TLS connection and a call to Secrets Manager, not measurable here).
-        let deployed = shared::app::sdk_config(None).await;
+        let deployed = lambda::app::sdk_config(None).await;
         laps.note("deployed only: second SDK config (credentials from the environment)");
-        let _secrets = shared::secrets::SecretStore::new(&deployed, None);
+        let _secrets = lambda::secrets::SecretStore::new(&deployed, None);
         laps.note("deployed only: Secrets Manager client (a second HTTPS connector)");
 
         // The first request's lazy costs.
@@ -1757,11 +1757,11 @@ fn phases() -> Result<(), String> {
         laps.note("first GetItem of a request (connection open)");
         let _ = app.store.get_user(&tenant, "nobody@bench.example").await;
         laps.note("second GetItem");
-        let mut user = shared::model::User::new(
+        let mut user = lambda::model::User::new(
             &tenant,
             "nobody@bench.example",
-            shared::model::UserType::User,
-            shared::model::Backend::Local,
+            lambda::model::UserType::User,
+            lambda::model::Backend::Local,
             0,
         );
         user.email = Some("nobody@bench.example".into());
@@ -1781,9 +1781,9 @@ fn phases() -> Result<(), String> {
         });
         laps.push("first aws-lc random bytes on another thread", elsewhere);
         laps.restart();
-        shared::password::verify_against_nothing("Cold-Start-Passw0rd!");
+        lambda::password::verify_against_nothing("Cold-Start-Passw0rd!");
         laps.note("first argon2id verification (19 MiB allocated and touched)");
-        shared::password::verify_against_nothing("Cold-Start-Passw0rd!");
+        lambda::password::verify_against_nothing("Cold-Start-Passw0rd!");
         laps.note("argon2id verification again");
         Ok::<(), String>(())
     })?;

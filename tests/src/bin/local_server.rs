@@ -6,8 +6,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
+use lambda::App;
 use local_stack::{Router, bind_loopback, template};
-use shared::App;
 
 fn setting(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -25,7 +25,7 @@ fn local_signing_key() -> Result<String, String> {
     if let Ok(key) = std::fs::read_to_string(&path) {
         return Ok(key.trim().to_owned());
     }
-    let key = shared::password::random_password(48);
+    let key = lambda::password::random_password(48);
     std::fs::create_dir_all(path.parent().unwrap_or(&path)).map_err(|e| e.to_string())?;
     // Readable by its owner only, like any key.
     let mut file = std::fs::OpenOptions::new()
@@ -75,7 +75,7 @@ async fn main() -> Result<(), String> {
         );
         std::env::set_var("TOKEN_SIGNING_KEY", local_signing_key()?);
     }
-    shared::telemetry::init();
+    lambda::telemetry::init();
     let directory = start_sample_directory().await?;
     // SAFETY: as above; the directory task does not read the environment.
     unsafe {
@@ -83,7 +83,7 @@ async fn main() -> Result<(), String> {
             std::env::set_var("EXTERNAL_DIRECTORY_URL", &directory);
         }
     }
-    let app: &'static App = Box::leak(Box::new(shared::app::from_env().await?));
+    let app: &'static App = Box::leak(Box::new(lambda::app::from_env().await?));
     let table = app.config.table_name.clone();
     if template::create_table(app.store.client(), &table).await? {
         eprintln!("created table {table} from template.yaml");
@@ -119,7 +119,7 @@ async fn main() -> Result<(), String> {
     tokio::spawn(local_stack::streams::run_notifier(
         app,
         local_stack::streams::client(&endpoint).await,
-        shared::mailer::FolderMailer { folder: mail },
+        lambda::mailer::FolderMailer { folder: mail },
         None,
         local_stack::streams::OnFailure::from_template(PathBuf::from(setting(
             "DEAD_LETTER_FOLDER",

@@ -3,11 +3,11 @@
 use crate::common;
 
 use common::{TestEnv, app_with, config, unique_tenant};
+use lambda::ApiError;
+use lambda::error::UniqueField;
+use lambda::model::UserState;
+use lambda::store::UserStore;
 use serde_json::json;
-use shared::ApiError;
-use shared::error::UniqueField;
-use shared::model::UserState;
-use shared::store::UserStore;
 
 #[tokio::test]
 async fn bootstrap_creates_the_first_admin_once_and_says_so_the_second_time() {
@@ -87,22 +87,22 @@ async fn updates_are_conditional_on_the_version() {
     second.version += 1;
     env.app
         .store
-        .update_user(&shared::change::UserChange::new(
+        .update_user(&lambda::change::UserChange::new(
             &read,
             &first,
             &[],
-            &shared::model::Actor::system("test"),
+            &lambda::model::Actor::system("test"),
         ))
         .await
         .unwrap();
     assert_eq!(
         env.app
             .store
-            .update_user(&shared::change::UserChange::new(
+            .update_user(&lambda::change::UserChange::new(
                 &read,
                 &second,
                 &[],
-                &shared::model::Actor::system("test")
+                &lambda::model::Actor::system("test")
             ))
             .await
             .unwrap_err(),
@@ -136,11 +136,11 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
     assert_eq!(
         env.app
             .store
-            .update_user(&shared::change::UserChange::new(
+            .update_user(&lambda::change::UserChange::new(
                 &read,
                 &clash,
                 &[],
-                &shared::model::Actor::system("test")
+                &lambda::model::Actor::system("test")
             ))
             .await
             .unwrap_err(),
@@ -153,11 +153,11 @@ async fn an_email_change_moves_its_uniqueness_record_in_the_same_transaction() {
     moved.version += 1;
     env.app
         .store
-        .update_user(&shared::change::UserChange::new(
+        .update_user(&lambda::change::UserChange::new(
             &read,
             &moved,
             &[],
-            &shared::model::Actor::system("test"),
+            &lambda::model::Actor::system("test"),
         ))
         .await
         .unwrap();
@@ -236,11 +236,11 @@ async fn the_first_administrator_can_be_neither_disabled_nor_deleted() {
         let refused = env
             .app
             .store
-            .update_user(&shared::change::UserChange::new(
+            .update_user(&lambda::change::UserChange::new(
                 &admin,
                 &changed,
                 &[],
-                &shared::model::Actor::system("test"),
+                &lambda::model::Actor::system("test"),
             ))
             .await
             .unwrap_err();
@@ -272,21 +272,21 @@ async fn a_write_keeps_one_message_per_kind_the_last_given() {
     let before = env.stored("kind@example.com").await;
     let mut after = before.clone();
     after.display_name = Some("Two messages".into());
-    let now = shared::ops::now();
+    let now = lambda::ops::now();
     let message = |password: &str| {
         env.app
             .sealer
-            .temporary_password(&after, password, shared::outbox::Channel::Email, now)
+            .temporary_password(&after, password, lambda::outbox::Channel::Email, now)
             .unwrap()
     };
     let (first, last) = (message("First-Passw0rd"), message("Last-Passw0rd"));
     env.app
         .store
-        .update_user(&shared::change::UserChange::new(
+        .update_user(&lambda::change::UserChange::new(
             &before,
             &after,
             &[first, last.clone()],
-            &shared::model::Actor::system("test"),
+            &lambda::model::Actor::system("test"),
         ))
         .await
         .unwrap();

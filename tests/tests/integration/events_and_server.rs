@@ -9,9 +9,9 @@ use common::{ADMIN_PASSWORD, TestEnv, unique_tenant};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use lambda::outbox::Template;
 use local_stack::{AddressLimits, Connection, HTTP_FUNCTIONS, Router, handler, template};
 use serde_json::{Value, json};
-use shared::outbox::Template;
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -169,7 +169,7 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         .replace("{{CREATED_AT}}", &message.created_at.to_string());
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).unwrap();
     let folder = std::env::temp_dir().join(unique_tenant("events-mail"));
-    let mailer = shared::mailer::FolderMailer {
+    let mailer = lambda::mailer::FolderMailer {
         folder: folder.clone(),
     };
     let response = notifier::handle(env.app, &mailer, event).await;

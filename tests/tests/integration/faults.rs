@@ -60,7 +60,7 @@ fn check(reply: &Reply, took: Duration, limit: Duration) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_outage_mid_storm_answers_503_in_time_and_loses_no_acknowledged_write() {
     let store = Instance::start_fresh().expect("a DynamoDB Local of the test's own");
-    let env = TestEnv::with_config(shared::app::Config {
+    let env = TestEnv::with_config(lambda::app::Config {
         dynamodb_endpoint: Some(store.endpoint()),
         tenant_user_quota: 1_000,
         ..common::config()
@@ -227,7 +227,7 @@ async fn a_store_outage_mid_storm_answers_503_in_time_and_loses_no_acknowledged_
             assert!(stored.version >= (names.len() - 1) as u64);
         }
     }
-    let check = shared::invariants::check_tenant(&env.app.store, &env.tenant)
+    let check = lambda::invariants::check_tenant(&env.app.store, &env.tenant)
         .await
         .unwrap();
     assert_eq!(check.findings, vec![], "the checker after the outage");
@@ -236,7 +236,7 @@ async fn a_store_outage_mid_storm_answers_503_in_time_and_loses_no_acknowledged_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_stops_answering_gets_503_in_time_not_a_hang() {
     let store = Instance::start_fresh().expect("a DynamoDB Local of the test's own");
-    let env = TestEnv::with_config(shared::app::Config {
+    let env = TestEnv::with_config(lambda::app::Config {
         dynamodb_endpoint: Some(store.endpoint()),
         ..common::config()
     })
@@ -267,7 +267,7 @@ async fn a_store_that_stops_answering_gets_503_in_time_not_a_hang() {
         assert!(!check(reply, *took, limit));
     }
     assert_eq!(env.get_info("frozen@example.com").await.status, 200);
-    let check = shared::invariants::check_tenant(&env.app.store, &env.tenant)
+    let check = lambda::invariants::check_tenant(&env.app.store, &env.tenant)
         .await
         .unwrap();
     assert_eq!(check.findings, vec![]);

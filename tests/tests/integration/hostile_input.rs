@@ -22,10 +22,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{ADMIN_PASSWORD, Reply, TestEnv};
+use lambda::app::Config;
 use lambda_http::Body;
 use lambda_http::http::Request;
 use serde_json::{Value, json};
-use shared::app::Config;
 
 const USER_PASSWORD: &str = "User-Passw0rd!";
 const PW_PASSWORD: &str = "Pw-User-Passw0rd1";
@@ -259,7 +259,7 @@ impl World {
             table_name: table.clone(),
             ..common::config()
         };
-        let client = shared::app::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+        let client = lambda::app::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
         local_stack::template::create_table(&client, &table)
             .await
             .expect("DynamoDB Local is running (DYNAMODB_ENDPOINT)");
@@ -348,7 +348,7 @@ impl World {
                 let key = (text("pk"), text("sk"));
                 // What a failed login writes by design (docs/design.md, Login, step 5): the decoys
                 // of the one decoy partition, never anything of a tenant.
-                if key.0 == shared::dynamo::LOGIN_DECOY_PK {
+                if key.0 == lambda::dynamo::LOGIN_DECOY_PK {
                     continue;
                 }
                 let attributes = item

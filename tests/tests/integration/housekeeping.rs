@@ -4,10 +4,10 @@
 use crate::common;
 
 use common::{TestEnv, config};
+use lambda::housekeeping;
+use lambda::model::RequiredAction;
+use lambda::store::UserStore;
 use serde_json::json;
-use shared::housekeeping;
-use shared::model::RequiredAction;
-use shared::store::UserStore;
 
 const DAY: i64 = 86_400_000;
 
@@ -49,7 +49,7 @@ async fn deletions_past_the_retention_are_purged_and_free_their_email() {
             .await;
         delete(&env, id).await;
     }
-    let now = shared::ops::now();
+    let now = lambda::ops::now();
     env.change_user("old@example.com", |u| {
         u.deleted_at = Some(now - 20 * DAY);
     })
@@ -114,7 +114,7 @@ async fn a_deleted_user_re_created_before_the_purge_is_left_alone() {
     env.create_user("back@example.com", "User-Passw0rd", json!({}))
         .await;
     delete(&env, "back@example.com").await;
-    let now = shared::ops::now();
+    let now = lambda::ops::now();
     env.change_user("back@example.com", |u| u.deleted_at = Some(now - 20 * DAY))
         .await;
     env.create_user("back@example.com", "Other-Passw0rd", json!({}))
@@ -129,7 +129,7 @@ async fn expired_passwords_become_a_required_change_unless_they_never_expire() {
     let mut settings = config();
     settings.password_max_age_ms = Some(90 * DAY);
     let env = TestEnv::with_config(settings).await;
-    let now = shared::ops::now();
+    let now = lambda::ops::now();
     for id in [
         "stale@example.com",
         "exempt@example.com",

@@ -5,12 +5,12 @@ use crate::common;
 use futures::future::join_all;
 
 use common::{ADMIN_PASSWORD, TestEnv, config};
+use lambda::model::{LockReason, UserState};
+use lambda::store::UserStore;
 use serde_json::json;
-use shared::model::{LockReason, UserState};
-use shared::store::UserStore;
 
 /// A change applied to a stored user.
-type Edit = fn(&mut shared::model::User);
+type Edit = fn(&mut lambda::model::User);
 
 fn is_iam_time(value: &serde_json::Value) -> bool {
     let text = value.as_str().unwrap_or_default();
@@ -198,11 +198,11 @@ async fn login_sets_last_accessed_at_and_rehashes_outdated_hashes() {
     after.version += 1;
     env.app
         .store
-        .update_user(&shared::change::UserChange::new(
+        .update_user(&lambda::change::UserChange::new(
             &before,
             &after,
             &[],
-            &shared::model::Actor::system("test"),
+            &lambda::model::Actor::system("test"),
         ))
         .await
         .unwrap();
@@ -284,7 +284,7 @@ async fn parallel_wrong_guesses_cannot_outrun_the_lockout() {
 #[tokio::test]
 async fn an_attempt_is_counted_before_its_password_is_judged() {
     let env = TestEnv::new().await;
-    let now = shared::ops::now();
+    let now = lambda::ops::now();
     // Four failures in the window: one more try is left, whoever takes it.
     env.change_user("admin", |u| {
         u.failed_logins = 4;

@@ -3,8 +3,8 @@
 use crate::common;
 
 use common::TestEnv;
+use lambda::model::{AccessMode, DisabledBy, RequiredAction, UserState};
 use serde_json::{Value, json};
-use shared::model::{AccessMode, DisabledBy, RequiredAction, UserState};
 
 async fn modify(env: &TestEnv, token: &str, user_id: &str, user: Value) -> common::Reply {
     let body = json!({ "user": user }).to_string();
@@ -126,16 +126,16 @@ async fn enabled_and_pwd_status_are_the_canonical_state_and_required_action() {
 #[tokio::test]
 async fn a_console_only_user_cannot_call_the_api() {
     let env = TestEnv::new().await;
-    let mut admin2 = shared::model::User::new(
+    let mut admin2 = lambda::model::User::new(
         &env.tenant,
         "admin2",
-        shared::model::UserType::User,
-        shared::model::Backend::Local,
-        shared::ops::now(),
+        lambda::model::UserType::User,
+        lambda::model::Backend::Local,
+        lambda::ops::now(),
     );
-    admin2.role = shared::model::Role::Admin;
-    admin2.password_hash = Some(shared::password::hash("Admin2-Passw0rd").unwrap());
-    use shared::store::UserStore;
+    admin2.role = lambda::model::Role::Admin;
+    admin2.password_hash = Some(lambda::password::hash("Admin2-Passw0rd").unwrap());
+    use lambda::store::UserStore;
     env.app
         .store
         .create_user(&admin2, 50, &[], None)
@@ -286,22 +286,22 @@ async fn other_statuses_of_the_seed() {
         .await;
     let mut second = read.clone();
     second.description = Some("second".into());
-    use shared::store::UserStore;
+    use lambda::store::UserStore;
     let conflict = env
         .app
         .store
-        .update_user(&shared::change::UserChange::new(
+        .update_user(&lambda::change::UserChange::new(
             &read,
             &second,
             &[],
-            &shared::model::Actor::system("test"),
+            &lambda::model::Actor::system("test"),
         ))
         .await
         .unwrap_err();
     assert_eq!(
         (
-            shared::Dialect::IamUserAdmin.status(&conflict),
-            shared::Dialect::IamUserAdmin.code(&conflict)
+            lambda::Dialect::IamUserAdmin.status(&conflict),
+            lambda::Dialect::IamUserAdmin.code(&conflict)
         ),
         (409, "CONCURRENT_MODIFICATION")
     );
@@ -427,7 +427,7 @@ async fn the_first_administrator_can_be_given_no_expiry_and_no_bar_on_changing_t
         }
     };
     let at = |offset_ms: i64| {
-        chrono::DateTime::from_timestamp_millis(shared::ops::now() + offset_ms)
+        chrono::DateTime::from_timestamp_millis(lambda::ops::now() + offset_ms)
             .unwrap()
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string()

@@ -6,13 +6,13 @@
 use crate::common;
 
 use common::{ADMIN_PASSWORD, TestEnv, config, unique_tenant};
+use lambda::App;
+use lambda::app::{SecretKeyRing, dynamodb_client, sdk_config};
+use lambda::domain::app::KeySource;
+use lambda::secrets::SecretStore;
 use local_stack::Router;
 use local_stack::cloudformation::SecretsManager;
 use serde_json::json;
-use shared::App;
-use shared::app::{SecretKeyRing, dynamodb_client, sdk_config};
-use shared::domain::app::KeySource;
-use shared::secrets::SecretStore;
 use token_key_rotation::RotationEvent;
 
 const SECRET: &str = "useradmin/token-signing-key";
@@ -29,7 +29,7 @@ async fn environment(endpoint: &str, tenant: &str) -> TestEnv {
     }));
     let ring = source.read().await.unwrap();
     let app: &'static App = Box::leak(Box::new(
-        shared::app::with_ring(settings, client, &ring, Some(source)).unwrap(),
+        lambda::app::with_ring(settings, client, &ring, Some(source)).unwrap(),
     ));
     let router: &'static Router = Box::leak(Box::new(Router::from_template(app).unwrap()));
     TestEnv {
@@ -113,14 +113,14 @@ async fn rotation_keeps_every_token_until_its_key_is_retired() {
     let code = first
         .last_secret(
             "vera@example.com",
-            shared::outbox::Template::VerificationCode,
+            lambda::outbox::Template::VerificationCode,
         )
         .await
         .unwrap();
 
     // The first rotation publishes the next key; nothing signs with it yet.
     rotate(&endpoint, &service, "v2").await;
-    let ring = shared::keys::KeyRing::parse(&service.current(SECRET).unwrap()).unwrap();
+    let ring = lambda::keys::KeyRing::parse(&service.current(SECRET).unwrap()).unwrap();
     let next_kid = ring.next.as_ref().unwrap().kid.clone();
     assert_eq!(ring.current.kid, "k1");
     let second = environment(&endpoint, &tenant).await;
@@ -194,7 +194,7 @@ async fn the_event_file_runs_the_first_step() {
         .await
         .unwrap()
         .expect("a pending ring");
-    let ring = shared::keys::KeyRing::parse(&pending).unwrap();
+    let ring = lambda::keys::KeyRing::parse(&pending).unwrap();
     assert_eq!(ring.current.kid, "k1");
     assert!(
         ring.next.is_some(),

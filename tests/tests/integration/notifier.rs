@@ -12,9 +12,9 @@ use std::time::Duration;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::TestEnv;
+use lambda::mailer::FolderMailer;
+use lambda::notify::{Mailer, OutgoingMessage};
 use serde_json::{Value, json};
-use shared::mailer::FolderMailer;
-use shared::notify::{Mailer, OutgoingMessage};
 
 fn mail_folder(name: &str) -> PathBuf {
     let folder = std::env::temp_dir().join(format!(
@@ -77,7 +77,7 @@ async fn stream_event(env: &TestEnv) -> Event {
         .await
         .into_iter()
         .filter(|item| item["sk"].as_s().unwrap().starts_with("U#"))
-        .filter(|item| !shared::dynamo::messages_of(item).unwrap().is_empty())
+        .filter(|item| !lambda::dynamo::messages_of(item).unwrap().is_empty())
         .enumerate()
     {
         event.records.push(stream_record(item, "INSERT", i + 1));
@@ -210,8 +210,8 @@ async fn a_message_repeated_by_later_changes_of_its_user_is_sent_once() {
     assert_eq!(renamed.status, 200, "{}", renamed.raw);
     let modified = user_item(&env, "twice@example.com").await;
     assert_eq!(
-        shared::dynamo::messages_of(&modified).unwrap(),
-        shared::dynamo::messages_of(&created).unwrap(),
+        lambda::dynamo::messages_of(&modified).unwrap(),
+        lambda::dynamo::messages_of(&created).unwrap(),
         "a change that sends nothing keeps the waiting message"
     );
     let mut event = Event::default();
@@ -262,11 +262,11 @@ async fn a_message_older_than_a_day_is_removed_unsent() {
     let env = TestEnv::new().await;
     create_with_temporary_password(&env, "late@example.com").await;
     let message = env.outbox().await.remove(0);
-    let two_days_ago = shared::ops::now() - 2 * shared::outbox::DELIVERY_WINDOW_MS;
+    let two_days_ago = lambda::ops::now() - 2 * lambda::outbox::DELIVERY_WINDOW_MS;
     env.set_in_user_item(
         "late@example.com",
         "SET #attribute.created_at = :value",
-        &shared::dynamo::message_attribute(&message),
+        &lambda::dynamo::message_attribute(&message),
         AttributeValue::N(two_days_ago.to_string()),
     )
     .await;
@@ -295,7 +295,7 @@ async fn the_stream_feeds_the_notifier_and_the_user_confirms_with_the_mailed_cod
         FolderMailer {
             folder: folder.clone(),
         },
-        Some(shared::dynamo::tenant_pk(&env.tenant)),
+        Some(lambda::dynamo::tenant_pk(&env.tenant)),
         local_stack::streams::OnFailure::from_template(mail_folder("stream-dead-letters")).unwrap(),
     ));
     let verify = env
@@ -364,7 +364,7 @@ async fn an_undeliverable_message_ends_in_the_dead_letter_destination_after_the_
         env.app,
         local_stack::streams::client(&common::endpoint()).await,
         BrokenMailer,
-        Some(shared::dynamo::tenant_pk(&env.tenant)),
+        Some(lambda::dynamo::tenant_pk(&env.tenant)),
         on_failure,
     ));
     let verify = env
@@ -493,13 +493,13 @@ async fn the_template_filter_passes_exactly_the_records_that_hold_messages() {
         .await;
     assert_eq!(verify.status, 200, "{}", verify.raw);
     let holder = user_item(&env, "kinds@example.com").await;
-    let held = shared::dynamo::messages_of(&holder).unwrap();
+    let held = lambda::dynamo::messages_of(&holder).unwrap();
     assert_eq!(held.len(), 3, "{held:?}");
     for message in &held {
         let mut alone = holder.clone();
         alone.retain(|name, _| {
-            !name.starts_with(shared::dynamo::MESSAGE_ATTRIBUTE_PREFIX)
-                || *name == shared::dynamo::message_attribute(message)
+            !name.starts_with(lambda::dynamo::MESSAGE_ATTRIBUTE_PREFIX)
+                || *name == lambda::dynamo::message_attribute(message)
         });
         for event_name in ["INSERT", "MODIFY"] {
             assert!(

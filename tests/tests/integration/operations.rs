@@ -114,24 +114,24 @@ async fn login_failures_lockouts_and_revocations_are_counted() {
 
 #[test]
 fn metric_lines_are_emf_and_malformed_ones_are_caught() {
-    let info = shared::telemetry::RequestInfo {
+    let info = lambda::telemetry::RequestInfo {
         function: "f".into(),
         route: "GET /x".into(),
         request_id: Some("r".into()),
         lambda_request_id: None,
     };
-    let document = shared::telemetry::request_metrics(
+    let document = lambda::telemetry::request_metrics(
         &info,
-        &shared::telemetry::RequestNotes::default(),
+        &lambda::telemetry::RequestNotes::default(),
         503,
         1.5,
     );
-    let checked = shared::telemetry::check_emf(&document.to_string()).unwrap();
+    let checked = lambda::telemetry::check_emf(&document.to_string()).unwrap();
     assert_eq!(checked["StatusClass"], "5xx");
     let mut broken = document.clone();
     broken.as_object_mut().unwrap().remove("Latency");
-    assert!(shared::telemetry::check_emf(&broken.to_string()).is_err());
+    assert!(lambda::telemetry::check_emf(&broken.to_string()).is_err());
     let mut broken = document;
     broken["Function"] = json!(1);
-    assert!(shared::telemetry::check_emf(&broken.to_string()).is_err());
+    assert!(lambda::telemetry::check_emf(&broken.to_string()).is_err());
 }

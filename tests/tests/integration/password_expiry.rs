@@ -14,7 +14,7 @@ async fn an_expired_password_logs_in_but_must_be_changed_first_unless_it_never_e
         .await;
     env.create_user("kept@example.com", "User-Passw0rd", json!({}))
         .await;
-    let two_days_ago = shared::ops::now() - 2 * 86_400_000;
+    let two_days_ago = lambda::ops::now() - 2 * 86_400_000;
     for user in ["old@example.com", "kept@example.com", "admin"] {
         env.change_user(user, |u| u.password_changed_at = Some(two_days_ago))
             .await;
@@ -28,7 +28,7 @@ async fn an_expired_password_logs_in_but_must_be_changed_first_unless_it_never_e
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(expires, shared::iam::time(two_days_ago + 86_400_000));
+    assert_eq!(expires, lambda::iam::time(two_days_ago + 86_400_000));
     let token = reply.headers["x-subject-token"]
         .to_str()
         .unwrap()
@@ -94,7 +94,7 @@ async fn seed_001_answers_when_the_password_expires() {
     assert_eq!(reply.status, 200, "{}", reply.raw);
     assert_eq!(
         reply.body["user"]["password_expires_at"],
-        shared::iam::time(changed_at + 86_400_000)
+        lambda::iam::time(changed_at + 86_400_000)
     );
 }
 
@@ -115,7 +115,7 @@ async fn the_first_administrator_with_an_expired_password_changes_it_and_goes_on
         )
         .await;
     assert_eq!(refused.expect_error(400), "FIRST_ADMIN_PROTECTED");
-    let two_days_ago = shared::ops::now() - 2 * 86_400_000;
+    let two_days_ago = lambda::ops::now() - 2 * 86_400_000;
     env.change_user("admin", |u| u.password_changed_at = Some(two_days_ago))
         .await;
     let token = env.login("admin", common::ADMIN_PASSWORD).await;

@@ -1,6 +1,6 @@
 //! Races: concurrent writes to one user, concurrent claims of one unique value (user id, email,
 //! login name, mobile number), and a mixed storm of 1,000 operations, each ending with the
-//! invariant checker (shared/src/invariants.rs) finding nothing.
+//! invariant checker (shared/dynamo/src/invariants.rs) finding nothing.
 
 use crate::common;
 
@@ -10,7 +10,7 @@ use serde_json::json;
 
 /// The invariant checker's findings for the test's tenant, as text.
 async fn broken_invariants(env: &TestEnv) -> Vec<String> {
-    shared::invariants::check_tenant(&env.app.store, &env.tenant)
+    lambda::invariants::check_tenant(&env.app.store, &env.tenant)
         .await
         .unwrap()
         .findings
@@ -151,7 +151,7 @@ async fn after_a_storm_of_1000_operations_counters_stat_and_uniqueness_records_a
     // emails, 24 shared login names and 16 shared mobile numbers.
     const CLIENTS: u32 = 8;
     const STEPS: u32 = 125;
-    let env = TestEnv::with_config(shared::app::Config {
+    let env = TestEnv::with_config(lambda::app::Config {
         tenant_user_quota: 1_000,
         ..common::config()
     })
@@ -271,8 +271,8 @@ async fn after_a_storm_of_1000_operations_counters_stat_and_uniqueness_records_a
     let mut recount = std::collections::BTreeMap::<String, u64>::new();
     for item in env.partition().await {
         if item["sk"].as_s().unwrap().starts_with("U#") {
-            let user: shared::model::User = serde_dynamo::from_item(item).unwrap();
-            if user.state != shared::model::UserState::PendingDelete {
+            let user: lambda::model::User = serde_dynamo::from_item(item).unwrap();
+            if user.state != lambda::model::UserState::PendingDelete {
                 *recount.entry(user.state.as_str().to_owned()).or_default() += 1;
             }
         }
@@ -289,12 +289,12 @@ async fn the_recount_finds_a_drifted_counter_and_an_orphan_record() {
     assert_eq!(broken_invariants(&env).await, Vec::<String>::new());
     let client = env.app.store.client();
     let table = env.app.store.table();
-    let pk = AttributeValue::S(shared::dynamo::tenant_pk(&env.tenant));
+    let pk = AttributeValue::S(lambda::dynamo::tenant_pk(&env.tenant));
     client
         .update_item()
         .table_name(table)
         .key("pk", pk.clone())
-        .key("sk", AttributeValue::S(shared::dynamo::TENANT_SK.into()))
+        .key("sk", AttributeValue::S(lambda::dynamo::TENANT_SK.into()))
         .update_expression("ADD user_count :one")
         .expression_attribute_values(":one", AttributeValue::N("1".into()))
         .send()
@@ -346,7 +346,7 @@ async fn the_checker_finds_a_message_in_another_users_item() {
     env.set_in_user_item(
         "other@example.com",
         "SET #attribute = :value",
-        &shared::dynamo::message_attribute(&message),
+        &lambda::dynamo::message_attribute(&message),
         serde_dynamo::to_attribute_value(&message).unwrap(),
     )
     .await;

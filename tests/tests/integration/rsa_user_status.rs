@@ -5,8 +5,8 @@
 use crate::common;
 
 use common::{ADMIN_PASSWORD, Reply, TestEnv, config};
+use lambda::store::UserStore;
 use serde_json::{Value, json};
-use shared::store::UserStore;
 
 const PASSWORD: &str = "User-Passw0rd";
 
@@ -176,7 +176,7 @@ async fn a_missing_bad_expired_or_insufficient_token_is_403_here() {
     let expired = env
         .app
         .tokens
-        .issue(&admin, shared::ops::now() - 2 * 86_400_000)
+        .issue(&admin, lambda::ops::now() - 2 * 86_400_000)
         .unwrap()
         .token;
     let mut tampered = env.admin_token.clone();
@@ -215,7 +215,7 @@ async fn a_missing_bad_expired_or_insufficient_token_is_403_here() {
     );
     assert_eq!(
         env.stored("member@example.com").await.state,
-        shared::model::UserState::Enabled
+        lambda::model::UserState::Enabled
     );
 }
 
@@ -342,9 +342,9 @@ async fn a_store_that_cannot_be_reached_is_503_with_retry_after_not_500() {
     let mut settings = config();
     settings.dynamodb_endpoint = Some(format!("http://{}", closed.local_addr().unwrap()));
     drop(closed);
-    let client = shared::app::dynamodb_client(settings.dynamodb_endpoint.as_deref()).await;
-    let broken: &'static shared::App = Box::leak(Box::new(
-        shared::app::new(settings, client, common::SIGNING_KEY).unwrap(),
+    let client = lambda::app::dynamodb_client(settings.dynamodb_endpoint.as_deref()).await;
+    let broken: &'static lambda::App = Box::leak(Box::new(
+        lambda::app::new(settings, client, common::SIGNING_KEY).unwrap(),
     ));
     let request = lambda_http::http::Request::builder()
         .method("PUT")

@@ -3,9 +3,9 @@
 use crate::common;
 
 use common::{TestEnv, config};
+use lambda::model::{LockReason, User, UserState};
+use lambda::store::UserStore;
 use serde_json::{Value, json};
-use shared::model::{LockReason, User, UserState};
-use shared::store::UserStore;
 
 fn create_body(env: &TestEnv, user_id: &str) -> Value {
     json!({"user_id": user_id, "backend": "LOCAL", "domain_id": env.tenant, "password": "User-Passw0rd"})
@@ -353,7 +353,7 @@ async fn tokens_are_checked_401_for_bad_403_for_foreign_or_non_admin() {
         let admin = env.stored("admin").await;
         env.app
             .tokens
-            .issue(&admin, shared::ops::now() - 7_200_000)
+            .issue(&admin, lambda::ops::now() - 7_200_000)
             .unwrap()
             .token
     };
@@ -444,7 +444,7 @@ async fn a_token_stops_working_when_its_user_is_locked_disabled_deleted_or_chang
             u.revoke_tokens();
         }),
         ("password", |u| {
-            u.password_hash = Some(shared::password::hash("Another-Passw0rd").unwrap());
+            u.password_hash = Some(lambda::password::hash("Another-Passw0rd").unwrap());
             u.revoke_tokens();
         }),
     ];
@@ -453,12 +453,12 @@ async fn a_token_stops_working_when_its_user_is_locked_disabled_deleted_or_chang
         let mut admin = User::new(
             &env.tenant,
             &admin_id,
-            shared::model::UserType::User,
-            shared::model::Backend::Local,
-            shared::ops::now(),
+            lambda::model::UserType::User,
+            lambda::model::Backend::Local,
+            lambda::ops::now(),
         );
-        admin.role = shared::model::Role::Admin;
-        admin.password_hash = Some(shared::password::hash("Admin2-Passw0rd").unwrap());
+        admin.role = lambda::model::Role::Admin;
+        admin.password_hash = Some(lambda::password::hash("Admin2-Passw0rd").unwrap());
         env.app
             .store
             .create_user(&admin, 50, &[], None)
@@ -674,16 +674,16 @@ async fn the_indexes_never_carry_a_password_hash() {
     .await;
     for (index, key, value) in [
         (
-            shared::dynamo::BY_NAME_INDEX,
+            lambda::dynamo::BY_NAME_INDEX,
             "gsi1pk",
-            shared::dynamo::tenant_pk(&env.tenant),
+            lambda::dynamo::tenant_pk(&env.tenant),
         ),
         (
-            shared::dynamo::BY_FACET_INDEX,
+            lambda::dynamo::BY_FACET_INDEX,
             "gsi2pk",
             format!(
                 "{}#ENABLED#USER#LOCAL",
-                shared::dynamo::tenant_pk(&env.tenant)
+                lambda::dynamo::tenant_pk(&env.tenant)
             ),
         ),
     ] {

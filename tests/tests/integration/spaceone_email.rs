@@ -3,8 +3,8 @@
 use crate::common;
 
 use common::{Reply, TestEnv};
+use lambda::outbox::Template;
 use serde_json::{Value, json};
-use shared::outbox::Template;
 
 const PASSWORD: &str = "User-Passw0rd";
 
@@ -79,7 +79,7 @@ fn other_code(code: &str) -> String {
     format!("{:06}", (n + 1) % 1_000_000)
 }
 
-fn messages_of(outbox: &[shared::outbox::Notification], template: Template) -> usize {
+fn messages_of(outbox: &[lambda::outbox::Notification], template: Template) -> usize {
     outbox.iter().filter(|m| m.template == template).count()
 }
 
@@ -317,7 +317,7 @@ async fn a_new_password_must_meet_the_policy_and_differ_from_the_current_one() {
     let after = env.stored("policy@example.com").await;
     assert_eq!(after.failed_logins, 1);
     assert_eq!(
-        shared::model::User {
+        lambda::model::User {
             failed_logins: before.failed_logins,
             failed_window_start: before.failed_window_start,
             ..after
@@ -331,7 +331,7 @@ async fn a_new_password_must_meet_the_policy_and_differ_from_the_current_one() {
 /// for the right guess and ERROR_SAVE_UNIQUE_VALUES for a wrong one, writing and counting nothing.
 #[tokio::test]
 async fn an_administrator_cannot_test_guesses_of_a_users_password() {
-    use shared::model::LockReason;
+    use lambda::model::LockReason;
     let env = TestEnv::new().await;
     user_with_email(&env, "victim@example.com").await;
     user_with_email(&env, "other@example.com").await;
@@ -1365,7 +1365,7 @@ async fn the_forgotten_password_request_tells_nothing_and_mails_rarely() {
     assert_eq!(stale.expect_error(401), "ERROR_AUTHENTICATE_FAILURE");
     // An expired link fails like any other.
     env.change_user("verified@example.com", |u| {
-        u.password_link.as_mut().unwrap().expires_at = shared::ops::now() - 1;
+        u.password_link.as_mut().unwrap().expires_at = lambda::ops::now() - 1;
     })
     .await;
     let expired = set_by_link(

@@ -4,9 +4,9 @@
 use crate::common;
 
 use common::{ADMIN_PASSWORD, Reply, TestEnv, access_line};
+use lambda::model::{DisabledBy, RequiredAction, UserState};
+use lambda::store::UserStore;
 use serde_json::{Value, json};
-use shared::model::{DisabledBy, RequiredAction, UserState};
-use shared::store::UserStore;
 
 /// The endpoints built for the lifecycle and email work, each with the fields (beyond `user_id`
 /// and `domain_id`) a valid request needs.

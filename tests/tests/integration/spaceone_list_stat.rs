@@ -5,9 +5,9 @@
 use crate::common;
 
 use common::{Reply, TestEnv, access_line};
+use lambda::model::{Backend, User, UserState, UserType};
+use lambda::store::UserStore;
 use serde_json::{Value, json};
-use shared::model::{Backend, User, UserState, UserType};
-use shared::store::UserStore;
 
 /// The administrator plus six users: two disabled, an API user, an external user (PENDING), and one
 /// deleted (which no list or stat may show).
@@ -40,7 +40,7 @@ async fn populated() -> TestEnv {
         "fay@directory.example",
         UserType::User,
         Backend::External,
-        shared::ops::now(),
+        lambda::ops::now(),
     );
     external.display_name = Some("Fay Field".into());
     external.state = UserState::Pending;

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use common::{ADMIN_PASSWORD, Reply, SIGNING_KEY, TestEnv, config};
 use jsonwebtoken::{Algorithm, EncodingKey};
+use lambda::model::Role;
+use lambda::token::{Claims, ISSUER};
 use serde_json::{Value, json};
-use shared::model::Role;
-use shared::token::{Claims, ISSUER};
 
 const TARGET: &str = "target@example.com";
 const TO_DISABLE: &str = "to-disable@example.com";
@@ -450,7 +450,7 @@ async fn versions(env: &TestEnv) -> Vec<(&'static str, u64, u64)> {
 }
 
 async fn nothing_created(env: &TestEnv) -> bool {
-    use shared::store::UserStore;
+    use lambda::store::UserStore;
     env.app
         .store
         .get_user(&env.tenant, NEW_USER)
@@ -501,7 +501,7 @@ fn hs256(kid: Option<&str>, claims: &Value, key: &[u8]) -> String {
 /// Claims the API would issue for the stored user now (live token version), as JSON.
 async fn live_claims(env: &TestEnv, user_id: &str) -> Value {
     let user = env.stored(user_id).await;
-    let now = shared::ops::now() / 1000;
+    let now = lambda::ops::now() / 1000;
     serde_json::to_value(Claims {
         iss: ISSUER.into(),
         sub: user.user_id,
@@ -546,7 +546,7 @@ async fn missing_forged_tampered_expired_and_early_tokens_are_refused_everywhere
     let admin = &env.admin_token;
     let kid = kid_of(admin);
     let claims = live_claims(&env, "admin").await;
-    let now = shared::ops::now() / 1000;
+    let now = lambda::ops::now() / 1000;
     let [header, payload, signature]: [&str; 3] =
         admin.split('.').collect::<Vec<_>>().try_into().unwrap();
     let none_header = part(&json!({"alg": "none", "typ": "JWT", "kid": kid}));
@@ -1046,7 +1046,7 @@ async fn other_tenants_admins_and_members_are_refused_and_users_act_on_themselve
         .await;
     if verify.status == 200 {
         let code = env
-            .last_secret(MEMBER, shared::outbox::Template::VerificationCode)
+            .last_secret(MEMBER, lambda::outbox::Template::VerificationCode)
             .await
             .expect("a code was sent");
         matrix
@@ -1073,7 +1073,7 @@ async fn other_tenants_admins_and_members_are_refused_and_users_act_on_themselve
         let (path, mut body) = endpoint.request(&env.tenant, endpoint.subject);
         if endpoint.route == "/identity/v1/user/confirm-email" {
             let code = env
-                .last_secret(TARGET, shared::outbox::Template::VerificationCode)
+                .last_secret(TARGET, lambda::outbox::Template::VerificationCode)
                 .await
                 .unwrap_or_default();
             body = json!({"user_id": TARGET, "domain_id": env.tenant, "verify_code": code})

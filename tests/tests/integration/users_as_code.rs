@@ -7,12 +7,12 @@ use crate::common;
 use std::collections::HashMap;
 
 use common::{TestEnv, config, unique_tenant};
+use lambda::model::{Role, UserState};
+use lambda::outbox::Template;
+use lambda::provisioning::UserResourceRequest;
+use lambda::secrets::SecretStore;
 use local_stack::cloudformation::{ResponseBin, secrets_manager};
 use serde_json::{Value, json};
-use shared::model::{Role, UserState};
-use shared::outbox::Template;
-use shared::provisioning::UserResourceRequest;
-use shared::secrets::SecretStore;
 use user_resource::Resources;
 
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/people/5b6a-11ef";
@@ -30,7 +30,7 @@ impl Harness {
         Harness::with(config()).await
     }
 
-    async fn with(settings: shared::app::Config) -> Harness {
+    async fn with(settings: lambda::app::Config) -> Harness {
         let env = TestEnv::with_config(settings).await;
         let bin = ResponseBin::start().await;
         let endpoint = secrets_manager(HashMap::from([
@@ -41,11 +41,11 @@ impl Harness {
             ),
         ]))
         .await;
-        let sdk = shared::app::sdk_config(Some(&endpoint)).await;
+        let sdk = lambda::app::sdk_config(Some(&endpoint)).await;
         let resources = Box::leak(Box::new(Resources {
             app: env.app,
             secrets: SecretStore::new(&sdk, None),
-            http: shared::https::client().unwrap(),
+            http: lambda::https::client().unwrap(),
         }));
         Harness {
             env,
@@ -215,7 +215,7 @@ async fn update_changes_the_email_disables_the_user_and_rotates_the_password() {
     assert!(
         after
             .required_actions
-            .contains(&shared::model::RequiredAction::UpdatePassword)
+            .contains(&lambda::model::RequiredAction::UpdatePassword)
     );
     assert_eq!(
         after.password_hash, before.password_hash,
@@ -507,7 +507,7 @@ async fn a_temporary_password_goes_through_the_outbox_and_must_be_changed() {
     assert!(
         stored
             .required_actions
-            .contains(&shared::model::RequiredAction::UpdatePassword)
+            .contains(&lambda::model::RequiredAction::UpdatePassword)
     );
     let temporary = h
         .env
@@ -614,7 +614,7 @@ async fn an_update_applies_only_what_the_template_changed() {
     assert!(
         stored
             .required_actions
-            .contains(&shared::model::RequiredAction::UpdatePassword)
+            .contains(&lambda::model::RequiredAction::UpdatePassword)
     );
     let mailed = h
         .env
@@ -642,7 +642,7 @@ async fn an_update_applies_only_what_the_template_changed() {
 
 #[tokio::test]
 async fn only_the_allowed_tenants_are_managed_and_answers_go_to_aws_only() {
-    let h = Harness::with(shared::app::Config {
+    let h = Harness::with(lambda::app::Config {
         provisioning_tenants: Some(vec!["another-tenant".into()]),
         ..config()
     })
@@ -659,7 +659,7 @@ async fn only_the_allowed_tenants_are_managed_and_answers_go_to_aws_only() {
     assert_eq!(h.env.get_info("alice@example.com").await.status, 404);
 
     // An answer is only ever put to S3 (or, in tests, loopback).
-    let response = shared::provisioning::answer(
+    let response = lambda::provisioning::answer(
         h.resources.app,
         &h.resources.secrets,
         &h.event(
@@ -672,13 +672,13 @@ async fn only_the_allowed_tenants_are_managed_and_answers_go_to_aws_only() {
     )
     .await
     .0;
-    let client = shared::https::client().unwrap();
+    let client = lambda::https::client().unwrap();
     for url in [
         "https://collector.example.com/steal",
         "http://10.0.0.1/internal",
     ] {
         assert!(
-            shared::provisioning::respond(&client, url, &response)
+            lambda::provisioning::respond(&client, url, &response)
                 .await
                 .is_err(),
             "{url}"

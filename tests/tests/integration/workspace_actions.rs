@@ -4,9 +4,9 @@
 use crate::common;
 
 use common::{ADMIN_PASSWORD, TestEnv};
+use lambda::model::{LockReason, RequiredAction};
+use lambda::outbox::Channel;
 use serde_json::json;
-use shared::model::{LockReason, RequiredAction};
-use shared::outbox::Channel;
 
 async fn action(env: &TestEnv, token: &str, user_id: &str, body: &str) -> common::Reply {
     let path = format!("/v2/{}/users/{user_id}/actions", env.tenant);
@@ -350,11 +350,11 @@ async fn random_password_answers_a_fresh_password_the_user_must_change() {
     let password = reply.body["password"].as_str().unwrap().to_owned();
     assert_eq!(reply.body.as_object().unwrap().len(), 1);
     assert!(password.len() <= 20);
-    let policy = shared::validate::PasswordPolicy {
+    let policy = lambda::validate::PasswordPolicy {
         min_classes: 4,
         ..Default::default()
     };
-    let context = shared::validate::PasswordContext {
+    let context = lambda::validate::PasswordContext {
         login_name: "random@example.com",
         email: None,
         phone: None,

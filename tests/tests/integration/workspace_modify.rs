@@ -3,8 +3,8 @@
 use crate::common;
 
 use common::TestEnv;
+use lambda::model::{ActiveType, DisabledBy, RequiredAction, UserState};
 use serde_json::{Value, json};
-use shared::model::{ActiveType, DisabledBy, RequiredAction, UserState};
 
 async fn modify(env: &TestEnv, token: &str, user_id: &str, body: Value) -> common::Reply {
     let path = format!("/v2/{}/users/{user_id}", env.tenant);

@@ -5,12 +5,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use lambda::App;
+use lambda::app::{Config, dynamodb_client};
 use lambda_http::Body;
 use lambda_http::http::{HeaderMap, Request};
 use local_stack::{Router, template};
 use serde_json::{Value, json};
-use shared::App;
-use shared::app::{Config, dynamodb_client};
 
 pub const SIGNING_KEY: &[u8] = b"integration-test-signing-key-0123456789";
 pub const ADMIN_PASSWORD: &str = "Admin-Passw0rd!";
@@ -79,10 +79,10 @@ fn captured() -> &'static Captured {
     INSTALLED.call_once(|| {
         use tracing_subscriber::prelude::*;
         let _ = tracing_subscriber::registry()
-            .with(shared::telemetry::filter("debug"))
-            .with(shared::telemetry::json_layer(|| LogWriter))
+            .with(lambda::telemetry::filter("debug"))
+            .with(lambda::telemetry::json_layer(|| LogWriter))
             .try_init();
-        shared::telemetry::set_metrics_sink(Box::new(|line| {
+        lambda::telemetry::set_metrics_sink(Box::new(|line| {
             captured().metrics.lock().unwrap().push(line.to_owned());
         }));
     });
@@ -259,7 +259,7 @@ fn check_request_lines(method: &str, path: &str, request_body: &str, reply: &Rep
     let metrics = captured.metrics.lock().unwrap();
     let documents: Vec<Value> = metrics[sent_at.metrics.min(metrics.len())..]
         .iter()
-        .map(|m| shared::telemetry::check_emf(m).unwrap_or_else(|e| panic!("{e}: {m}")))
+        .map(|m| lambda::telemetry::check_emf(m).unwrap_or_else(|e| panic!("{e}: {m}")))
         .filter(|m| m["request_id"] == request_id)
         .collect();
     assert_eq!(documents.len(), 1, "one metrics line for {method} {path}");
@@ -288,7 +288,7 @@ pub fn metric_lines() -> Vec<Value> {
         .lock()
         .unwrap()
         .iter()
-        .map(|line| shared::telemetry::check_emf(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .map(|line| lambda::telemetry::check_emf(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .collect()
 }
 
@@ -330,7 +330,7 @@ pub async fn app_with(config: Config) -> (&'static App, &'static Router) {
         }
     }
     let app: &'static App = Box::leak(Box::new(
-        shared::app::new(config, client, SIGNING_KEY).unwrap(),
+        lambda::app::new(config, client, SIGNING_KEY).unwrap(),
     ));
     let router: &'static Router = Box::leak(Box::new(Router::from_template(app).unwrap()));
     (app, router)
@@ -582,8 +582,8 @@ impl TestEnv {
     }
 
     /// The stored user, read straight from the store.
-    pub async fn stored(&self, user_id: &str) -> shared::model::User {
-        use shared::store::UserStore;
+    pub async fn stored(&self, user_id: &str) -> lambda::model::User {
+        use lambda::store::UserStore;
         self.app
             .store
             .get_user(&self.tenant, user_id)
@@ -593,8 +593,8 @@ impl TestEnv {
     }
 
     /// The stored user, if there is one.
-    pub async fn stored_opt(&self, user_id: &str) -> Option<shared::model::User> {
-        use shared::store::UserStore;
+    pub async fn stored_opt(&self, user_id: &str) -> Option<lambda::model::User> {
+        use lambda::store::UserStore;
         self.app
             .store
             .get_user(&self.tenant, user_id)
@@ -606,23 +606,23 @@ impl TestEnv {
     /// A further administrator of the tenant, created as a member and promoted; their token.
     pub async fn create_admin(&self, user_id: &str, password: &str, extra: Value) -> String {
         self.create_user(user_id, password, extra).await;
-        self.change_user(user_id, |u| u.role = shared::model::Role::Admin)
+        self.change_user(user_id, |u| u.role = lambda::model::Role::Admin)
             .await;
         self.login(user_id, password).await
     }
 
-    pub async fn change_user(&self, user_id: &str, edit: impl FnOnce(&mut shared::model::User)) {
-        use shared::store::UserStore;
+    pub async fn change_user(&self, user_id: &str, edit: impl FnOnce(&mut lambda::model::User)) {
+        use lambda::store::UserStore;
         let before = self.stored(user_id).await;
         let mut after = before.clone();
         edit(&mut after);
         self.app
             .store
-            .update_user(&shared::change::UserChange::new(
+            .update_user(&lambda::change::UserChange::new(
                 &before,
                 &after,
                 &[],
-                &shared::model::Actor::system("test"),
+                &lambda::model::Actor::system("test"),
             ))
             .await
             .unwrap();
@@ -645,9 +645,9 @@ impl TestEnv {
             .table_name(self.app.store.table())
             .key(
                 "pk",
-                AttributeValue::S(shared::dynamo::tenant_pk(&self.tenant)),
+                AttributeValue::S(lambda::dynamo::tenant_pk(&self.tenant)),
             )
-            .key("sk", AttributeValue::S(shared::dynamo::user_sk(user_id)))
+            .key("sk", AttributeValue::S(lambda::dynamo::user_sk(user_id)))
             .update_expression(expression)
             .expression_attribute_names("#attribute", attribute)
             .expression_attribute_values(":value", value)
@@ -689,13 +689,13 @@ impl TestEnv {
     }
 
     /// The tenant's undelivered notifications (held in their users' items), oldest first.
-    pub async fn outbox(&self) -> Vec<shared::outbox::Notification> {
-        let mut messages: Vec<shared::outbox::Notification> = self
+    pub async fn outbox(&self) -> Vec<lambda::outbox::Notification> {
+        let mut messages: Vec<lambda::outbox::Notification> = self
             .partition()
             .await
             .iter()
             .filter(|item| item["sk"].as_s().unwrap().starts_with("U#"))
-            .flat_map(|item| shared::dynamo::messages_of(item).unwrap())
+            .flat_map(|item| lambda::dynamo::messages_of(item).unwrap())
             .collect();
         messages.sort_by_key(|m| m.created_at);
         messages
@@ -705,7 +705,7 @@ impl TestEnv {
     pub async fn last_secret(
         &self,
         user_id: &str,
-        template: shared::outbox::Template,
+        template: lambda::outbox::Template,
     ) -> Option<String> {
         self.outbox()
             .await
@@ -728,7 +728,7 @@ impl TestEnv {
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(
                 ":pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(shared::dynamo::tenant_pk(&self.tenant)),
+                aws_sdk_dynamodb::types::AttributeValue::S(lambda::dynamo::tenant_pk(&self.tenant)),
             )
             .consistent_read(true)
             .send()

@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::dynamo::{
-    DynamoStore, Item, SK, TENANT_SK, facet_counter, message_attribute, messages_of, unique_sk,
-    user_from_item, user_item,
-};
 use crate::error::ApiResult;
 use crate::model::{Backend, Facet, LockReason, User, UserState};
 use crate::store::unique_values;
+use crate::{
+    DynamoStore, Item, SK, TENANT_SK, facet_counter, message_attribute, messages_of, unique_sk,
+    user_from_item, user_item,
+};
 
 /// Which rule an item breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

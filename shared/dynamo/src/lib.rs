@@ -1,5 +1,10 @@
 //! The DynamoDB implementation of the store: one table, keys and layout in docs/design.md.
 
+pub mod invariants;
+
+// The domain's modules under the names the store uses.
+use domain::{change, error, model, notes, ops, outbox, store, validate};
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
 
@@ -209,7 +214,7 @@ where
         matches!(code, "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded")
     }));
     if throttled {
-        crate::telemetry::note(|notes| notes.store_throttles += 1);
+        crate::notes::note(|notes| notes.store_throttles += 1);
     }
     let detail = DisplayErrorContext(&err).to_string();
     if transient {
@@ -418,13 +423,13 @@ impl Transaction {
                     Some("ThrottlingError" | "ProvisionedThroughputExceeded")
                 )
             }) {
-                crate::telemetry::note(|notes| notes.store_throttles += 1);
+                crate::notes::note(|notes| notes.store_throttles += 1);
             }
             let conflict = reasons
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"));
             if conflict {
-                crate::telemetry::note(|notes| notes.write_conflicts += 1);
+                crate::notes::note(|notes| notes.write_conflicts += 1);
             }
             if !conflict {
                 return Err(TxFailure::Store(ApiError::Unavailable(format!(
@@ -483,7 +488,7 @@ async fn write_single(
             Some(SingleWriteFailure::Store(error)) => return Some(Err(TxFailure::Store(error))),
             // The item is part of a transaction in flight: wait as a cancelled transaction does.
             Some(SingleWriteFailure::Conflict) => {
-                crate::telemetry::note(|notes| notes.write_conflicts += 1);
+                crate::notes::note(|notes| notes.write_conflicts += 1);
                 let jitter = rand::random_range(5..25) * (attempt as u64 + 1);
                 tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
             }
@@ -535,7 +540,7 @@ fn failure(failed: TxFailure, user: &User) -> ApiError {
         TxFailure::Lost(
             Guard::UserVersion | Guard::ReleaseUnique | Guard::NewRecord | Guard::WaitingMessage,
         ) => {
-            crate::telemetry::note(|notes| notes.write_conflicts += 1);
+            crate::notes::note(|notes| notes.write_conflicts += 1);
             ApiError::ConcurrentModification
         }
         TxFailure::Lost(Guard::TenantQuota(_)) => ApiError::QuotaExceeded,
@@ -648,7 +653,7 @@ impl DynamoStore {
             .await
             .map_err(|failed| failure(failed, before))?;
         if change.revokes_tokens() {
-            crate::telemetry::note(|notes| notes.token_revocations += 1);
+            crate::notes::note(|notes| notes.token_revocations += 1);
         }
         Ok(())
     }
@@ -1477,7 +1482,7 @@ impl UserStore for DynamoStore {
             Err(SdkError::ServiceError(service))
                 if service.err().is_conditional_check_failed_exception() =>
             {
-                crate::telemetry::note(|notes| notes.write_conflicts += 1);
+                crate::notes::note(|notes| notes.write_conflicts += 1);
                 Err(ApiError::ConcurrentModification)
             }
             Err(other) => Err(store_error(other)),

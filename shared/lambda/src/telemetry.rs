@@ -406,7 +406,7 @@ mod tests {
                     "{requested}"
                 );
                 if requested.eq_ignore_ascii_case("trace") {
-                    assert!(tracing::enabled!(target: "shared::ops", Level::TRACE));
+                    assert!(tracing::enabled!(target: "lambda::ops", Level::TRACE));
                 }
             });
         }
@@ -435,7 +435,7 @@ mod tests {
                     "{requested}"
                 );
                 assert_eq!(
-                    tracing::enabled!(target: "shared::ops", Level::INFO),
+                    tracing::enabled!(target: "lambda::ops", Level::INFO),
                     info_shown,
                     "{requested}"
                 );
