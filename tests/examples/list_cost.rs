@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use lambda::App;
 use lambda::model::{Backend, User, UserState, UserType};
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use lambda_http::Body;
 use lambda_http::http::Request;
 use serde_json::{Value, json};

@@ -12,8 +12,8 @@ use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{AuditRecord, Facet, LockReason, RequiredAction, Tenant, User, UserState};
 use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
-    LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, UserStore, name_order_key, name_order_prefix,
-    unique_values,
+    AuditTrail, LIST_KEYS_MAX, ListSource, Listing, LoginLedger, LoginRecord, Messages, Sweep,
+    Tenants, Users, name_order_key, name_order_prefix, unique_values,
 };
 use crate::validate::uniqueness_key;
 
@@ -136,7 +136,7 @@ fn keep_messages(stored: &mut Stored, notifications: &[Notification]) {
     }
 }
 
-impl UserStore for MemoryStore {
+impl Users for MemoryStore {
     async fn get_user(&self, tenant_id: &str, user_id: &str) -> ApiResult<Option<User>> {
         Ok(self
             .tables()
@@ -187,6 +187,166 @@ impl UserStore for MemoryStore {
         Ok(self.tables().taken(Some(before), after))
     }
 
+    async fn create_user(
+        &self,
+        user: &User,
+        quota: u64,
+        notifications: &[Notification],
+        replacing: Option<(&User, &AuditRecord)>,
+    ) -> ApiResult<()> {
+        let mut tables = self.tables();
+        tables.tenant_exists(&user.tenant_id)?;
+        let stored = tables.users.get(&key(user)).map(|stored| &stored.user);
+        let old = match (stored, replacing) {
+            (None, None) => None,
+            (Some(stored), Some((old, _)))
+                if stored.version == old.version && stored.state == UserState::PendingDelete =>
+            {
+                Some(old.clone())
+            }
+            _ => return Err(ApiError::AlreadyExists(UniqueField::UserId)),
+        };
+        if let Some(field) = tables.taken(old.as_ref(), user) {
+            return Err(ApiError::AlreadyExists(field));
+        }
+        let mut deltas = counter_deltas(user, 1);
+        if let Some(old) = &old {
+            deltas.extend(counter_deltas(old, -1));
+        }
+        if tables.user_count(&user.tenant_id) >= quota {
+            return Err(ApiError::QuotaExceeded);
+        }
+        tables.move_unique(old.as_ref(), user);
+        tables.apply_counters(&user.tenant_id, &deltas);
+        if let Some((_, audit)) = replacing {
+            tables.audit.push(audit.clone());
+        }
+        let mut stored = Stored {
+            user: user.clone(),
+            messages: BTreeMap::new(),
+        };
+        keep_messages(&mut stored, notifications);
+        tables.users.insert(key(user), stored);
+        Ok(())
+    }
+
+    async fn update_user(&self, change: &UserChange<'_>) -> ApiResult<()> {
+        let (before, after) = (change.before, &change.after);
+        let mut tables = self.tables();
+        if tables
+            .users
+            .get(&key(before))
+            .is_none_or(|stored| stored.user.version != before.version)
+        {
+            return Err(ApiError::ConcurrentModification);
+        }
+        if let Some(field) = tables.taken(Some(before), after) {
+            return Err(ApiError::AlreadyExists(field));
+        }
+        let tenant = tables.tenants.get(&before.tenant_id);
+        if change.guards_first_admin
+            && tenant.is_some_and(|tenant| tenant.first_admin == before.user_id)
+        {
+            return Err(ApiError::FirstAdminProtected);
+        }
+        if change.audit.is_some() {
+            tables.tenant_exists(&before.tenant_id)?;
+            let mut deltas = counter_deltas(before, -1);
+            deltas.extend(counter_deltas(after, 1));
+            tables.apply_counters(&before.tenant_id, &deltas);
+        }
+        tables.move_unique(Some(before), after);
+        if let Some(audit) = &change.audit {
+            tables.audit.push(audit.clone());
+        }
+        let stored = tables.users.get_mut(&key(before)).expect("read above");
+        stored.user = after.clone();
+        keep_messages(stored, change.notifications);
+        Ok(())
+    }
+
+    async fn purge_user(&self, user: &User) -> ApiResult<()> {
+        let mut tables = self.tables();
+        let unchanged = tables.users.get(&key(user)).is_some_and(|stored| {
+            stored.user.version == user.version && stored.user.state == UserState::PendingDelete
+        });
+        if !unchanged {
+            return Err(ApiError::ConcurrentModification);
+        }
+        tables.users.remove(&key(user));
+        for (field, value) in unique_values(user) {
+            tables
+                .unique
+                .remove(&(user.tenant_id.clone(), field, value));
+        }
+        tables.apply_counters(&user.tenant_id, &counter_deltas(user, -1));
+        Ok(())
+    }
+}
+
+impl LoginLedger for MemoryStore {
+    async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {
+        let mut tables = self.tables();
+        let Some(stored) = tables.users.get_mut(&key(user)) else {
+            return Err(ApiError::ConcurrentModification);
+        };
+        let current = &mut stored.user;
+        let lapsed_lockout = |current: &User, now| {
+            current.lock.is_none()
+                || (current.lock == Some(LockReason::TooManyFailures)
+                    && current.locked_until.is_some_and(|until| until <= now))
+        };
+        match record {
+            LoginRecord::Attempt {
+                failed_logins,
+                window_start,
+                now,
+            } => {
+                if current.failed_logins != user.failed_logins || !lapsed_lockout(current, *now) {
+                    return Err(ApiError::ConcurrentModification);
+                }
+                current.failed_logins = *failed_logins;
+                current.failed_window_start = Some(*window_start);
+            }
+            LoginRecord::Lockout { until } => {
+                if current.lock == Some(LockReason::Admin) {
+                    return Err(ApiError::ConcurrentModification);
+                }
+                current.lock = Some(LockReason::TooManyFailures);
+                current.locked_until = Some(*until);
+                current.failed_logins = 0;
+                current.failed_window_start = None;
+            }
+            LoginRecord::Success { at, rehashed } => {
+                if current.token_version != user.token_version
+                    || current.state != UserState::Enabled
+                    || current.lock == Some(LockReason::Admin)
+                {
+                    return Err(ApiError::ConcurrentModification);
+                }
+                current.last_accessed_at = Some(*at);
+                current.failed_logins = 0;
+                current.failed_window_start = None;
+                current.locked_until = None;
+                current.lock = None;
+                if let Some(fresh) = rehashed {
+                    current.password_hash = Some(fresh.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn probe_login(&self, _tenant_id: &str, _name: &str) -> ApiResult<()> {
+        Ok(())
+    }
+
+    async fn read_login_decoy(&self, _tenant_id: &str, _name: &str) -> ApiResult<()> {
+        Ok(())
+    }
+}
+
+impl Tenants for MemoryStore {
     async fn get_tenant(&self, tenant_id: &str) -> ApiResult<Option<Tenant>> {
         let tables = self.tables();
         Ok(tables.tenants.get(tenant_id).cloned().map(|mut tenant| {
@@ -215,6 +375,32 @@ impl UserStore for MemoryStore {
         ))
     }
 
+    async fn list_tenants(&self) -> ApiResult<Vec<String>> {
+        Ok(self.tables().tenants.keys().cloned().collect())
+    }
+
+    async fn create_tenant(&self, tenant: &Tenant, admin: &User) -> ApiResult<bool> {
+        let mut tables = self.tables();
+        if tables.tenants.contains_key(&tenant.tenant_id) {
+            return Ok(false);
+        }
+        tables
+            .tenants
+            .insert(tenant.tenant_id.clone(), tenant.clone());
+        tables.move_unique(None, admin);
+        tables.apply_counters(&tenant.tenant_id, &counter_deltas(admin, 1));
+        tables.users.insert(
+            key(admin),
+            Stored {
+                user: admin.clone(),
+                messages: BTreeMap::new(),
+            },
+        );
+        Ok(true)
+    }
+}
+
+impl Listing for MemoryStore {
     async fn list_users(&self, tenant_id: &str, source: &ListSource) -> ApiResult<Vec<User>> {
         let tables = self.tables();
         let of_tenant = || {
@@ -298,10 +484,6 @@ impl UserStore for MemoryStore {
         Ok(users.into_iter().cloned().collect())
     }
 
-    async fn list_tenants(&self) -> ApiResult<Vec<String>> {
-        Ok(self.tables().tenants.keys().cloned().collect())
-    }
-
     async fn sweep(&self, tenant_id: &str, sweep: Sweep) -> ApiResult<Vec<User>> {
         let tables = self.tables();
         Ok(tables
@@ -326,7 +508,23 @@ impl UserStore for MemoryStore {
             .cloned()
             .collect())
     }
+}
 
+impl AuditTrail for MemoryStore {
+    async fn audit_trail(&self, tenant_id: &str, user_id: &str) -> ApiResult<Vec<AuditRecord>> {
+        let mut records: Vec<AuditRecord> = self
+            .tables()
+            .audit
+            .iter()
+            .filter(|record| record.tenant_id == tenant_id && record.user_id == user_id)
+            .cloned()
+            .collect();
+        records.sort_by_key(|record| record.at);
+        Ok(records)
+    }
+}
+
+impl Messages for MemoryStore {
     async fn notification_pending(&self, notification: &Notification) -> ApiResult<bool> {
         let tables = self.tables();
         Ok(tables
@@ -353,194 +551,6 @@ impl UserStore for MemoryStore {
                 .is_some_and(|waiting| waiting.notification_id == notification.notification_id)
             {
                 stored.messages.remove(&kind);
-            }
-        }
-        Ok(())
-    }
-
-    async fn purge_user(&self, user: &User) -> ApiResult<()> {
-        let mut tables = self.tables();
-        let unchanged = tables.users.get(&key(user)).is_some_and(|stored| {
-            stored.user.version == user.version && stored.user.state == UserState::PendingDelete
-        });
-        if !unchanged {
-            return Err(ApiError::ConcurrentModification);
-        }
-        tables.users.remove(&key(user));
-        for (field, value) in unique_values(user) {
-            tables
-                .unique
-                .remove(&(user.tenant_id.clone(), field, value));
-        }
-        tables.apply_counters(&user.tenant_id, &counter_deltas(user, -1));
-        Ok(())
-    }
-
-    async fn create_tenant(&self, tenant: &Tenant, admin: &User) -> ApiResult<bool> {
-        let mut tables = self.tables();
-        if tables.tenants.contains_key(&tenant.tenant_id) {
-            return Ok(false);
-        }
-        tables
-            .tenants
-            .insert(tenant.tenant_id.clone(), tenant.clone());
-        tables.move_unique(None, admin);
-        tables.apply_counters(&tenant.tenant_id, &counter_deltas(admin, 1));
-        tables.users.insert(
-            key(admin),
-            Stored {
-                user: admin.clone(),
-                messages: BTreeMap::new(),
-            },
-        );
-        Ok(true)
-    }
-
-    async fn create_user(
-        &self,
-        user: &User,
-        quota: u64,
-        notifications: &[Notification],
-        replacing: Option<(&User, &AuditRecord)>,
-    ) -> ApiResult<()> {
-        let mut tables = self.tables();
-        tables.tenant_exists(&user.tenant_id)?;
-        let stored = tables.users.get(&key(user)).map(|stored| &stored.user);
-        let old = match (stored, replacing) {
-            (None, None) => None,
-            (Some(stored), Some((old, _)))
-                if stored.version == old.version && stored.state == UserState::PendingDelete =>
-            {
-                Some(old.clone())
-            }
-            _ => return Err(ApiError::AlreadyExists(UniqueField::UserId)),
-        };
-        if let Some(field) = tables.taken(old.as_ref(), user) {
-            return Err(ApiError::AlreadyExists(field));
-        }
-        let mut deltas = counter_deltas(user, 1);
-        if let Some(old) = &old {
-            deltas.extend(counter_deltas(old, -1));
-        }
-        if tables.user_count(&user.tenant_id) >= quota {
-            return Err(ApiError::QuotaExceeded);
-        }
-        tables.move_unique(old.as_ref(), user);
-        tables.apply_counters(&user.tenant_id, &deltas);
-        if let Some((_, audit)) = replacing {
-            tables.audit.push(audit.clone());
-        }
-        let mut stored = Stored {
-            user: user.clone(),
-            messages: BTreeMap::new(),
-        };
-        keep_messages(&mut stored, notifications);
-        tables.users.insert(key(user), stored);
-        Ok(())
-    }
-
-    async fn update_user(&self, change: &UserChange<'_>) -> ApiResult<()> {
-        let (before, after) = (change.before, &change.after);
-        let mut tables = self.tables();
-        if tables
-            .users
-            .get(&key(before))
-            .is_none_or(|stored| stored.user.version != before.version)
-        {
-            return Err(ApiError::ConcurrentModification);
-        }
-        if let Some(field) = tables.taken(Some(before), after) {
-            return Err(ApiError::AlreadyExists(field));
-        }
-        let tenant = tables.tenants.get(&before.tenant_id);
-        if change.guards_first_admin
-            && tenant.is_some_and(|tenant| tenant.first_admin == before.user_id)
-        {
-            return Err(ApiError::FirstAdminProtected);
-        }
-        if change.audit.is_some() {
-            tables.tenant_exists(&before.tenant_id)?;
-            let mut deltas = counter_deltas(before, -1);
-            deltas.extend(counter_deltas(after, 1));
-            tables.apply_counters(&before.tenant_id, &deltas);
-        }
-        tables.move_unique(Some(before), after);
-        if let Some(audit) = &change.audit {
-            tables.audit.push(audit.clone());
-        }
-        let stored = tables.users.get_mut(&key(before)).expect("read above");
-        stored.user = after.clone();
-        keep_messages(stored, change.notifications);
-        Ok(())
-    }
-
-    async fn audit_trail(&self, tenant_id: &str, user_id: &str) -> ApiResult<Vec<AuditRecord>> {
-        let mut records: Vec<AuditRecord> = self
-            .tables()
-            .audit
-            .iter()
-            .filter(|record| record.tenant_id == tenant_id && record.user_id == user_id)
-            .cloned()
-            .collect();
-        records.sort_by_key(|record| record.at);
-        Ok(records)
-    }
-
-    async fn probe_login(&self, _tenant_id: &str, _name: &str) -> ApiResult<()> {
-        Ok(())
-    }
-
-    async fn read_login_decoy(&self, _tenant_id: &str, _name: &str) -> ApiResult<()> {
-        Ok(())
-    }
-
-    async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {
-        let mut tables = self.tables();
-        let Some(stored) = tables.users.get_mut(&key(user)) else {
-            return Err(ApiError::ConcurrentModification);
-        };
-        let current = &mut stored.user;
-        let lapsed_lockout = |current: &User, now| {
-            current.lock.is_none()
-                || (current.lock == Some(LockReason::TooManyFailures)
-                    && current.locked_until.is_some_and(|until| until <= now))
-        };
-        match record {
-            LoginRecord::Attempt {
-                failed_logins,
-                window_start,
-                now,
-            } => {
-                if current.failed_logins != user.failed_logins || !lapsed_lockout(current, *now) {
-                    return Err(ApiError::ConcurrentModification);
-                }
-                current.failed_logins = *failed_logins;
-                current.failed_window_start = Some(*window_start);
-            }
-            LoginRecord::Lockout { until } => {
-                if current.lock == Some(LockReason::Admin) {
-                    return Err(ApiError::ConcurrentModification);
-                }
-                current.lock = Some(LockReason::TooManyFailures);
-                current.locked_until = Some(*until);
-                current.failed_logins = 0;
-                current.failed_window_start = None;
-            }
-            LoginRecord::Success { at, rehashed } => {
-                if current.token_version != user.token_version
-                    || current.state != UserState::Enabled
-                    || current.lock == Some(LockReason::Admin)
-                {
-                    return Err(ApiError::ConcurrentModification);
-                }
-                current.last_accessed_at = Some(*at);
-                current.failed_logins = 0;
-                current.failed_window_start = None;
-                current.locked_until = None;
-                current.lock = None;
-                if let Some(fresh) = rehashed {
-                    current.password_hash = Some(fresh.clone());
-                }
             }
         }
         Ok(())

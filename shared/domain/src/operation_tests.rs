@@ -14,7 +14,7 @@ use crate::memory::MemoryStore;
 use crate::model::{Backend, LockReason, Role, UserState, UserType};
 use crate::ops::{self, BootstrapRequest, LoginIdentity, LoginRequest, NewUser, UserAction};
 use crate::outbox::Template;
-use crate::store::UserStore;
+use crate::store::prelude::*;
 use crate::token::Caller;
 
 const TENANT: &str = "acme";

@@ -66,7 +66,8 @@ pub enum Sweep {
 /// At most this many ids or addresses are read by key in one listing.
 pub const LIST_KEYS_MAX: usize = 100;
 
-pub trait UserStore: Send + Sync {
+/// The users themselves: read, resolve unique values, create, change and purge.
+pub trait Users: Send + Sync {
     fn get_user(
         &self,
         tenant_id: &str,
@@ -106,65 +107,6 @@ pub trait UserStore: Send + Sync {
         after: &User,
     ) -> impl Future<Output = ApiResult<Option<UniqueField>>> + Send;
 
-    fn get_tenant(&self, tenant_id: &str)
-    -> impl Future<Output = ApiResult<Option<Tenant>>> + Send;
-
-    /// The tenant's maintained counters: `user_count` and one per facet (`Facet::key`).
-    fn tenant_counters(
-        &self,
-        tenant_id: &str,
-    ) -> impl Future<Output = ApiResult<HashMap<String, u64>>> + Send;
-
-    /// Reads a user (the caller of a request) and the tenant's counters in one round trip.
-    fn get_user_and_counters(
-        &self,
-        tenant_id: &str,
-        user_id: &str,
-    ) -> impl Future<Output = ApiResult<(Option<User>, HashMap<String, u64>)>> + Send;
-
-    fn list_users(
-        &self,
-        tenant_id: &str,
-        source: &ListSource,
-    ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
-
-    /// Every tenant's id, from the registry bootstrap writes.
-    fn list_tenants(&self) -> impl Future<Output = ApiResult<Vec<String>>> + Send;
-
-    /// The tenant's users found by a housekeeping sweep, as the index projects them.
-    fn sweep(
-        &self,
-        tenant_id: &str,
-        sweep: Sweep,
-    ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
-
-    /// Whether the notification is still waiting in its user's item: not yet delivered, not
-    /// replaced by a newer message of its kind, its user not deleted.
-    fn notification_pending(
-        &self,
-        notification: &Notification,
-    ) -> impl Future<Output = ApiResult<bool>> + Send;
-
-    /// Removes a delivered (or stale) notification and the sealed secret in it from its user's
-    /// item, unless a newer message of its kind replaced it meanwhile. The user's `version` is
-    /// left alone: nothing a client sees changes.
-    fn delete_notification(
-        &self,
-        notification: &Notification,
-    ) -> impl Future<Output = ApiResult<()>> + Send;
-
-    /// Deletes a user pending deletion for good, if it is unchanged since read, and frees its
-    /// unique login name, email, phone and external id; in one transaction with the counters.
-    fn purge_user(&self, user: &User) -> impl Future<Output = ApiResult<()>> + Send;
-
-    /// Creates the tenant with its first administrator in one transaction; `false` when the tenant
-    /// exists already (nothing is written then).
-    fn create_tenant(
-        &self,
-        tenant: &Tenant,
-        admin: &User,
-    ) -> impl Future<Output = ApiResult<bool>> + Send;
-
     /// Writes a new user (holding the messages the creation sends) with its uniqueness records and
     /// the tenant's counters, in one transaction; refused when the tenant already holds `quota` users.
     /// `replacing` is a user with the same id pending deletion, as read, and the record of its
@@ -184,12 +126,19 @@ pub trait UserStore: Send + Sync {
     /// administrator, a check that the user is not, all in one transaction.
     fn update_user(&self, change: &UserChange<'_>) -> impl Future<Output = ApiResult<()>> + Send;
 
-    /// The user's status changes, oldest first.
-    fn audit_trail(
+    /// Deletes a user pending deletion for good, if it is unchanged since read, and frees its
+    /// unique login name, email, phone and external id; in one transaction with the counters.
+    fn purge_user(&self, user: &User) -> impl Future<Output = ApiResult<()>> + Send;
+}
+
+/// What logins write and read besides the user's changes: failed attempts, lockouts, successes, and
+/// the decoys that make a login for nobody cost what one for somebody costs.
+pub trait LoginLedger: Send + Sync {
+    fn record_login(
         &self,
-        tenant_id: &str,
-        user_id: &str,
-    ) -> impl Future<Output = ApiResult<Vec<AuditRecord>>> + Send;
+        user: &User,
+        record: &LoginRecord,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
 
     /// What a login that cannot succeed writes instead of counting an attempt: the same kind of
     /// write, applied to one of the login decoys (chosen by tenant and login name), so that a
@@ -207,12 +156,93 @@ pub trait UserStore: Send + Sync {
         tenant_id: &str,
         name: &str,
     ) -> impl Future<Output = ApiResult<()>> + Send;
+}
 
-    fn record_login(
+/// Tenants: their records, their counters and the registry.
+pub trait Tenants: Send + Sync {
+    fn get_tenant(&self, tenant_id: &str)
+    -> impl Future<Output = ApiResult<Option<Tenant>>> + Send;
+
+    /// The tenant's maintained counters: `user_count` and one per facet (`Facet::key`).
+    fn tenant_counters(
         &self,
-        user: &User,
-        record: &LoginRecord,
+        tenant_id: &str,
+    ) -> impl Future<Output = ApiResult<HashMap<String, u64>>> + Send;
+
+    /// Reads a user (the caller of a request) and the tenant's counters in one round trip.
+    fn get_user_and_counters(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = ApiResult<(Option<User>, HashMap<String, u64>)>> + Send;
+
+    /// Every tenant's id, from the registry bootstrap writes.
+    fn list_tenants(&self) -> impl Future<Output = ApiResult<Vec<String>>> + Send;
+
+    /// Creates the tenant with its first administrator in one transaction; `false` when the tenant
+    /// exists already (nothing is written then).
+    fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        admin: &User,
+    ) -> impl Future<Output = ApiResult<bool>> + Send;
+}
+
+/// Users by a listing's source or by a housekeeping sweep.
+pub trait Listing: Send + Sync {
+    fn list_users(
+        &self,
+        tenant_id: &str,
+        source: &ListSource,
+    ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
+
+    /// The tenant's users found by a housekeeping sweep, as the index projects them.
+    fn sweep(
+        &self,
+        tenant_id: &str,
+        sweep: Sweep,
+    ) -> impl Future<Output = ApiResult<Vec<User>>> + Send;
+}
+
+/// The status changes recorded with each change of state.
+pub trait AuditTrail: Send + Sync {
+    /// The user's status changes, oldest first.
+    fn audit_trail(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = ApiResult<Vec<AuditRecord>>> + Send;
+}
+
+/// The messages waiting in users' items for the notifier.
+pub trait Messages: Send + Sync {
+    /// Whether the notification is still waiting in its user's item: not yet delivered, not
+    /// replaced by a newer message of its kind, its user not deleted.
+    fn notification_pending(
+        &self,
+        notification: &Notification,
+    ) -> impl Future<Output = ApiResult<bool>> + Send;
+
+    /// Removes a delivered (or stale) notification and the sealed secret in it from its user's
+    /// item, unless a newer message of its kind replaced it meanwhile. The user's `version` is
+    /// left alone: nothing a client sees changes.
+    fn delete_notification(
+        &self,
+        notification: &Notification,
     ) -> impl Future<Output = ApiResult<()>> + Send;
+}
+
+/// Every capability of the store: what the operations run with (`app::App<S: UserStore>`).
+pub trait UserStore: Users + LoginLedger + Tenants + Listing + AuditTrail + Messages {}
+
+impl<T: Users + LoginLedger + Tenants + Listing + AuditTrail + Messages> UserStore for T {}
+
+/// Every capability's methods in scope, for code that calls a concrete store
+/// (`use domain::store::prelude::*`).
+pub mod prelude {
+    pub use super::{
+        AuditTrail as _, Listing as _, LoginLedger as _, Messages as _, Tenants as _, Users as _,
+    };
 }
 
 /// How long a prefix of the normalised display name orders the name indexes (index keys hold 1024

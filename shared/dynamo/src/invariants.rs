@@ -287,7 +287,7 @@ pub struct CheckReport {
 
 /// Checks the given tenant, or every registered tenant.
 pub async fn check(store: &DynamoStore, tenant_id: Option<&str>) -> ApiResult<CheckReport> {
-    use crate::store::UserStore;
+    use crate::store::Tenants;
     let tenants = match tenant_id {
         Some(tenant) => vec![tenant.to_owned()],
         None => store.list_tenants().await?,

@@ -20,8 +20,8 @@ use crate::error::{ApiError, ApiResult, UniqueField};
 use crate::model::{AuditRecord, Facet, Millis, Tenant, User, UserState};
 use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
-    LIST_KEYS_MAX, ListSource, LoginRecord, Sweep, UserStore, name_order_key, name_order_prefix,
-    unique_values,
+    AuditTrail, LIST_KEYS_MAX, ListSource, Listing, LoginLedger, LoginRecord, Messages, Sweep,
+    Tenants, Users, name_order_key, name_order_prefix, unique_values,
 };
 use crate::validate::uniqueness_key;
 
@@ -942,7 +942,7 @@ fn state_change_deltas(before: &User, after: &User) -> Vec<(String, i64)> {
     deltas.into_iter().filter(|(_, d)| *d != 0).collect()
 }
 
-impl UserStore for DynamoStore {
+impl Users for DynamoStore {
     async fn get_user(&self, tenant_id: &str, user_id: &str) -> ApiResult<Option<User>> {
         self.get_item(user_key(tenant_id, user_id))
             .await?
@@ -971,6 +971,248 @@ impl UserStore for DynamoStore {
             .collect::<ApiResult<_>>()?;
         let pick = |id: &str| found.iter().find(|u| u.user_id == id).cloned();
         Ok((pick(first), pick(second)))
+    }
+
+    async fn find_user_id_by_login(
+        &self,
+        tenant_id: &str,
+        login_name: &str,
+    ) -> ApiResult<Option<String>> {
+        self.find_user_id(tenant_id, UniqueField::LoginName, login_name)
+            .await
+    }
+
+    async fn find_user_id(
+        &self,
+        tenant_id: &str,
+        field: UniqueField,
+        value: &str,
+    ) -> ApiResult<Option<String>> {
+        if crate::validate::fits_uniqueness_key(field.key(), value).is_err() {
+            return Ok(None);
+        }
+        let item_key = key(
+            tenant_pk(tenant_id),
+            unique_sk(field, &uniqueness_key(value)),
+        );
+        Ok(self
+            .get_item(item_key)
+            .await?
+            .and_then(|mut item| item.remove("user_id"))
+            .and_then(|value| value.as_s().ok().cloned()))
+    }
+
+    async fn taken_unique_value(
+        &self,
+        before: &User,
+        after: &User,
+    ) -> ApiResult<Option<UniqueField>> {
+        let old = unique_values(before);
+        let new: Vec<(UniqueField, String)> = unique_values(after)
+            .into_iter()
+            .filter(|value| !old.contains(value))
+            .collect();
+        if new.is_empty() {
+            return Ok(None);
+        }
+        let sort_key = |(field, value): &(UniqueField, String)| unique_sk(*field, value);
+        let holders = self
+            .batch_get(
+                new.iter()
+                    .map(|value| key(tenant_pk(&after.tenant_id), sort_key(value)))
+                    .collect(),
+            )
+            .await?;
+        let held_by_another = |value: &(UniqueField, String)| {
+            let sk = s(sort_key(value));
+            holders.iter().any(|item| {
+                item.get(SK) == Some(&sk) && item.get("user_id") != Some(&s(after.user_id.clone()))
+            })
+        };
+        Ok(new.iter().find(|value| held_by_another(value)).map(|v| v.0))
+    }
+
+    async fn create_user(
+        &self,
+        user: &User,
+        quota: u64,
+        notifications: &[Notification],
+        replacing: Option<(&User, &AuditRecord)>,
+    ) -> ApiResult<()> {
+        let mut tx = Transaction::default();
+        let deltas = match replacing {
+            None => {
+                self.put_new_user(&mut tx, user, notifications)?;
+                counter_deltas(user, 1)
+            }
+            Some((old, audit)) => {
+                tx.put_audit(&self.table, audit)?;
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(user_item_with_messages(user, notifications)?))
+                    .condition_expression("#version = :expected AND #state = :pending_delete")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":expected", n(old.version))
+                    .expression_attribute_values(
+                        ":pending_delete",
+                        s(UserState::PendingDelete.as_str()),
+                    )
+                    .build()
+                    .map_err(build_error)?;
+                tx.push(
+                    TransactWriteItem::builder().put(put).build(),
+                    Guard::ReplacedUser,
+                );
+                self.move_unique_records(&mut tx, old, user)?;
+                state_change_deltas(old, user)
+            }
+        };
+        tx.update_tenant_counters(
+            &self.table,
+            &user.tenant_id,
+            &deltas,
+            Guard::TenantQuota(quota),
+        )?;
+        tx.commit(&self.client)
+            .await
+            .map_err(|failed| failure(failed, user))
+    }
+
+    async fn update_user(&self, change: &UserChange<'_>) -> ApiResult<()> {
+        self.write_change(change).await
+    }
+
+    async fn purge_user(&self, user: &User) -> ApiResult<()> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(user_key(&user.tenant_id, &user.user_id)))
+            .condition_expression("#version = :expected AND #state = :pending_delete")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":expected", n(user.version))
+            .expression_attribute_values(":pending_delete", s(UserState::PendingDelete.as_str()))
+            .build()
+            .map_err(build_error)?;
+        let mut tx = Transaction::default();
+        tx.push(
+            TransactWriteItem::builder().delete(delete).build(),
+            Guard::UserVersion,
+        );
+        for (field, value) in unique_values(user) {
+            tx.release_unique(&self.table, user, field, &value)?;
+        }
+        tx.update_tenant_counters(
+            &self.table,
+            &user.tenant_id,
+            &counter_deltas(user, -1),
+            Guard::TenantExists,
+        )?;
+        tx.commit(&self.client)
+            .await
+            .map_err(|failed| failure(failed, user))
+    }
+}
+
+impl LoginLedger for DynamoStore {
+    async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(&user.tenant_id, &user.user_id)))
+            .expression_attribute_names("#failed", "failed_logins")
+            .expression_attribute_names("#lock", "lock")
+            .expression_attribute_values(":too_many", s("TOO_MANY_FAILURES"));
+        let request = match record {
+            LoginRecord::Attempt { failed_logins, window_start, now } => request
+                .update_expression("SET #failed = :count, failed_window_start = :window")
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(#failed) OR #failed = :previous) \
+                     AND (attribute_not_exists(#lock) OR (#lock = :too_many AND locked_until <= :now))",
+                )
+                .expression_attribute_values(":count", n(failed_logins))
+                .expression_attribute_values(":window", n(window_start))
+                .expression_attribute_values(":previous", n(user.failed_logins))
+                .expression_attribute_values(":now", n(now)),
+            LoginRecord::Lockout { until } => request
+                .update_expression("SET #lock = :too_many, locked_until = :until, #failed = :zero REMOVE failed_window_start")
+                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#lock) OR #lock = :too_many)")
+                .expression_attribute_values(":until", n(until))
+                .expression_attribute_values(":zero", n(0)),
+            LoginRecord::Success { at, rehashed } => {
+                let mut set = "SET last_accessed_at = :at, #failed = :zero".to_owned();
+                let mut request = request
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":at", n(at))
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":tv", n(user.token_version))
+                    .expression_attribute_values(":enabled", s(UserState::Enabled.as_str()));
+                if let Some(fresh) = rehashed {
+                    set.push_str(", password_hash = :fresh");
+                    request = request.expression_attribute_values(":fresh", s(fresh.clone()));
+                }
+                request
+                    .update_expression(format!("{set} REMOVE failed_window_start, locked_until, #lock"))
+                    .condition_expression(
+                        "attribute_exists(pk) AND token_version = :tv AND #state = :enabled \
+                         AND (attribute_not_exists(#lock) OR #lock = :too_many)",
+                    )
+            }
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                crate::notes::note(|notes| notes.write_conflicts += 1);
+                Err(ApiError::ConcurrentModification)
+            }
+            Err(other) => Err(store_error(other)),
+        }
+    }
+
+    async fn probe_login(&self, tenant_id: &str, name: &str) -> ApiResult<()> {
+        let now = crate::ops::now();
+        // The shape of a counted attempt (`record_login`): a SET under a condition that holds.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(login_decoy_key(tenant_id, name)))
+            .update_expression(
+                "SET #failed = :count, failed_window_start = :window, decoy = if_not_exists(decoy, :padding)",
+            )
+            .condition_expression("attribute_not_exists(#lock) OR locked_until <= :now")
+            .expression_attribute_names("#failed", "failed_logins")
+            .expression_attribute_names("#lock", "lock")
+            .expression_attribute_values(":count", n(1))
+            .expression_attribute_values(":window", n(now))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":padding", s(LOGIN_DECOY_PADDING))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn read_login_decoy(&self, tenant_id: &str, name: &str) -> ApiResult<()> {
+        // Read and decoded as a user would be; that it is none is the expected answer.
+        if let Some(item) = self.get_item(login_decoy_key(tenant_id, name)).await? {
+            let _ = user_from_item(item);
+        }
+        Ok(())
+    }
+}
+
+impl Tenants for DynamoStore {
+    async fn get_tenant(&self, tenant_id: &str) -> ApiResult<Option<Tenant>> {
+        self.get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
+            .await?
+            .map(|item| {
+                serde_dynamo::from_item(item)
+                    .map_err(|e| ApiError::Internal(format!("stored tenant unreadable: {e}")))
+            })
+            .transpose()
     }
 
     async fn tenant_counters(&self, tenant_id: &str) -> ApiResult<HashMap<String, u64>> {
@@ -1007,6 +1249,47 @@ impl UserStore for DynamoStore {
         Ok((user, counters))
     }
 
+    async fn list_tenants(&self) -> ApiResult<Vec<String>> {
+        let items = self
+            .query_partition(
+                None,
+                "",
+                TENANT_REGISTRY_PK.into(),
+                None,
+                false,
+                None,
+                IndexFilter::All,
+            )
+            .await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|mut item| item.remove("tenant_id"))
+            .filter_map(|id| id.as_s().ok().cloned())
+            .collect())
+    }
+
+    async fn create_tenant(&self, tenant: &Tenant, admin: &User) -> ApiResult<bool> {
+        let mut item: Item = serde_dynamo::to_item(tenant)
+            .map_err(|e| ApiError::Internal(format!("tenant serialisation: {e}")))?;
+        item.extend(key(tenant_pk(&tenant.tenant_id), TENANT_SK.into()));
+        for (counter, delta) in counter_deltas(admin, 1) {
+            item.insert(counter, n(delta));
+        }
+        let mut tx = Transaction::default();
+        tx.put_new(&self.table, item, Guard::NewTenant)?;
+        let mut registration = key(TENANT_REGISTRY_PK.into(), tenant_pk(&tenant.tenant_id));
+        registration.insert("tenant_id".into(), s(tenant.tenant_id.clone()));
+        tx.put_new(&self.table, registration, Guard::NewTenant)?;
+        self.put_new_user(&mut tx, admin, &[])?;
+        match tx.commit(&self.client).await {
+            Ok(()) => Ok(true),
+            Err(TxFailure::Lost(Guard::NewTenant)) => Ok(false),
+            Err(failed) => Err(failure(failed, admin)),
+        }
+    }
+}
+
+impl Listing for DynamoStore {
     async fn list_users(&self, tenant_id: &str, source: &ListSource) -> ApiResult<Vec<User>> {
         let pk = tenant_pk(tenant_id);
         let items = match source {
@@ -1115,44 +1398,6 @@ impl UserStore for DynamoStore {
             .collect()
     }
 
-    async fn audit_trail(&self, tenant_id: &str, user_id: &str) -> ApiResult<Vec<AuditRecord>> {
-        self.query_partition(
-            None,
-            "",
-            tenant_pk(tenant_id),
-            Some(audit_prefix(user_id)),
-            false,
-            None,
-            IndexFilter::All,
-        )
-        .await?
-        .into_iter()
-        .map(|item| {
-            serde_dynamo::from_item(item)
-                .map_err(|e| ApiError::Internal(format!("audit record unreadable: {e}")))
-        })
-        .collect()
-    }
-
-    async fn list_tenants(&self) -> ApiResult<Vec<String>> {
-        let items = self
-            .query_partition(
-                None,
-                "",
-                TENANT_REGISTRY_PK.into(),
-                None,
-                false,
-                None,
-                IndexFilter::All,
-            )
-            .await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|mut item| item.remove("tenant_id"))
-            .filter_map(|id| id.as_s().ok().cloned())
-            .collect())
-    }
-
     async fn sweep(&self, tenant_id: &str, sweep: Sweep) -> ApiResult<Vec<User>> {
         let states = match sweep {
             Sweep::DeletedBefore(_) => [UserState::PendingDelete],
@@ -1177,7 +1422,30 @@ impl UserStore for DynamoStore {
         }
         Ok(users)
     }
+}
 
+impl AuditTrail for DynamoStore {
+    async fn audit_trail(&self, tenant_id: &str, user_id: &str) -> ApiResult<Vec<AuditRecord>> {
+        self.query_partition(
+            None,
+            "",
+            tenant_pk(tenant_id),
+            Some(audit_prefix(user_id)),
+            false,
+            None,
+            IndexFilter::All,
+        )
+        .await?
+        .into_iter()
+        .map(|item| {
+            serde_dynamo::from_item(item)
+                .map_err(|e| ApiError::Internal(format!("audit record unreadable: {e}")))
+        })
+        .collect()
+    }
+}
+
+impl Messages for DynamoStore {
     async fn notification_pending(&self, notification: &Notification) -> ApiResult<bool> {
         let attribute = message_attribute(notification);
         let output = self
@@ -1228,264 +1496,6 @@ impl UserStore for DynamoStore {
             // Replaced by a newer message, or its user deleted, meanwhile: nothing left to remove.
             Ok(()) | Err(TxFailure::Lost(_)) => Ok(()),
             Err(TxFailure::Store(error)) => Err(error),
-        }
-    }
-
-    async fn purge_user(&self, user: &User) -> ApiResult<()> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(user_key(&user.tenant_id, &user.user_id)))
-            .condition_expression("#version = :expected AND #state = :pending_delete")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":expected", n(user.version))
-            .expression_attribute_values(":pending_delete", s(UserState::PendingDelete.as_str()))
-            .build()
-            .map_err(build_error)?;
-        let mut tx = Transaction::default();
-        tx.push(
-            TransactWriteItem::builder().delete(delete).build(),
-            Guard::UserVersion,
-        );
-        for (field, value) in unique_values(user) {
-            tx.release_unique(&self.table, user, field, &value)?;
-        }
-        tx.update_tenant_counters(
-            &self.table,
-            &user.tenant_id,
-            &counter_deltas(user, -1),
-            Guard::TenantExists,
-        )?;
-        tx.commit(&self.client)
-            .await
-            .map_err(|failed| failure(failed, user))
-    }
-
-    async fn find_user_id_by_login(
-        &self,
-        tenant_id: &str,
-        login_name: &str,
-    ) -> ApiResult<Option<String>> {
-        self.find_user_id(tenant_id, UniqueField::LoginName, login_name)
-            .await
-    }
-
-    async fn find_user_id(
-        &self,
-        tenant_id: &str,
-        field: UniqueField,
-        value: &str,
-    ) -> ApiResult<Option<String>> {
-        if crate::validate::fits_uniqueness_key(field.key(), value).is_err() {
-            return Ok(None);
-        }
-        let item_key = key(
-            tenant_pk(tenant_id),
-            unique_sk(field, &uniqueness_key(value)),
-        );
-        Ok(self
-            .get_item(item_key)
-            .await?
-            .and_then(|mut item| item.remove("user_id"))
-            .and_then(|value| value.as_s().ok().cloned()))
-    }
-
-    async fn taken_unique_value(
-        &self,
-        before: &User,
-        after: &User,
-    ) -> ApiResult<Option<UniqueField>> {
-        let old = unique_values(before);
-        let new: Vec<(UniqueField, String)> = unique_values(after)
-            .into_iter()
-            .filter(|value| !old.contains(value))
-            .collect();
-        if new.is_empty() {
-            return Ok(None);
-        }
-        let sort_key = |(field, value): &(UniqueField, String)| unique_sk(*field, value);
-        let holders = self
-            .batch_get(
-                new.iter()
-                    .map(|value| key(tenant_pk(&after.tenant_id), sort_key(value)))
-                    .collect(),
-            )
-            .await?;
-        let held_by_another = |value: &(UniqueField, String)| {
-            let sk = s(sort_key(value));
-            holders.iter().any(|item| {
-                item.get(SK) == Some(&sk) && item.get("user_id") != Some(&s(after.user_id.clone()))
-            })
-        };
-        Ok(new.iter().find(|value| held_by_another(value)).map(|v| v.0))
-    }
-
-    async fn get_tenant(&self, tenant_id: &str) -> ApiResult<Option<Tenant>> {
-        self.get_item(key(tenant_pk(tenant_id), TENANT_SK.into()))
-            .await?
-            .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| ApiError::Internal(format!("stored tenant unreadable: {e}")))
-            })
-            .transpose()
-    }
-
-    async fn create_tenant(&self, tenant: &Tenant, admin: &User) -> ApiResult<bool> {
-        let mut item: Item = serde_dynamo::to_item(tenant)
-            .map_err(|e| ApiError::Internal(format!("tenant serialisation: {e}")))?;
-        item.extend(key(tenant_pk(&tenant.tenant_id), TENANT_SK.into()));
-        for (counter, delta) in counter_deltas(admin, 1) {
-            item.insert(counter, n(delta));
-        }
-        let mut tx = Transaction::default();
-        tx.put_new(&self.table, item, Guard::NewTenant)?;
-        let mut registration = key(TENANT_REGISTRY_PK.into(), tenant_pk(&tenant.tenant_id));
-        registration.insert("tenant_id".into(), s(tenant.tenant_id.clone()));
-        tx.put_new(&self.table, registration, Guard::NewTenant)?;
-        self.put_new_user(&mut tx, admin, &[])?;
-        match tx.commit(&self.client).await {
-            Ok(()) => Ok(true),
-            Err(TxFailure::Lost(Guard::NewTenant)) => Ok(false),
-            Err(failed) => Err(failure(failed, admin)),
-        }
-    }
-
-    async fn create_user(
-        &self,
-        user: &User,
-        quota: u64,
-        notifications: &[Notification],
-        replacing: Option<(&User, &AuditRecord)>,
-    ) -> ApiResult<()> {
-        let mut tx = Transaction::default();
-        let deltas = match replacing {
-            None => {
-                self.put_new_user(&mut tx, user, notifications)?;
-                counter_deltas(user, 1)
-            }
-            Some((old, audit)) => {
-                tx.put_audit(&self.table, audit)?;
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(user_item_with_messages(user, notifications)?))
-                    .condition_expression("#version = :expected AND #state = :pending_delete")
-                    .expression_attribute_names("#version", "version")
-                    .expression_attribute_names("#state", "state")
-                    .expression_attribute_values(":expected", n(old.version))
-                    .expression_attribute_values(
-                        ":pending_delete",
-                        s(UserState::PendingDelete.as_str()),
-                    )
-                    .build()
-                    .map_err(build_error)?;
-                tx.push(
-                    TransactWriteItem::builder().put(put).build(),
-                    Guard::ReplacedUser,
-                );
-                self.move_unique_records(&mut tx, old, user)?;
-                state_change_deltas(old, user)
-            }
-        };
-        tx.update_tenant_counters(
-            &self.table,
-            &user.tenant_id,
-            &deltas,
-            Guard::TenantQuota(quota),
-        )?;
-        tx.commit(&self.client)
-            .await
-            .map_err(|failed| failure(failed, user))
-    }
-
-    async fn update_user(&self, change: &UserChange<'_>) -> ApiResult<()> {
-        self.write_change(change).await
-    }
-
-    async fn probe_login(&self, tenant_id: &str, name: &str) -> ApiResult<()> {
-        let now = crate::ops::now();
-        // The shape of a counted attempt (`record_login`): a SET under a condition that holds.
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(login_decoy_key(tenant_id, name)))
-            .update_expression(
-                "SET #failed = :count, failed_window_start = :window, decoy = if_not_exists(decoy, :padding)",
-            )
-            .condition_expression("attribute_not_exists(#lock) OR locked_until <= :now")
-            .expression_attribute_names("#failed", "failed_logins")
-            .expression_attribute_names("#lock", "lock")
-            .expression_attribute_values(":count", n(1))
-            .expression_attribute_values(":window", n(now))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":padding", s(LOGIN_DECOY_PADDING))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn read_login_decoy(&self, tenant_id: &str, name: &str) -> ApiResult<()> {
-        // Read and decoded as a user would be; that it is none is the expected answer.
-        if let Some(item) = self.get_item(login_decoy_key(tenant_id, name)).await? {
-            let _ = user_from_item(item);
-        }
-        Ok(())
-    }
-
-    async fn record_login(&self, user: &User, record: &LoginRecord) -> ApiResult<()> {
-        let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(user_key(&user.tenant_id, &user.user_id)))
-            .expression_attribute_names("#failed", "failed_logins")
-            .expression_attribute_names("#lock", "lock")
-            .expression_attribute_values(":too_many", s("TOO_MANY_FAILURES"));
-        let request = match record {
-            LoginRecord::Attempt { failed_logins, window_start, now } => request
-                .update_expression("SET #failed = :count, failed_window_start = :window")
-                .condition_expression(
-                    "attribute_exists(pk) AND (attribute_not_exists(#failed) OR #failed = :previous) \
-                     AND (attribute_not_exists(#lock) OR (#lock = :too_many AND locked_until <= :now))",
-                )
-                .expression_attribute_values(":count", n(failed_logins))
-                .expression_attribute_values(":window", n(window_start))
-                .expression_attribute_values(":previous", n(user.failed_logins))
-                .expression_attribute_values(":now", n(now)),
-            LoginRecord::Lockout { until } => request
-                .update_expression("SET #lock = :too_many, locked_until = :until, #failed = :zero REMOVE failed_window_start")
-                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#lock) OR #lock = :too_many)")
-                .expression_attribute_values(":until", n(until))
-                .expression_attribute_values(":zero", n(0)),
-            LoginRecord::Success { at, rehashed } => {
-                let mut set = "SET last_accessed_at = :at, #failed = :zero".to_owned();
-                let mut request = request
-                    .expression_attribute_names("#state", "state")
-                    .expression_attribute_values(":at", n(at))
-                    .expression_attribute_values(":zero", n(0))
-                    .expression_attribute_values(":tv", n(user.token_version))
-                    .expression_attribute_values(":enabled", s(UserState::Enabled.as_str()));
-                if let Some(fresh) = rehashed {
-                    set.push_str(", password_hash = :fresh");
-                    request = request.expression_attribute_values(":fresh", s(fresh.clone()));
-                }
-                request
-                    .update_expression(format!("{set} REMOVE failed_window_start, locked_until, #lock"))
-                    .condition_expression(
-                        "attribute_exists(pk) AND token_version = :tv AND #state = :enabled \
-                         AND (attribute_not_exists(#lock) OR #lock = :too_many)",
-                    )
-            }
-        };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                crate::notes::note(|notes| notes.write_conflicts += 1);
-                Err(ApiError::ConcurrentModification)
-            }
-            Err(other) => Err(store_error(other)),
         }
     }
 }

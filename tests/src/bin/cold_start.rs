@@ -81,7 +81,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use lambda::App;
 use lambda::app::Config;
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;

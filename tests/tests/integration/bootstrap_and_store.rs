@@ -6,7 +6,7 @@ use common::{TestEnv, app_with, config, unique_tenant};
 use lambda::ApiError;
 use lambda::error::UniqueField;
 use lambda::model::UserState;
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use crate::common;
 use common::{TestEnv, config};
 use lambda::housekeeping;
 use lambda::model::RequiredAction;
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use serde_json::json;
 
 const DAY: i64 = 86_400_000;

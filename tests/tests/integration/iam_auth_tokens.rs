@@ -6,7 +6,7 @@ use futures::future::join_all;
 
 use common::{ADMIN_PASSWORD, TestEnv, config};
 use lambda::model::{LockReason, UserState};
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use serde_json::json;
 
 /// A change applied to a stored user.

@@ -135,7 +135,7 @@ async fn a_console_only_user_cannot_call_the_api() {
     );
     admin2.role = lambda::model::Role::Admin;
     admin2.password_hash = Some(lambda::password::hash("Admin2-Passw0rd").unwrap());
-    use lambda::store::UserStore;
+    use lambda::store::prelude::*;
     env.app
         .store
         .create_user(&admin2, 50, &[], None)
@@ -286,7 +286,7 @@ async fn other_statuses_of_the_seed() {
         .await;
     let mut second = read.clone();
     second.description = Some("second".into());
-    use lambda::store::UserStore;
+    use lambda::store::prelude::*;
     let conflict = env
         .app
         .store

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::{ADMIN_PASSWORD, Reply, TestEnv, config};
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "User-Passw0rd";

@@ -4,7 +4,7 @@ use crate::common;
 
 use common::{TestEnv, config};
 use lambda::model::{LockReason, User, UserState};
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use serde_json::{Value, json};
 
 fn create_body(env: &TestEnv, user_id: &str) -> Value {

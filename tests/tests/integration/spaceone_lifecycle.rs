@@ -5,7 +5,7 @@ use crate::common;
 
 use common::{ADMIN_PASSWORD, Reply, TestEnv, access_line};
 use lambda::model::{DisabledBy, RequiredAction, UserState};
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use serde_json::{Value, json};
 
 /// The endpoints built for the lifecycle and email work, each with the fields (beyond `user_id`

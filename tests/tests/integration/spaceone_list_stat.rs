@@ -6,7 +6,7 @@ use crate::common;
 
 use common::{Reply, TestEnv, access_line};
 use lambda::model::{Backend, User, UserState, UserType};
-use lambda::store::UserStore;
+use lambda::store::prelude::*;
 use serde_json::{Value, json};
 
 /// The administrator plus six users: two disabled, an API user, an external user (PENDING), and one

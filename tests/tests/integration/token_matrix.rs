@@ -450,7 +450,7 @@ async fn versions(env: &TestEnv) -> Vec<(&'static str, u64, u64)> {
 }
 
 async fn nothing_created(env: &TestEnv) -> bool {
-    use lambda::store::UserStore;
+    use lambda::store::prelude::*;
     env.app
         .store
         .get_user(&env.tenant, NEW_USER)

@@ -583,7 +583,7 @@ impl TestEnv {
 
     /// The stored user, read straight from the store.
     pub async fn stored(&self, user_id: &str) -> lambda::model::User {
-        use lambda::store::UserStore;
+        use lambda::store::prelude::*;
         self.app
             .store
             .get_user(&self.tenant, user_id)
@@ -594,7 +594,7 @@ impl TestEnv {
 
     /// The stored user, if there is one.
     pub async fn stored_opt(&self, user_id: &str) -> Option<lambda::model::User> {
-        use lambda::store::UserStore;
+        use lambda::store::prelude::*;
         self.app
             .store
             .get_user(&self.tenant, user_id)
@@ -612,7 +612,7 @@ impl TestEnv {
     }
 
     pub async fn change_user(&self, user_id: &str, edit: impl FnOnce(&mut lambda::model::User)) {
-        use lambda::store::UserStore;
+        use lambda::store::prelude::*;
         let before = self.stored(user_id).await;
         let mut after = before.clone();
         edit(&mut after);
