@@ -8,8 +8,10 @@
 //! - `workspace`: Huawei Workspace (seeds 000 and 002);
 //! - `rsa`: RSA SecurID Cloud Administration (seed 003);
 //! - `spaceone`: SpaceONE identity v1 (seed 004);
+//! - `cloudformation`: the custom resource `Custom::User` (users as code);
 //! - `error`: which dialect an endpoint speaks, and each dialect's status, code and message.
 
+pub mod cloudformation;
 pub mod error;
 pub mod iam;
 pub mod rsa;

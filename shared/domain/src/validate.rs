@@ -33,6 +33,12 @@ fn check_identifier(key: &str, value: &str, max: usize) -> ApiResult<()> {
 
 pub const USER_ID_MAX: usize = 128;
 
+/// The canonical user's limits, in characters: its display name, email address and language tag
+/// (SpaceONE's, which users as code applies too; a dialect may accept less).
+pub const DISPLAY_NAME_MAX: usize = 128;
+pub const EMAIL_MAX: usize = 255;
+pub const LANGUAGE_MAX: usize = 7;
+
 pub fn user_id(value: &str) -> ApiResult<()> {
     check_identifier("user_id", value, USER_ID_MAX)
 }

@@ -20,7 +20,7 @@ pub use domain::{
 };
 
 pub use dialects::iam::users as iam_users;
-pub use dialects::{error, iam, rsa, spaceone, workspace};
+pub use dialects::{cloudformation, error, iam, rsa, spaceone, workspace};
 
 pub use dynamo::invariants;
 

@@ -14,9 +14,7 @@ use crate::query::{self, Condition, Query, StatQuery};
 use crate::validate;
 
 pub const USER_ID_MAX: usize = 40;
-pub const NAME_MAX: usize = 128;
-pub const EMAIL_MAX: usize = 255;
-pub const LANGUAGE_MAX: usize = 7;
+pub use crate::validate::{DISPLAY_NAME_MAX as NAME_MAX, EMAIL_MAX, LANGUAGE_MAX};
 
 /// SpaceONE renders times as `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC.
 pub fn time(millis: Millis) -> String {
