@@ -16,7 +16,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             )?;
             let request = workspace::parse_modify(http::body_bytes(&req))?;
             let user = ops::manage_user(app, &caller, &project_id, &user_id, |user, now| {
-                workspace::apply_modify(user, &request, now).map(|()| Vec::new())
+                request.apply(user, now).map(|()| Vec::new())
             })
             .await?;
             Ok(json_response(200, &json!({ "id": user.user_id })))

@@ -21,4 +21,4 @@ pub mod workspace;
 pub use error::Dialect;
 
 // The domain's modules under the names the dialects use.
-use domain::{account, directory, fields, model, ops, outbox, query, token, validate};
+use domain::{account, directory, fields, model, ops, outbox, patch, query, token, validate};

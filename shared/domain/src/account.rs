@@ -20,6 +20,7 @@ use crate::outbox::{
     VERIFICATION_WRONG_CODES_PER_WINDOW, VERIFICATION_WRONG_CODES_WINDOW_MS,
 };
 use crate::password;
+use crate::patch::UserPatch;
 use crate::store::UserStore;
 use crate::token::Caller;
 use crate::validate::PasswordContext;
@@ -58,21 +59,15 @@ impl ProfileChange {
         password.ok_or_else(|| ApiError::RequiredParameter("password".into()))
     }
 
-    fn apply(&self, user: &mut User) {
-        if let Some(name) = &self.display_name {
-            user.display_name = Some(name.clone());
-        }
-        if let Some(email) = &self.email {
-            user.set_email(Some(email.clone()));
-        }
-        if let Some(language) = &self.language {
-            user.language = language.clone();
-        }
-        if let Some(timezone) = &self.timezone {
-            user.timezone = timezone.clone();
-        }
-        if let Some(tags) = &self.tags {
-            user.tags = tags.clone();
+    /// The settings it changes, as every dialect's change is applied.
+    fn patch(&self) -> UserPatch {
+        UserPatch {
+            display_name: self.display_name.clone(),
+            email: self.email.clone().map(Some),
+            language: self.language.clone(),
+            timezone: self.timezone.clone(),
+            tags: self.tags.clone(),
+            ..UserPatch::default()
         }
     }
 }
@@ -150,8 +145,9 @@ pub async fn update_profile<S: UserStore>(
 ) -> ApiResult<User> {
     let by = by.into();
     let before = read_managed_user(app, by, tenant_id, user_id).await?;
+    let patch = change.patch();
     let mut preview = before.clone();
-    change.apply(&mut preview);
+    patch.apply(&mut preview, ops::now())?;
     if change.reset_password {
         ensure_resettable_by_email(&preview)?;
     }
@@ -171,7 +167,7 @@ pub async fn update_profile<S: UserStore>(
         None
     };
     write_managed_user(app, &by.actor(), before, |user, now| {
-        change.apply(user);
+        patch.apply(user, now)?;
         if let Some(hash) = new_hash {
             user.set_password(hash, now);
         }

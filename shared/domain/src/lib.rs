@@ -13,6 +13,7 @@
 //! - `error`: every failure, with its status and the project's own code;
 //! - `fields`, `json`: request bodies read field by field, duplicate keys refused;
 //! - `query`: the generic query model and its evaluation in memory;
+//! - `patch`: a change of a user's settings, what every dialect's modify request becomes;
 //! - `change`: a change of a user as decided (version, audit record, first administrator's guard);
 //! - `memory`: the store in memory, for unit tests of the rules;
 //! - `store`: what the operations need from persistence (implemented on DynamoDB by the `dynamo` crate).
@@ -35,6 +36,7 @@ pub mod notify;
 pub mod ops;
 pub mod outbox;
 pub mod password;
+pub mod patch;
 pub mod query;
 pub mod store;
 pub mod token;

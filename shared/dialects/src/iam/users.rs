@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{Empty, Fields};
 use crate::iam;
-use crate::model::{AccessMode, Backend, DisabledBy, RequiredAction, User, UserState, UserType};
+use crate::model::{AccessMode, Backend, RequiredAction, User, UserState, UserType};
 use crate::ops;
+use crate::patch::UserPatch;
 use crate::token::Caller;
 use crate::validate::{self, PasswordContext};
 use domain::app::App;
@@ -22,19 +23,11 @@ pub const XUSER_ID_MAX: usize = 128;
 pub const DESCRIPTION_MAX: usize = 255;
 
 /// The `"user"` object of the request; every field optional, absent ones stay as they are.
+/// Seed 001's modify: the settings to change, and a new password (hashed by the operation).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyRequest {
-    pub name: Option<String>,
+    pub patch: UserPatch,
     pub password: Option<String>,
-    pub email: Option<String>,
-    /// `Some(None)`: both `""`, the number is removed.
-    pub phone: Option<Option<(String, String)>>,
-    pub enabled: Option<bool>,
-    pub pwd_status: Option<bool>,
-    /// `Some(None)`: both `""`, the external identity is removed.
-    pub external: Option<Option<(String, String)>>,
-    pub access_mode: Option<AccessMode>,
-    pub description: Option<String>,
 }
 
 /// The stricter of the seed's two rules: 5 to 32 letters, digits, spaces, `-` and `_`, not
@@ -136,57 +129,24 @@ pub fn parse_modify(body: &[u8]) -> ApiResult<ModifyRequest> {
     };
     user.finish()?;
     let request = ModifyRequest {
-        name,
+        patch: UserPatch {
+            login_name: name,
+            email: email.map(Some),
+            phone: phone.map(|phone| phone.map(|(areacode, number)| (Some(areacode), number))),
+            external,
+            access_mode,
+            // `""` removes the description.
+            description: description.map(|text| Some(text).filter(|text| !text.is_empty())),
+            require_password_change: pwd_status.map(|required| (required, "pwd_status")),
+            enabled,
+            ..UserPatch::default()
+        },
         password,
-        email,
-        phone,
-        enabled,
-        pwd_status,
-        external,
-        access_mode,
-        description,
     };
     if request == ModifyRequest::default() {
         return Err(ApiError::RequiredParameter("user".into()));
     }
     Ok(request)
-}
-
-/// Applies every field but the password (which the operation hashes) to the canonical user.
-pub fn apply_modify(user: &mut User, request: &ModifyRequest) -> ApiResult<()> {
-    if let Some(name) = &request.name {
-        user.login_name = name.clone();
-    }
-    if let Some(email) = &request.email {
-        user.set_email(Some(email.clone()));
-    }
-    if let Some(phone) = &request.phone {
-        (user.areacode, user.phone) = match phone {
-            Some((areacode, number)) => (Some(areacode.clone()), Some(number.clone())),
-            None => (None, None),
-        };
-    }
-    if let Some(external) = &request.external {
-        (user.external_type, user.external_id) = match external {
-            Some((kind, id)) => (Some(kind.clone()), Some(id.clone())),
-            None => (None, None),
-        };
-    }
-    if let Some(mode) = request.access_mode {
-        user.access_mode = mode;
-    }
-    if let Some(description) = &request.description {
-        user.description = Some(description.clone()).filter(|d| !d.is_empty());
-    }
-    if let Some(required) = request.pwd_status {
-        user.require_password_change("pwd_status", required)?;
-    }
-    match request.enabled {
-        Some(false) => user.disable(DisabledBy::Admin),
-        Some(true) => user.enable()?,
-        None => {}
-    }
-    Ok(())
 }
 
 /// Seed 001: an administrator modifies a user of their own tenant. A new password must meet the
@@ -201,7 +161,7 @@ pub async fn modify_iam_user<S: UserStore>(
     let tenant_id = caller.claims.ten.clone();
     let before = ops::read_managed_user(app, caller, &tenant_id, user_id).await?;
     let mut preview = before.clone();
-    apply_modify(&mut preview, request)?;
+    request.patch.apply(&mut preview, ops::now())?;
     validate::fits_uniqueness_key("name", &preview.login_name)?;
     let new_hash = match &request.password {
         Some(password) => {
@@ -222,7 +182,7 @@ pub async fn modify_iam_user<S: UserStore>(
         None => None,
     };
     ops::write_managed_user(app, &caller.actor(), before, |user, now| {
-        apply_modify(user, request)?;
+        request.patch.apply(user, now)?;
         if let Some(hash) = new_hash {
             user.password_hash = Some(hash);
             user.password_changed_at = Some(now);

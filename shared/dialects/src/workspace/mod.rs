@@ -2,9 +2,10 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{Empty, Fields};
-use crate::model::{ActiveType, DisabledBy, Millis, User};
+use crate::model::{ActiveType, Millis};
 use crate::ops::UserAction;
 use crate::outbox::Channel;
+use crate::patch::UserPatch;
 use crate::validate;
 
 /// `project_id` and `user_id` of a Workspace path. An id no user can have names no resource.
@@ -64,26 +65,6 @@ pub fn parse_notification_types(value: Option<&str>) -> ApiResult<Vec<Channel>> 
     Ok(channels)
 }
 
-/// Seed 002's body: every field optional; absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ModifyRequest {
-    pub description: Option<String>,
-    /// `Some(None)` removes the address (`""`).
-    pub user_email: Option<Option<String>>,
-    /// `Some(None)` removes the number (`""`).
-    pub user_phone: Option<Option<String>>,
-    pub active_type: Option<ActiveType>,
-    /// `Some(None)` is `"0"`: never expires.
-    pub account_expires: Option<Option<Millis>>,
-    pub enable_change_password: Option<bool>,
-    pub next_login_change_password: Option<bool>,
-    pub password_never_expired: Option<bool>,
-    pub disabled: Option<bool>,
-    /// The current SDK's `EditUserReq.user_info_map`, an opaque string kept with the user;
-    /// `Some(None)` removes it (`""`).
-    pub user_info_map: Option<Option<String>>,
-}
-
 pub const DESCRIPTION_MAX: usize = 255;
 pub const USER_INFO_MAP_MAX: usize = 1024;
 pub const EMAIL_MAX: usize = 55;
@@ -101,7 +82,9 @@ pub fn parse_account_expires(value: &str) -> ApiResult<Option<Millis>> {
         .ok_or_else(|| ApiError::invalid("account_expires", "\"0\" or yyyy-MM-ddTHH:mm:ssZ"))
 }
 
-pub fn parse_modify(body: &[u8]) -> ApiResult<ModifyRequest> {
+/// Seed 002's body, every field optional (absent fields stay as they are), as the settings it
+/// changes.
+pub fn parse_modify(body: &[u8]) -> ApiResult<UserPatch> {
     let mut fields = Fields::from_body(body, Empty::IsValue)?;
     let description = match fields.string("description")? {
         Some(text) if text.is_empty() => {
@@ -164,64 +147,23 @@ pub fn parse_modify(body: &[u8]) -> ApiResult<ModifyRequest> {
         )?)),
         None => None,
     };
-    let request = ModifyRequest {
+    let request = UserPatch {
         user_info_map,
-        description,
-        user_email,
-        user_phone,
+        description: description.map(Some),
+        email: user_email,
+        phone: user_phone.map(|phone| phone.map(|number| (None, number))),
         active_type,
         account_expires,
         enable_change_password: fields.boolean("enable_change_password")?,
-        next_login_change_password: fields.boolean("next_login_change_password")?,
+        require_password_change: fields
+            .boolean("next_login_change_password")?
+            .map(|required| (required, "next_login_change_password")),
         password_never_expired: fields.boolean("password_never_expired")?,
-        disabled: fields.boolean("disabled")?,
+        enabled: fields.boolean("disabled")?.map(|disabled| !disabled),
+        ..UserPatch::default()
     };
     fields.finish()?;
     Ok(request)
-}
-
-/// Applies seed 002's fields to the canonical user.
-pub fn apply_modify(user: &mut User, request: &ModifyRequest, now: Millis) -> ApiResult<()> {
-    if let Some(description) = &request.description {
-        user.description = Some(description.clone());
-    }
-    if let Some(email) = &request.user_email {
-        user.set_email(email.clone());
-    }
-    if let Some(phone) = &request.user_phone {
-        if user.phone != *phone {
-            user.phone = phone.clone();
-            user.areacode = None;
-        }
-    }
-    if let Some(active_type) = request.active_type {
-        user.active_type = active_type;
-    }
-    if let Some(user_info_map) = &request.user_info_map {
-        user.user_info_map = user_info_map.clone();
-    }
-    if let Some(expires) = request.account_expires {
-        // An account that expires now loses its tokens, so lifting the expiry later revives none.
-        if expires.is_some_and(|at| at <= now) && !user.is_account_expired(now) {
-            user.revoke_tokens();
-        }
-        user.account_expires = expires;
-    }
-    if let Some(enabled) = request.enable_change_password {
-        user.enable_change_password = enabled;
-    }
-    if let Some(required) = request.next_login_change_password {
-        user.require_password_change("next_login_change_password", required)?;
-    }
-    if let Some(never) = request.password_never_expired {
-        user.password_never_expired = never;
-    }
-    match request.disabled {
-        Some(true) => user.disable(DisabledBy::Admin),
-        Some(false) => user.enable()?,
-        None => {}
-    }
-    Ok(())
 }
 
 #[cfg(test)]
