@@ -167,7 +167,7 @@ impl AuthView {
 }
 
 /// A user of one tenant, in every dialect's terms at once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub tenant_id: String,
     /// Unique in the tenant; every dialect's path id.
@@ -175,102 +175,67 @@ pub struct User {
     /// Unique in the tenant (Huawei `name`, RSA `username`); defaults to `user_id`.
     pub login_name: String,
     /// Not unique (SpaceONE `name`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(default)]
     pub email_verified: bool,
     /// The code sent by the last `verify_email`, while it may still be confirmed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verification: Option<EmailVerification>,
     /// The forgotten-password link last mailed (SpaceONE's anonymous `reset_password`), while it
     /// may still be used: only a keyed digest of its token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_link: Option<PasswordLink>,
     /// Wrong verification codes in the current window, across every code sent in it: a new code
     /// does not start the count again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrong_codes: Option<WrongCodes>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub areacode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     pub state: UserState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_by: Option<DisabledBy>,
     /// The state a disable interrupted, which an enable restores: an unconfirmed (PENDING) external
     /// user stays unconfirmed across a disable and an enable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_from: Option<UserState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock: Option<LockReason>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<Millis>,
-    #[serde(default)]
     pub failed_logins: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_window_start: Option<Millis>,
-    #[serde(default)]
     pub required_actions: BTreeSet<RequiredAction>,
-    #[serde(default = "default_true")]
     pub enable_change_password: bool,
-    #[serde(default)]
     pub password_never_expired: bool,
     /// Derived from `password_changed_at` and the policy's maximum age when a user is answered
     /// (`Config::password_expires_at`); not kept up to date in the store.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_expires_at: Option<Millis>,
     /// `None` means the account never expires.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_expires: Option<Millis>,
-    #[serde(default)]
     pub active_type: ActiveType,
     /// Huawei Workspace's `user_info_map`: kept as given, never interpreted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_info_map: Option<String>,
     pub user_type: UserType,
     pub backend: Backend,
     /// Seed 001 `xuser_type` / `xuser_id`: set together or not at all.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default)]
     pub access_mode: AccessMode,
     pub language: String,
     pub timezone: String,
     /// Not stored when empty: DynamoDB Local's stream renders an empty map as `{}`, which no
     /// stream reader can parse.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub tags: Map<String, Value>,
     pub role: Role,
     /// An argon2id PHC string; `None` for users that cannot log in with a password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_changed_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
     /// Set by login only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_accessed_at: Option<Millis>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<Millis>,
     /// The CloudFormation resource (`<stack id>|<logical id>`) that declares the user: only that
     /// resource's deletion deletes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_by: Option<String>,
     /// Bumped by every change; writes are conditional on it.
     pub version: u64,
     /// Bumped whenever existing tokens must stop working (lock, disable, delete, new password).
     pub token_version: u64,
-}
-
-fn default_true() -> bool {
-    true
 }
 
 impl User {

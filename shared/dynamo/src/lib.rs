@@ -1,6 +1,7 @@
 //! The DynamoDB implementation of the store: one table, keys and layout in docs/design.md.
 
 pub mod invariants;
+mod item;
 
 // The domain's modules under the names the store uses.
 use domain::{change, error, model, notes, ops, outbox, store, validate};
@@ -147,7 +148,7 @@ fn user_key(tenant_id: &str, user_id: &str) -> Item {
 
 /// The user as stored: its fields plus the table and index keys.
 pub fn user_item(user: &User) -> ApiResult<Item> {
-    let mut item: Item = serde_dynamo::to_item(user)
+    let mut item: Item = serde_dynamo::to_item(item::StoredUser::from(user))
         .map_err(|e| ApiError::Internal(format!("user serialisation: {e}")))?;
     item.extend(user_key(&user.tenant_id, &user.user_id));
     let order = name_order_key(
@@ -181,7 +182,8 @@ fn user_item_with_messages(user: &User, notifications: &[Notification]) -> ApiRe
 }
 
 pub fn user_from_item(item: Item) -> ApiResult<User> {
-    serde_dynamo::from_item(item)
+    serde_dynamo::from_item::<_, item::StoredUser>(item)
+        .map(User::from)
         .map_err(|e| ApiError::Internal(format!("stored user unreadable: {e}")))
 }
 

@@ -271,7 +271,7 @@ async fn after_a_storm_of_1000_operations_counters_stat_and_uniqueness_records_a
     let mut recount = std::collections::BTreeMap::<String, u64>::new();
     for item in env.partition().await {
         if item["sk"].as_s().unwrap().starts_with("U#") {
-            let user: lambda::model::User = serde_dynamo::from_item(item).unwrap();
+            let user = lambda::dynamo::user_from_item(item).unwrap();
             if user.state != lambda::model::UserState::PendingDelete {
                 *recount.entry(user.state.as_str().to_owned()).or_default() += 1;
             }
