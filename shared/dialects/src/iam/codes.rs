@@ -65,3 +65,51 @@ pub fn seed_001_text(code: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dialect;
+
+    #[test]
+    fn every_seed_001_code_comes_from_its_error_with_its_text_and_status_400() {
+        let invalid = |key: &str| ApiError::invalid(key, "reason");
+        let cases = [
+            (ApiError::RequiredParameter("user".into()), "1100"),
+            (invalid("name"), "1101"),
+            (invalid("user.email"), "1102"),
+            (ApiError::InvalidEmail("email".into()), "1102"),
+            (
+                ApiError::InvalidPasswordFormat {
+                    rule: "rule".into(),
+                },
+                "1103",
+            ),
+            (invalid("phone"), "1104"),
+            (invalid("xuser_id"), "1105"),
+            (invalid("areacode"), "1106"),
+            (ApiError::FirstAdminProtected, "1107"),
+            (ApiError::PasswordNotChanged, "1108"),
+            (ApiError::AlreadyExists(UniqueField::LoginName), "1109"),
+            (ApiError::AlreadyExists(UniqueField::Email), "1110"),
+            (ApiError::AlreadyExists(UniqueField::Phone), "1111"),
+            (ApiError::AlreadyExists(UniqueField::ExternalId), "1113"),
+            (ApiError::QuotaExceeded, "1115"),
+            (invalid("description"), "1117"),
+        ];
+        for (error, code) in cases {
+            let dialect = Dialect::IamUserAdmin;
+            assert_eq!(dialect.code(&error), code, "{error:?}");
+            assert_eq!(dialect.status(&error), 400, "{error:?}");
+            let text = seed_001_text(code).expect("the seed's text");
+            assert!(dialect.message(&error).starts_with(text), "{error:?}");
+        }
+        // Outside seed 001's table: IAM's own codes, and the project's where IAM has none.
+        let dialect = Dialect::IamUserAdmin;
+        assert_eq!(dialect.code(&ApiError::TokenExpired), "IAM.0066");
+        assert_eq!(
+            dialect.code(&ApiError::ConcurrentModification),
+            "CONCURRENT_MODIFICATION"
+        );
+    }
+}
