@@ -157,15 +157,6 @@ impl Users for MemoryStore {
         ))
     }
 
-    async fn find_user_id_by_login(
-        &self,
-        tenant_id: &str,
-        login_name: &str,
-    ) -> ApiResult<Option<String>> {
-        self.find_user_id(tenant_id, UniqueField::LoginName, login_name)
-            .await
-    }
-
     async fn find_user_id(
         &self,
         tenant_id: &str,

@@ -87,7 +87,9 @@ pub trait Users: Send + Sync {
         &self,
         tenant_id: &str,
         login_name: &str,
-    ) -> impl Future<Output = ApiResult<Option<String>>> + Send;
+    ) -> impl Future<Output = ApiResult<Option<String>>> + Send {
+        self.find_user_id(tenant_id, UniqueField::LoginName, login_name)
+    }
 
     /// Resolves a unique value (login name or email, any normal form or case) to its holder's id,
     /// whether or not that user is pending deletion.
