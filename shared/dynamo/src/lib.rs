@@ -193,12 +193,15 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: Debug,
 {
-    const TRANSIENT: [&str; 7] = [
+    // AWS's common server-side failures (`InternalFailure`, `ServiceUnavailable`) and DynamoDB's
+    // own: what a retry may fix.
+    const TRANSIENT: [&str; 8] = [
         "TransactionConflictException",
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
         "RequestLimitExceeded",
         "InternalServerError",
+        "InternalFailure",
         "ServiceUnavailable",
         "TransactionInProgressException",
     ];

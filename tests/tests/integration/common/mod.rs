@@ -89,6 +89,19 @@ fn captured() -> &'static Captured {
     kept
 }
 
+/// The log lines of internal errors and store failures captured so far (their `detail` is the
+/// SDK's error, never a request's data), to say why a test's set-up failed.
+pub fn logged_store_failures() -> Vec<String> {
+    captured()
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|line| line.contains("internal error") || line.contains("store unavailable"))
+        .cloned()
+        .collect()
+}
+
 /// Strings of a request body that must never be logged: passwords and codes.
 fn secrets_in(body: &Value, found: &mut Vec<String>) {
     match body {
@@ -468,14 +481,37 @@ impl TestEnv {
     }
 
     pub async fn bootstrap_tenant(&self) {
-        let event = bootstrap::BootstrapEvent {
+        let event = || bootstrap::BootstrapEvent {
             tenant_id: self.tenant.clone(),
             user_id: "admin".into(),
             password: Some(ADMIN_PASSWORD.into()),
             email: Some(format!("admin@{}.example.com", self.tenant)),
             name: None,
         };
-        assert!(bootstrap::handle(self.app, event).await.unwrap().created);
+        // The log capture is installed before the first function runs, so that a failure here can
+        // say what the store answered.
+        captured();
+        // A store that answers 503 is retried, as a pipeline would; any other failure is the test's.
+        let mut answer = bootstrap::handle(self.app, event()).await;
+        let mut retried = false;
+        for _ in 0..3 {
+            match &answer {
+                Err(error) if error.status == 503 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    answer = bootstrap::handle(self.app, event()).await;
+                    retried = true;
+                }
+                _ => break,
+            }
+        }
+        let answer = answer.unwrap_or_else(|error| {
+            panic!(
+                "bootstrap failed: {error:?}; the store's failures logged so far: {:#?}",
+                logged_store_failures()
+            )
+        });
+        // A retry after a write whose answer was lost finds the tenant made.
+        assert!(answer.created || retried);
     }
 
     pub async fn request(
