@@ -674,8 +674,30 @@ impl DynamoStore {
             .set_key(Some(key("CONNECTION".into(), "OPEN".into())))
             .send()
             .await;
-        if let Err(error) = read {
-            tracing::warn!(error = %DisplayErrorContext(&error), "could not reach DynamoDB during init");
+        match read {
+            Ok(_) => {}
+            // The local stack creates its table after the app is built; deployed, the first
+            // request answers for a missing table.
+            Err(SdkError::ServiceError(service))
+                if service.err().is_resource_not_found_exception() =>
+            {
+                tracing::debug!(table = %self.table, "the table does not exist yet");
+            }
+            Err(error) => {
+                // One line: the SDK's full error context holds the whole raw response.
+                let cause = std::error::Error::source(&error)
+                    .map(|source| format!(": {source}"))
+                    .unwrap_or_default();
+                let error = match &error {
+                    SdkError::ServiceError(service) => format!(
+                        "{}: {}",
+                        service.err().code().unwrap_or("service error"),
+                        service.err().message().unwrap_or_default()
+                    ),
+                    other => format!("{other}{cause}"),
+                };
+                tracing::warn!(%error, "could not reach DynamoDB during init");
+            }
         }
     }
 

@@ -292,3 +292,35 @@ async fn a_write_keeps_one_message_per_kind_the_last_given() {
         .unwrap();
     assert_eq!(env.outbox().await, vec![last]);
 }
+
+#[tokio::test]
+async fn opening_the_store_says_nothing_of_a_table_not_yet_made_and_one_line_of_an_unreachable_store()
+ {
+    let endpoint = common::config().dynamodb_endpoint;
+    let before = common::captured_lines().len();
+    let client = lambda::app::dynamodb_client(endpoint.as_deref()).await;
+    let missing = common::unique_tenant("not-yet-made");
+    lambda::dynamo::DynamoStore::new(client, missing)
+        .open_connection()
+        .await;
+    let said: Vec<String> = common::captured_lines().split_off(before);
+    assert!(
+        said.iter()
+            .all(|line| !line.contains("\"WARN\"") && !line.contains("ResourceNotFound")),
+        "{said:#?}"
+    );
+
+    // Nothing listens on port 9 of the loopback address.
+    let before = common::captured_lines().len();
+    let client = lambda::app::dynamodb_client(Some("http://127.0.0.1:9")).await;
+    lambda::dynamo::DynamoStore::new(client, "users")
+        .open_connection()
+        .await;
+    let said: Vec<String> = common::captured_lines().split_off(before);
+    let warnings: Vec<&String> = said
+        .iter()
+        .filter(|line| line.contains("could not reach DynamoDB during init"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{said:#?}");
+    assert!(warnings[0].len() < 400, "one short line: {}", warnings[0]);
+}

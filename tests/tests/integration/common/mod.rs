@@ -89,6 +89,11 @@ fn captured() -> &'static Captured {
     kept
 }
 
+/// Every log line the functions wrote so far in this test's process.
+pub fn captured_lines() -> Vec<String> {
+    captured().logs.lock().unwrap().clone()
+}
+
 /// The log lines of internal errors and store failures captured so far (their `detail` is the
 /// SDK's error, never a request's data), to say why a test's set-up failed.
 pub fn logged_store_failures() -> Vec<String> {
