@@ -13,7 +13,8 @@ use crate::model::{AuditRecord, Facet, LockReason, RequiredAction, Tenant, User,
 use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
     AuditTrail, LIST_KEYS_MAX, ListSource, Listing, LoginLedger, LoginRecord, Messages, Sweep,
-    Tenants, Users, name_order_key, name_order_prefix, unique_values,
+    Tenants, USER_COUNT, Users, counter_deltas, name_order_key, name_order_prefix,
+    state_change_deltas, unique_values,
 };
 use crate::validate::uniqueness_key;
 
@@ -57,14 +58,6 @@ impl MemoryStore {
     }
 }
 
-fn counter_deltas(user: &User, sign: i64) -> Vec<(String, i64)> {
-    let mut deltas = vec![(format!("count#{}", Facet::of(user).key()), sign)];
-    if user.state != UserState::PendingDelete {
-        deltas.push(("user_count".into(), sign));
-    }
-    deltas
-}
-
 fn key(user: &User) -> (String, String) {
     (user.tenant_id.clone(), user.user_id.clone())
 }
@@ -81,7 +74,7 @@ impl Tables {
     fn user_count(&self, tenant_id: &str) -> u64 {
         self.counters
             .get(tenant_id)
-            .and_then(|counters| counters.get("user_count"))
+            .and_then(|counters| counters.get(USER_COUNT))
             .copied()
             .unwrap_or_default()
     }
@@ -200,10 +193,10 @@ impl Users for MemoryStore {
         if let Some(field) = tables.taken(old.as_ref(), user) {
             return Err(ApiError::AlreadyExists(field));
         }
-        let mut deltas = counter_deltas(user, 1);
-        if let Some(old) = &old {
-            deltas.extend(counter_deltas(old, -1));
-        }
+        let deltas = match &old {
+            Some(old) => state_change_deltas(old, user),
+            None => counter_deltas(user, 1),
+        };
         if tables.user_count(&user.tenant_id) >= quota {
             return Err(ApiError::QuotaExceeded);
         }
@@ -242,9 +235,7 @@ impl Users for MemoryStore {
         }
         if change.audit.is_some() {
             tables.tenant_exists(&before.tenant_id)?;
-            let mut deltas = counter_deltas(before, -1);
-            deltas.extend(counter_deltas(after, 1));
-            tables.apply_counters(&before.tenant_id, &deltas);
+            tables.apply_counters(&before.tenant_id, &state_change_deltas(before, after));
         }
         tables.move_unique(Some(before), after);
         if let Some(audit) = &change.audit {

@@ -11,9 +11,10 @@ use crate::error::{ApiError, UniqueField};
 use crate::housekeeping;
 use crate::keys::KeyRing;
 use crate::memory::MemoryStore;
-use crate::model::{Backend, LockReason, Role, UserState, UserType};
+use crate::model::{Backend, Facet, LockReason, Role, UserState, UserType};
 use crate::ops::{self, BootstrapRequest, LoginIdentity, LoginRequest, NewUser, UserAction};
 use crate::outbox::Template;
+use crate::store::USER_COUNT;
 use crate::store::prelude::*;
 use crate::token::Caller;
 
@@ -275,11 +276,19 @@ async fn the_quota_counts_live_users() {
         ..Config::defaults("unit")
     });
     let admin = tenant(&app).await;
-    ops::create_user(&app, &admin, new_user("bob", None))
+    let bob = ops::create_user(&app, &admin, new_user("bob", None))
         .await
         .unwrap();
     let over = ops::create_user(&app, &admin, new_user("carol", None)).await;
     assert_eq!(over.unwrap_err(), ApiError::QuotaExceeded);
+    // The counters listings count from, by the names they read.
+    let counters = app.store.tenant_counters(TENANT).await.unwrap();
+    assert_eq!(counters.get(USER_COUNT), Some(&2), "{counters:?}");
+    assert_eq!(
+        counters.get(&Facet::of(&bob).key()),
+        Some(&2),
+        "{counters:?}"
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use crate::error::{ApiResult, UniqueField};
 use std::collections::HashMap;
 
 use crate::change::UserChange;
-use crate::model::{AuditRecord, Facet, Millis, Tenant, User};
+use crate::model::{AuditRecord, Facet, Millis, Tenant, User, UserState};
 use crate::outbox::Notification;
 use crate::validate::uniqueness_key;
 
@@ -245,6 +245,31 @@ pub mod prelude {
     pub use super::{
         AuditTrail as _, Listing as _, LoginLedger as _, Messages as _, Tenants as _, Users as _,
     };
+}
+
+/// The tenant's counter of the users not pending deletion: what the quota counts.
+pub const USER_COUNT: &str = "user_count";
+
+/// How a user counts in its tenant's counters (the keys of `Tenants::tenant_counters`): in its
+/// facet's (`Facet::key`), and in `USER_COUNT` unless it is pending deletion.
+pub fn counter_deltas(user: &User, sign: i64) -> Vec<(String, i64)> {
+    let mut deltas = vec![(Facet::of(user).key(), sign)];
+    if user.state != UserState::PendingDelete {
+        deltas.push((USER_COUNT.to_owned(), sign));
+    }
+    deltas
+}
+
+/// The counter changes of a user going from `before` to `after`, zeros left out.
+pub fn state_change_deltas(before: &User, after: &User) -> Vec<(String, i64)> {
+    let mut deltas: HashMap<String, i64> = HashMap::new();
+    for (counter, delta) in counter_deltas(before, -1)
+        .into_iter()
+        .chain(counter_deltas(after, 1))
+    {
+        *deltas.entry(counter).or_default() += delta;
+    }
+    deltas.into_iter().filter(|(_, d)| *d != 0).collect()
 }
 
 /// How long a prefix of the normalised display name orders the name indexes (index keys hold 1024

@@ -202,7 +202,7 @@ pub async fn check_tenant(store: &DynamoStore, tenant_id: &str) -> ApiResult<Ten
                 );
             }
         }
-        // The quota counts the users not pending deletion (dynamo::counter_deltas).
+        // The quota counts the users not pending deletion (store::counter_deltas).
         if user.state != UserState::PendingDelete {
             *recount.entry("user_count".into()).or_default() += 1;
         }

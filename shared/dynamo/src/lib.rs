@@ -22,7 +22,8 @@ use crate::model::{AuditRecord, Facet, Millis, Tenant, User, UserState};
 use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
     AuditTrail, LIST_KEYS_MAX, ListSource, Listing, LoginLedger, LoginRecord, Messages, Sweep,
-    Tenants, Users, name_order_key, name_order_prefix, unique_values,
+    Tenants, USER_COUNT, Users, counter_deltas, name_order_key, name_order_prefix,
+    state_change_deltas, unique_values,
 };
 use crate::validate::uniqueness_key;
 
@@ -128,7 +129,17 @@ pub fn login_decoy_key(tenant_id: &str, name: &str) -> Item {
 
 /// The counter of a facet's users in the tenant item.
 pub fn facet_counter(facet: Facet) -> String {
-    format!("count#{}", facet.key())
+    counter_attribute(&facet.key())
+}
+
+/// The tenant item's attribute of a counter (`store::counter_deltas`' names): `user_count`, and
+/// `count#<facet>` for a facet's.
+fn counter_attribute(counter: &str) -> String {
+    if counter == USER_COUNT {
+        counter.to_owned()
+    } else {
+        format!("count#{counter}")
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -342,7 +353,7 @@ impl Transaction {
             .update_expression(format!("ADD {}", additions.join(", ")));
         for (i, (counter, delta)) in deltas.iter().enumerate() {
             update = update
-                .expression_attribute_names(format!("#c{i}"), counter)
+                .expression_attribute_names(format!("#c{i}"), counter_attribute(counter))
                 .expression_attribute_values(format!(":c{i}"), n(delta));
         }
         update = match guard {
@@ -927,7 +938,7 @@ impl DynamoStore {
 fn counters_of(tenant_item: Item) -> HashMap<String, u64> {
     tenant_item
         .into_iter()
-        .filter(|(name, _)| name == "user_count" || name.starts_with("count#"))
+        .filter(|(name, _)| name == USER_COUNT || name.starts_with("count#"))
         .filter_map(|(name, value)| {
             let count = value.as_n().ok()?.parse::<i64>().ok()?;
             Some((
@@ -945,28 +956,6 @@ enum IndexFilter {
     Visible,
     All,
     Sweep(Sweep),
-}
-
-/// How a user changes the tenant's counters: its state counter, and the live-user count unless
-/// it is pending deletion.
-fn counter_deltas(user: &User, sign: i64) -> Vec<(String, i64)> {
-    let mut deltas = vec![(facet_counter(Facet::of(user)), sign)];
-    if user.state != UserState::PendingDelete {
-        deltas.push(("user_count".into(), sign));
-    }
-    deltas
-}
-
-/// The counter changes of a user going from `before` to `after`, zeros left out.
-fn state_change_deltas(before: &User, after: &User) -> Vec<(String, i64)> {
-    let mut deltas: HashMap<String, i64> = HashMap::new();
-    for (counter, delta) in counter_deltas(before, -1)
-        .into_iter()
-        .chain(counter_deltas(after, 1))
-    {
-        *deltas.entry(counter).or_default() += delta;
-    }
-    deltas.into_iter().filter(|(_, d)| *d != 0).collect()
 }
 
 impl Users for DynamoStore {
@@ -1291,7 +1280,7 @@ impl Tenants for DynamoStore {
             .map_err(|e| ApiError::Internal(format!("tenant serialisation: {e}")))?;
         item.extend(key(tenant_pk(&tenant.tenant_id), TENANT_SK.into()));
         for (counter, delta) in counter_deltas(admin, 1) {
-            item.insert(counter, n(delta));
+            item.insert(counter_attribute(&counter), n(delta));
         }
         let mut tx = Transaction::default();
         tx.put_new(&self.table, item, Guard::NewTenant)?;
