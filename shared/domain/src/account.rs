@@ -332,12 +332,7 @@ pub async fn set_password_by_link<S: UserStore>(
     };
     write_managed_user(app, &actor, before, |user, now| {
         user.set_password(hash, now);
-        user.failed_logins = 0;
-        user.failed_window_start = None;
-        if user.lock == Some(LockReason::TooManyFailures) {
-            user.lock = None;
-            user.locked_until = None;
-        }
+        user.lift_lockout();
         Ok(Vec::new())
     })
     .await

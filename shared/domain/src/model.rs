@@ -328,6 +328,28 @@ impl User {
         self.revoke_tokens();
     }
 
+    /// Forgets the failed logins counted so far.
+    pub fn forget_failed_logins(&mut self) {
+        self.failed_logins = 0;
+        self.failed_window_start = None;
+    }
+
+    /// Forgets the failed logins and lifts a lockout from them; an administrator's lock stays.
+    pub fn lift_lockout(&mut self) {
+        self.forget_failed_logins();
+        if self.lock == Some(LockReason::TooManyFailures) {
+            self.lock = None;
+            self.locked_until = None;
+        }
+    }
+
+    /// Lifts every lock: an administrator's and a lockout from failed logins (Workspace UNLOCK).
+    pub fn unlock(&mut self) {
+        self.lift_lockout();
+        self.lock = None;
+        self.locked_until = None;
+    }
+
     /// Disables the user (tokens revoked); disabling a disabled user changes nothing.
     /// A directory's disable also marks a user already disabled by an administrator, so that only
     /// the directory lifts it.
@@ -597,6 +619,31 @@ mod tests {
         assert!(user.may_use_tokens(NOW));
         user.lock = Some(LockReason::Admin);
         assert!(!user.may_use_tokens(NOW));
+    }
+
+    #[test]
+    fn lifting_a_lockout_leaves_an_administrators_lock_and_unlocking_lifts_both() {
+        let mut locked_out = user();
+        locked_out.lock = Some(LockReason::TooManyFailures);
+        locked_out.locked_until = Some(NOW + 60_000);
+        locked_out.failed_logins = 2;
+        locked_out.failed_window_start = Some(NOW);
+        locked_out.lift_lockout();
+        assert!(!locked_out.is_locked(NOW));
+        assert_eq!(
+            (locked_out.failed_logins, locked_out.failed_window_start),
+            (0, None)
+        );
+
+        let mut by_admin = user();
+        by_admin.lock = Some(LockReason::Admin);
+        by_admin.failed_logins = 2;
+        by_admin.lift_lockout();
+        assert!(by_admin.is_locked(NOW));
+        assert_eq!(by_admin.failed_logins, 0);
+        by_admin.unlock();
+        assert!(!by_admin.is_locked(NOW));
+        assert_eq!(by_admin.locked_until, None);
     }
 
     #[test]

@@ -875,10 +875,7 @@ pub async fn user_action<S: UserStore>(
             Ok(Vec::new())
         }
         UserAction::Unlock => {
-            user.lock = None;
-            user.locked_until = None;
-            user.failed_logins = 0;
-            user.failed_window_start = None;
+            user.unlock();
             Ok(Vec::new())
         }
         UserAction::ResetPassword => {
@@ -1010,15 +1007,9 @@ pub async fn change_own_password<S: UserStore>(
     }
     app.config.password_policy.check(new_password, &context)?;
     let mut after = before.clone();
-    after.password_hash = Some(hash_password(new_password).await?);
-    after.password_changed_at = Some(now);
-    after
-        .required_actions
-        .remove(&RequiredAction::UpdatePassword);
-    after.failed_logins = 0;
-    after.failed_window_start = None;
+    after.set_password(hash_password(new_password).await?, now);
+    after.forget_failed_logins();
     after.updated_at = now;
-    after.revoke_tokens();
     app.store
         .update_user(&UserChange::new(&before, &after, &[], &caller.actor()))
         .await
