@@ -22,3 +22,23 @@ pub use error::Dialect;
 
 // The domain's modules under the names the dialects use.
 use domain::{account, directory, fields, model, ops, outbox, patch, query, token, validate};
+
+/// A time as SpaceONE and RSA render it: ISO 8601 in UTC with milliseconds
+/// (`YYYY-MM-DDTHH:MM:SS.mmmZ`). Huawei IAM's has microseconds (`iam::time`).
+pub fn utc_millis(millis: model::Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_render_with_milliseconds_in_utc() {
+        assert_eq!(
+            super::utc_millis(1_593_161_630_079),
+            "2020-06-26T08:53:50.079Z"
+        );
+    }
+}

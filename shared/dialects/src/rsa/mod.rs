@@ -84,14 +84,6 @@ pub fn parse_lookup(body: &[u8]) -> ApiResult<LookupKey> {
     }
 }
 
-/// RSA times: ISO 8601 in UTC with milliseconds.
-fn time(millis: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
-}
-
 /// The canonical display name split for RSA: the last word is the last name, the words before it
 /// the first name; a one-word name is a first name only.
 pub fn split_name(display_name: Option<&str>) -> (String, String) {
@@ -111,14 +103,14 @@ pub fn user_details(user: &User) -> Value {
         "emailAddress": user.email.as_deref().unwrap_or_default(),
         "firstName": first,
         "lastName": last,
-        "creationDate": time(user.created_at),
+        "creationDate": crate::utc_millis(user.created_at),
         "identitySource": match user.backend {
             Backend::Local => "Internal Database",
             Backend::External => "External Directory",
         },
         "userStatus": status_name(user.state),
         "markDeleted": user.state == UserState::PendingDelete,
-        "markDeletedAt": user.deleted_at.map(time),
+        "markDeletedAt": user.deleted_at.map(crate::utc_millis),
     })
 }
 
@@ -128,7 +120,7 @@ pub fn audit_trail(user_id: &str, records: &[AuditRecord]) -> Value {
         .iter()
         .map(|r| {
             json!({
-                "time": time(r.at),
+                "time": crate::utc_millis(r.at),
                 "actor": r.actor,
                 "endpoint": r.endpoint,
                 "fromStatus": status_name(r.from_state),

@@ -8,21 +8,13 @@ use crate::account::ProfileChange;
 use crate::directory::{DirectorySearch, DirectoryUser};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{Empty, Fields};
-use crate::model::{Backend, Millis, RequiredAction, Role, User, UserState, UserType};
+use crate::model::{Backend, RequiredAction, Role, User, UserState, UserType};
 use crate::ops::NewUser;
 use crate::query::{self, Condition, Query, StatQuery};
 use crate::validate;
 
 pub const USER_ID_MAX: usize = 40;
 pub use crate::validate::{DISPLAY_NAME_MAX as NAME_MAX, EMAIL_MAX, LANGUAGE_MAX};
-
-/// SpaceONE renders times as `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC.
-pub fn time(millis: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
-}
 
 fn parse_enum<T>(
     key: &str,
@@ -554,23 +546,16 @@ pub fn user_info(user: &User, only: Option<&[String]>) -> Value {
     info.insert("required_actions".into(), json!(required_actions));
     info.insert("tags".into(), Value::Object(user.tags.clone()));
     if let Some(at) = user.last_accessed_at {
-        info.insert("last_accessed_at".into(), json!(time(at)));
+        info.insert("last_accessed_at".into(), json!(crate::utc_millis(at)));
     }
-    info.insert("created_at".into(), json!(time(user.created_at)));
+    info.insert(
+        "created_at".into(),
+        json!(crate::utc_millis(user.created_at)),
+    );
     info.insert("domain_id".into(), json!(user.tenant_id));
     info.insert("email_verified".into(), json!(user.email_verified));
     if let Some(only) = only {
         info.retain(|key, _| only.iter().any(|wanted| wanted == key));
     }
     Value::Object(info)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_render_with_milliseconds_in_utc() {
-        assert_eq!(time(1_593_161_630_079), "2020-06-26T08:53:50.079Z");
-    }
 }
