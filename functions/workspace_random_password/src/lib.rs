@@ -11,10 +11,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::Workspace,
         async {
             let caller = http::authenticate(app, &req)?;
-            let (project_id, user_id) = workspace::path_ids(
-                http::path_param(&req, "project_id")?,
-                http::path_param(&req, "user_id")?,
-            )?;
+            let (project_id, user_id) = http::workspace_target(&req)?;
             let channels =
                 workspace::parse_notification_types(http::query_param(&req, "notification_type"))?;
             let password =

@@ -10,10 +10,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::Workspace,
         async {
             let caller = http::authenticate(app, &req)?;
-            let (project_id, user_id) = workspace::path_ids(
-                http::path_param(&req, "project_id")?,
-                http::path_param(&req, "user_id")?,
-            )?;
+            let (project_id, user_id) = http::workspace_target(&req)?;
             let action = workspace::parse_action(http::body_bytes(&req))?;
             ops::user_action(app, &caller, &project_id, &user_id, action).await?;
             Ok(empty_response(200))

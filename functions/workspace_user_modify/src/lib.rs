@@ -10,10 +10,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Dialect::Workspace,
         async {
             let caller = http::authenticate(app, &req)?;
-            let (project_id, user_id) = workspace::path_ids(
-                http::path_param(&req, "project_id")?,
-                http::path_param(&req, "user_id")?,
-            )?;
+            let (project_id, user_id) = http::workspace_target(&req)?;
             let request = workspace::parse_modify(http::body_bytes(&req))?;
             let user = ops::manage_user(app, &caller, &project_id, &user_id, |user, now| {
                 request.apply(user, now).map(|()| Vec::new())

@@ -49,6 +49,11 @@ pub fn path_param(req: &Request, name: &str) -> ApiResult<String> {
         })
 }
 
+/// `project_id` and `user_id` of a Huawei Workspace path, as the dialect checks them.
+pub fn workspace_target(req: &Request) -> ApiResult<(String, String)> {
+    crate::workspace::path_ids(path_param(req, "project_id")?, path_param(req, "user_id")?)
+}
+
 /// A query-string parameter, if given.
 pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     use lambda_http::RequestExt;
