@@ -14,7 +14,7 @@ use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
     AuditTrail, LIST_KEYS_MAX, ListSource, Listing, LoginLedger, LoginRecord, Messages, Sweep,
     Tenants, USER_COUNT, Users, counter_deltas, name_order_key, name_order_prefix,
-    state_change_deltas, unique_values,
+    state_change_deltas, unique_moves, unique_values,
 };
 use crate::validate::uniqueness_key;
 
@@ -81,10 +81,9 @@ impl Tables {
 
     /// The first of `after`'s unique values, new since `before`, that another user holds.
     fn taken(&self, before: Option<&User>, after: &User) -> Option<UniqueField> {
-        let old = before.map(unique_values).unwrap_or_default();
-        unique_values(after)
+        let (_, taken) = unique_moves(before, after);
+        taken
             .into_iter()
-            .filter(|value| !old.contains(value))
             .find(|(field, value)| {
                 self.unique
                     .get(&(after.tenant_id.clone(), *field, value.clone()))
@@ -94,13 +93,11 @@ impl Tables {
     }
 
     fn move_unique(&mut self, before: Option<&User>, after: &User) {
-        if let Some(before) = before {
-            for (field, value) in unique_values(before) {
-                self.unique
-                    .remove(&(before.tenant_id.clone(), field, value));
-            }
+        let (released, taken) = unique_moves(before, after);
+        for (field, value) in released {
+            self.unique.remove(&(after.tenant_id.clone(), field, value));
         }
-        for (field, value) in unique_values(after) {
+        for (field, value) in taken {
             self.unique.insert(
                 (after.tenant_id.clone(), field, value),
                 after.user_id.clone(),

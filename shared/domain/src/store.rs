@@ -292,7 +292,7 @@ pub fn name_order_key(display_name: &str, user_id: &str) -> String {
 }
 
 /// The unique attributes of a user, in stored (normalised) form.
-pub fn unique_values(user: &User) -> Vec<(UniqueField, String)> {
+pub fn unique_values(user: &User) -> Vec<UniqueValue> {
     let mut values = vec![(UniqueField::LoginName, uniqueness_key(&user.login_name))];
     if let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) {
         values.push((UniqueField::Email, uniqueness_key(email)));
@@ -312,6 +312,19 @@ pub fn unique_values(user: &User) -> Vec<(UniqueField, String)> {
         }
     }
     values
+}
+
+/// A unique attribute and its value in stored (normalised) form.
+pub type UniqueValue = (UniqueField, String);
+
+/// The unique values a change of `before` (none: a new user) into `after` releases and takes, in
+/// stored form: what the uniqueness records move by.
+pub fn unique_moves(before: Option<&User>, after: &User) -> (Vec<UniqueValue>, Vec<UniqueValue>) {
+    let old = before.map(unique_values).unwrap_or_default();
+    let new = unique_values(after);
+    let released = old.iter().filter(|v| !new.contains(v)).cloned().collect();
+    let taken = new.into_iter().filter(|v| !old.contains(v)).collect();
+    (released, taken)
 }
 
 /// One mobile number however it is spelt: the digits of the country code without `+` or a `00`

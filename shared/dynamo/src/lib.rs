@@ -23,7 +23,7 @@ use crate::outbox::{Channel, Notification, Template};
 use crate::store::{
     AuditTrail, LIST_KEYS_MAX, ListSource, Listing, LoginLedger, LoginRecord, Messages, Sweep,
     Tenants, USER_COUNT, Users, counter_deltas, name_order_key, name_order_prefix,
-    state_change_deltas, unique_values,
+    state_change_deltas, unique_moves, unique_values,
 };
 use crate::validate::uniqueness_key;
 
@@ -901,17 +901,12 @@ impl DynamoStore {
         before: &User,
         after: &User,
     ) -> ApiResult<()> {
-        let old_unique = unique_values(before);
-        let new_unique = unique_values(after);
-        for (field, value) in &old_unique {
-            if !new_unique.contains(&(*field, value.clone())) {
-                tx.release_unique(&self.table, before, *field, value)?;
-            }
+        let (released, taken) = unique_moves(Some(before), after);
+        for (field, value) in &released {
+            tx.release_unique(&self.table, before, *field, value)?;
         }
-        for (field, value) in &new_unique {
-            if !old_unique.contains(&(*field, value.clone())) {
-                tx.put_unique(&self.table, after, *field, value)?;
-            }
+        for (field, value) in &taken {
+            tx.put_unique(&self.table, after, *field, value)?;
         }
         Ok(())
     }
@@ -1014,11 +1009,7 @@ impl Users for DynamoStore {
         before: &User,
         after: &User,
     ) -> ApiResult<Option<UniqueField>> {
-        let old = unique_values(before);
-        let new: Vec<(UniqueField, String)> = unique_values(after)
-            .into_iter()
-            .filter(|value| !old.contains(value))
-            .collect();
+        let (_, new) = unique_moves(Some(before), after);
         if new.is_empty() {
             return Ok(None);
         }
