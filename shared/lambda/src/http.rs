@@ -1,5 +1,6 @@
-//! Request and response helpers for `lambda_http`: body limits, typed field access with precise
-//! errors, tokens from headers, and the one error shape.
+//! Request and response helpers for `lambda_http`: the body, tokens from headers, path and query
+//! parameters, the one error shape, and running a handler. Bodies are read field by field with
+//! `domain::fields` (re-exported here).
 
 use std::future::Future;
 
