@@ -22,7 +22,6 @@ export DDB_PORT="${DDB_PORT:-8000}"
 export DDB_IN_MEMORY=0
 if [ "${DDB_FRESH:-0}" = 1 ]; then
   scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true
-  rm -f .local/token-signing-key
 fi
 cargo build --quiet -p local-stack --bin local_server
 # Stop DynamoDB Local at the end only if this run started it.

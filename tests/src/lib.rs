@@ -4,6 +4,7 @@
 pub mod cloudformation;
 pub mod directory;
 pub mod dynamodb_local;
+pub mod local;
 pub mod streams;
 pub mod template;
 
@@ -495,7 +496,7 @@ pub const OPENAPI: &str = include_str!("../../docs/openapi.yaml");
 pub const OPENAPI_PATH: &str = "/openapi.yaml";
 
 /// A request id shaped like API Gateway's (a UUID).
-fn request_id() -> String {
+pub fn request_id() -> String {
     let bits: u128 = rand::random();
     let hex = format!("{bits:032x}");
     format!(

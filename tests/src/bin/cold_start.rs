@@ -25,7 +25,8 @@
 //! events are `events/<function>.json` (left as a person would send them) in a tenant bootstrapped
 //! here for each function (its administrator logged in through the `iam_auth_tokens` handler, the user
 //! the events name created through `spaceone_user_create`'s; for `spaceone_user_sync`, the EXTERNAL user its event
-//! names, who is in the directory). Where a request uses its target up, each start and each warm
+//! names, who is in the directory; `spaceone_user_get` reads that user, not the administrator its event
+//! names). Where a request uses its target up, each start and each warm
 //! event gets a fresh one, made through the handlers in this process before the function's first
 //! start: `spaceone_user_create` a new user id and email; `spaceone_user_delete` and `spaceone_user_verify_email` (one code a
 //! minute per user) a new user; `spaceone_user_reset_password` a new user whose address is verified
@@ -800,6 +801,12 @@ impl Fixture {
                     body["verify_code"] = json!(code);
                 })?;
             }
+            // The event reads the administrator (the one user of a fresh local stack); measured
+            // as an administrator reading another user, the user the events name.
+            "spaceone_user_get" => {
+                let user = body_of(&self.event("spaceone_user_create")?)?["user_id"].clone();
+                edit_body(&mut event, |body| body["user_id"] = user)?;
+            }
             // A user with the event's original password changes it with their own token.
             "iam_user_password" => {
                 let user = self.new_user(Some(ADMIN_PASSWORD)).await?;
@@ -846,13 +853,18 @@ impl Fixture {
     }
 }
 
-/// Changes the JSON in an event's `body`.
-fn edit_body(event: &mut Value, edit: impl FnOnce(&mut Value)) -> Result<(), String> {
-    let mut body: Value = event["body"]
+/// The JSON in an event's `body`.
+fn body_of(event: &Value) -> Result<Value, String> {
+    event["body"]
         .as_str()
         .map(serde_json::from_str)
         .ok_or("the event has no body")?
-        .map_err(|e| format!("the event's body: {e}"))?;
+        .map_err(|e| format!("the event's body: {e}"))
+}
+
+/// Changes the JSON in an event's `body`.
+fn edit_body(event: &mut Value, edit: impl FnOnce(&mut Value)) -> Result<(), String> {
+    let mut body = body_of(event)?;
     edit(&mut body);
     event["body"] = json!(body.to_string());
     Ok(())
@@ -875,7 +887,7 @@ fn act_as(event: &mut Value, named: &str, user: &str, token: &str) -> Result<(),
 /// The table, a tenant with its administrator, the administrator's token (through the
 /// `iam_auth_tokens` handler, as the event logs in), the user the events name (through
 /// `spaceone_user_create`'s) and, for `spaceone_user_sync`, the EXTERNAL user its event refreshes from the
-/// directory.
+/// directory (`spaceone_user_create_external`'s).
 async fn prepare(args: &Args, app: &'static App, function: &str) -> Result<Fixture, String> {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -907,17 +919,7 @@ async fn prepare(args: &Args, app: &'static App, function: &str) -> Result<Fixtu
         )
         .await?;
     if function == "spaceone_user_sync" {
-        let mut create = fixture.event("spaceone_user_create")?;
-        let synced = fixture.event("spaceone_user_sync")?;
-        let user = synced["body"]
-            .as_str()
-            .and_then(|body| serde_json::from_str::<Value>(body).ok())
-            .and_then(|body| body["user_id"].as_str().map(str::to_owned))
-            .ok_or("events/spaceone_user_sync.json names no user_id")?;
-        edit_body(&mut create, |body| {
-            let domain = body["domain_id"].clone();
-            *body = json!({"user_id": user, "backend": "EXTERNAL", "domain_id": domain});
-        })?;
+        let create = fixture.event("spaceone_user_create_external")?;
         fixture
             .call(
                 spaceone_user_create::handle,

@@ -2,42 +2,11 @@
 //! `template.yaml`, bootstraps tenant `local` with administrator `admin`, and serves the template's
 //! routes on http://127.0.0.1:$PORT (3000) until Ctrl-C.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use lambda::App;
+use local_stack::local::{self, StackSettings, setting};
 use local_stack::{Router, bind_loopback, template};
-
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
-
-/// A signing key kept beside DynamoDB Local's data, so that tokens survive a restart of the stack.
-fn local_signing_key() -> Result<String, String> {
-    if let Ok(key) = std::env::var("TOKEN_SIGNING_KEY") {
-        return Ok(key);
-    }
-    let path = PathBuf::from(setting("LOCAL_STATE_DIR", ".local")).join("token-signing-key");
-    if let Ok(key) = std::fs::read_to_string(&path) {
-        return Ok(key.trim().to_owned());
-    }
-    let key = lambda::password::random_password(48);
-    std::fs::create_dir_all(path.parent().unwrap_or(&path)).map_err(|e| e.to_string())?;
-    // Readable by its owner only, like any key.
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(key.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(key)
-}
 
 /// Serves `scripts/sample-directory.json` (read on every request) as the external directory on
 /// 127.0.0.1:$DIRECTORY_PORT (3001), so that find, sync and EXTERNAL users work out of the box.
@@ -73,7 +42,7 @@ async fn main() -> Result<(), String> {
             "DYNAMODB_ENDPOINT",
             setting("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
         );
-        std::env::set_var("TOKEN_SIGNING_KEY", local_signing_key()?);
+        std::env::set_var("TOKEN_SIGNING_KEY", local::signing_key()?);
     }
     lambda::telemetry::init();
     let directory = start_sample_directory().await?;
@@ -94,8 +63,8 @@ async fn main() -> Result<(), String> {
         .filter(|p| !p.is_empty());
     let chose_password = password.is_some();
     let event = bootstrap::BootstrapEvent {
-        tenant_id: "local".into(),
-        user_id: "admin".into(),
+        tenant_id: local::TENANT.into(),
+        user_id: local::ADMINISTRATOR.into(),
         password,
         email: None,
         name: Some("Local administrator".into()),
@@ -119,7 +88,9 @@ async fn main() -> Result<(), String> {
     tokio::spawn(local_stack::streams::run_notifier(
         app,
         local_stack::streams::client(&endpoint).await,
-        lambda::mailer::FolderMailer { folder: mail },
+        lambda::mailer::FolderMailer {
+            folder: mail.clone(),
+        },
         None,
         local_stack::streams::OnFailure::from_template(PathBuf::from(setting(
             "DEAD_LETTER_FOLDER",
@@ -159,10 +130,25 @@ async fn main() -> Result<(), String> {
             route.method, route.path, route.function
         );
     }
+    // What scripts/invoke.sh runs its functions against.
+    let state = local::state_dir();
+    let settings = StackSettings {
+        table_name: table,
+        dynamodb_endpoint: endpoint,
+        external_directory_url: std::env::var("EXTERNAL_DIRECTORY_URL").ok(),
+        mail_folder: std::path::absolute(&mail).map_err(|e| e.to_string())?,
+        api: format!("http://{address}"),
+        pid: std::process::id(),
+    };
+    settings.write(&state)?;
     eprintln!("serving on http://{address} (Ctrl-C stops)");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
     tokio::select! {
         _ = local_stack::serve(router, listener) => {}
         _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
+        _ = terminate.recv() => eprintln!("stopping"),
     }
+    StackSettings::remove(&state);
     Ok(())
 }

@@ -60,6 +60,8 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
     let mut files: Vec<String> = std::fs::read_dir(events_dir())
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        // sam local's --env-vars file, not an event.
+        .filter(|file| file != "sam-local-env.json")
         .collect();
     files.sort();
     let mut covered = vec![
@@ -71,6 +73,8 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         "user_resource.json".to_owned(),
         // Replayed by tests/key_rotation.rs, which serves Secrets Manager.
         "token_key_rotation.json".to_owned(),
+        // The EXTERNAL user sync refreshes, made here below the same way; invoke_script.rs runs it.
+        "spaceone_user_create_external.json".to_owned(),
     ];
     covered.extend(expected.iter().map(|(f, _)| format!("{f}.json")));
     covered.sort();

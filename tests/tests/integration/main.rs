@@ -11,6 +11,7 @@ mod hostile_input;
 mod housekeeping;
 mod iam_auth_tokens;
 mod iam_user_modify;
+mod invoke_script;
 mod key_rotation;
 mod notifier;
 mod operations;

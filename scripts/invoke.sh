@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs one function once on one event against the running local stack (scripts/local.sh), as
+# `sam local invoke` would, without Docker: the function's log lines on stderr, its answer on stdout,
+# exit status 1 when it fails or answers 5xx, 2 when the event cannot be run.
+#
+#   scripts/invoke.sh FUNCTION [EVENT_FILE]     FUNCTION: spaceone_user_get or SpaceOneUserGetFunction;
+#                                               EVENT_FILE: events/FUNCTION.json
+#   scripts/invoke.sh --print-event FUNCTION [EVENT_FILE]
+#                                               prints the filled event (for sam local invoke -e)
+#
+# Placeholders: {{DOMAIN_ID}} the stack's tenant `local`, {{TOKEN}} a fresh token of its `admin`,
+# {{PASSWORD}} ADMIN_PASSWORD (asked for on a terminal), {{VERIFY_CODE}} the newest code in the
+# stack's mail folder for the event's user; the notifier's message, CloudFormation's response URL
+# and the rotated secret come from listeners this script runs on 127.0.0.1.
+#   LOCAL_STATE_DIR=.local   the stack's state folder (where scripts/local.sh keeps it)
+set -euo pipefail
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+
+print=()
+if [ "${1:-}" = --print-event ]; then
+  print=(--print-event)
+  shift
+fi
+case "${1:-}" in
+  ""|-h|--help) sed -n '2,15p' "$0"; [ -n "${1:-}" ]; exit $? ;;
+esac
+function="$1"
+event="${2:-}"
+if [ -z "$event" ]; then
+  # A template resource name's event is its function directory's.
+  directory="$function"
+  if [[ "$function" == *Function ]]; then
+    directory="$(grep -A8 "^  $function:" template.yaml | sed -n 's|^ *CodeUri: functions/\([a-z_]*\).*|\1|p' | head -n 1)"
+  fi
+  event="events/${directory:-$function}.json"
+fi
+[ -f "$event" ] || { echo "invoke.sh: no event file $event (try --help)" >&2; exit 2; }
+
+if grep -q '{{PASSWORD}}' "$event" && [ -z "${ADMIN_PASSWORD:-}" ] && [ -t 0 ]; then
+  read -r -s -p "the local administrator's password (ADMIN_PASSWORD): " ADMIN_PASSWORD
+  echo >&2
+  export ADMIN_PASSWORD
+fi
+
+export LOCAL_STATE_DIR="${LOCAL_STATE_DIR:-$ROOT/.local}"
+# INVOKE_BIN: an invoke binary built already (the test suite's); else built here, as local.sh does.
+if [ -z "${INVOKE_BIN:-}" ]; then
+  cargo build --quiet -p local-stack --bin invoke
+  INVOKE_BIN=target/debug/invoke
+fi
+exec "$INVOKE_BIN" "${print[@]}" "$function" "$event"

@@ -1,0 +1,524 @@
+//! `scripts/invoke.sh FUNCTION [EVENT_FILE]` runs this: one function's handler, once, on one event,
+//! against the running local stack (`scripts/local.sh`), the way `sam local invoke` runs it in
+//! Docker. The event's placeholders are filled from the stack; the function's log lines go to stderr
+//! and its answer to stdout; the exit status is 1 when the function fails or answers 5xx, 2 when the
+//! event cannot be run at all.
+//!
+//!   invoke [--print-event] FUNCTION EVENT_FILE
+//!
+//! FUNCTION is a directory under `functions/` or the template's resource name
+//! (`SpaceOneUserGetFunction`). `--print-event` prints the filled event instead of running it (for
+//! `sam local invoke -e`).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use lambda::App;
+use lambda::notify::OutgoingMessage;
+use lambda::outbox::{Notification, Template};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyResponse;
+use local_stack::cloudformation::{ResponseBin, SecretsManager};
+use local_stack::local::{self, StackSettings};
+use local_stack::{handler, template};
+use serde_json::{Value, json};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// The signing-key secret the rotation step works on: a stand-in's, never the stack's own key.
+const ROTATED_SECRET: &str = "useradmin/token-signing-key";
+/// How long a verification code may take to reach the mail folder (the stack's notifier polls the
+/// table's stream).
+const MAIL_WAIT: Duration = Duration::from_secs(15);
+
+/// Why an invocation did not give an answer: `Refused` never ran the function (exit 2).
+enum Failure {
+    Refused(String),
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Refused(message)
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let print_event = args.first().is_some_and(|a| a == "--print-event");
+    if print_event {
+        args.remove(0);
+    }
+    let [function, event_file] = args.as_slice() else {
+        eprintln!("usage: invoke [--print-event] FUNCTION EVENT_FILE");
+        return ExitCode::from(2);
+    };
+    match run(function, Path::new(event_file), print_event).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused(message)) => {
+            eprintln!("invoke: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("invoke: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The function's directory under `functions/`, given it or its template resource name.
+fn resolve(function: &str) -> Result<String, String> {
+    let template = template::load()?;
+    let functions = template::functions(&template);
+    functions
+        .iter()
+        .find(|f| f.directory == function || f.resource == function)
+        .map(|f| f.directory.clone())
+        .ok_or_else(|| {
+            let mut known: Vec<&str> = functions.iter().map(|f| f.directory.as_str()).collect();
+            known.sort();
+            format!(
+                "no function {function} in template.yaml; one of: {}",
+                known.join(", ")
+            )
+        })
+}
+
+async fn run(function: &str, event_file: &Path, print_event: bool) -> Result<(), Failure> {
+    let function = resolve(function)?;
+    let text = std::fs::read_to_string(event_file)
+        .map_err(|e| format!("{}: {e}", event_file.display()))?;
+    let settings = StackSettings::read(&local::state_dir())?;
+    configure(&settings)?;
+    let app: &'static App = Box::leak(Box::new(lambda::app::from_env().await?));
+    let mut filler = Filler {
+        app,
+        settings: &settings,
+        event_file,
+        responses: None,
+        secrets: None,
+    };
+    let event = filler.fill(&text).await?;
+    if print_event {
+        println!("{event}");
+        return Ok(());
+    }
+    invoke(app, &function, &event, &mut filler).await
+}
+
+/// The stack's configuration, as its functions have it; log lines as JSON on stderr.
+fn configure(settings: &StackSettings) -> Result<(), String> {
+    let key = local::signing_key()?;
+    // SAFETY: set before any other thread reads the environment.
+    unsafe {
+        std::env::set_var("TABLE_NAME", &settings.table_name);
+        std::env::set_var("DYNAMODB_ENDPOINT", &settings.dynamodb_endpoint);
+        std::env::set_var("TOKEN_SIGNING_KEY", key);
+        std::env::remove_var("TOKEN_SIGNING_KEY_SECRET_ARN");
+        match &settings.external_directory_url {
+            Some(url) => std::env::set_var("EXTERNAL_DIRECTORY_URL", url),
+            None => std::env::remove_var("EXTERNAL_DIRECTORY_URL"),
+        }
+    }
+    let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_default();
+    let _ = tracing_subscriber::registry()
+        .with(lambda::telemetry::filter(&requested))
+        .with(lambda::telemetry::json_layer(std::io::stderr))
+        .try_init();
+    // The metric lines Lambda would read from the function's output: log lines here.
+    lambda::telemetry::set_metrics_sink(Box::new(|line| eprintln!("{line}")));
+    Ok(())
+}
+
+/// Fills an event's placeholders from the running stack.
+struct Filler<'a> {
+    app: &'static App,
+    settings: &'a StackSettings,
+    event_file: &'a Path,
+    /// CloudFormation's response URLs, started when an event names one.
+    responses: Option<ResponseBin>,
+    /// The Secrets Manager stand-in and its endpoint, started when an event names a secret.
+    secrets: Option<(SecretsManager, String)>,
+}
+
+impl Filler<'_> {
+    async fn fill(&mut self, text: &str) -> Result<String, String> {
+        let mut text = text.replace("{{DOMAIN_ID}}", local::TENANT);
+        if text.contains("{{TOKEN}}") {
+            text = text.replace("{{TOKEN}}", &self.administrator_token().await?);
+        }
+        if text.contains("{{PASSWORD}}") {
+            let password = std::env::var("ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "{} holds the administrator's password: set ADMIN_PASSWORD (scripts/invoke.sh asks for it on a terminal)",
+                        self.event_file.display()
+                    )
+                })?;
+            // Escaped for the JSON string that holds it, twice inside an API Gateway event's body.
+            let mut escaped = json_escaped(&password);
+            if text.contains(r#"\"{{PASSWORD}}\""#) {
+                escaped = json_escaped(&escaped);
+            }
+            text = text.replace("{{PASSWORD}}", &escaped);
+        }
+        if text.contains("{{VERIFY_CODE}}") {
+            let user = body_user(&text).ok_or("the event's body names no user_id")?;
+            text = text.replace("{{VERIFY_CODE}}", &self.verification_code(&user).await?);
+        }
+        if text.contains("{{NOTIFICATION_ID}}") {
+            text = self.fill_notification(&text).await?;
+        }
+        if text.contains("{{RESPONSE_URL}}") {
+            let bin = ResponseBin::start().await;
+            text = text.replace("{{RESPONSE_URL}}", &bin.url("invoke"));
+            self.responses = Some(bin);
+        }
+        if text.contains("{{SECRET_NAME}}") || text.contains("{{VERSION_ID}}") {
+            let version = local_stack::request_id();
+            let service = SecretsManager::default();
+            let ring =
+                lambda::keys::KeyRing::single("local-1", &lambda::password::random_password(48))?;
+            service.create(ROTATED_SECRET, &ring.to_secret_string());
+            service.start_rotation(ROTATED_SECRET, &version);
+            let endpoint = service.start().await;
+            eprintln!(
+                "invoke: Secrets Manager is a stand-in on {endpoint} holding {ROTATED_SECRET}, a throwaway key ring with a rotation under way (the stack's own key is not rotated)"
+            );
+            text = text
+                .replace("{{SECRET_NAME}}", ROTATED_SECRET)
+                .replace("{{VERSION_ID}}", &version);
+            self.secrets = Some((service, endpoint));
+        }
+        let unknown: Vec<&str> = text
+            .match_indices("{{")
+            .filter_map(|(at, _)| Some(&text[at..at + text[at..].find("}}")? + 2]))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "{}: no value for {}",
+                self.event_file.display(),
+                unknown.join(", ")
+            ));
+        }
+        Ok(text)
+    }
+
+    async fn user(&self, user_id: &str) -> Result<lambda::model::User, String> {
+        use lambda::store::prelude::*;
+        self.app
+            .store
+            .get_user(local::TENANT, user_id)
+            .await
+            .map_err(|e| e.describe())?
+            .ok_or_else(|| {
+                format!(
+                    "{} names {user_id}, who is not a user of tenant {}: create it first (scripts/invoke.sh spaceone_user_create)",
+                    self.event_file.display(),
+                    local::TENANT
+                )
+            })
+    }
+
+    /// A token of the stack's administrator, signed with the stack's key, as a login would give.
+    async fn administrator_token(&self) -> Result<String, String> {
+        let admin = self.user(local::ADMINISTRATOR).await?;
+        let issued = self
+            .app
+            .tokens
+            .issue(&admin, lambda::ops::now())
+            .map_err(|e| e.describe())?;
+        Ok(issued.token)
+    }
+
+    /// The messages waiting in a user's item for the stack's notifier.
+    async fn pending(&self, user_id: &str) -> Result<Vec<Notification>, String> {
+        let item = self
+            .app
+            .store
+            .client()
+            .get_item()
+            .table_name(&self.settings.table_name)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(lambda::dynamo::tenant_pk(
+                    local::TENANT,
+                )),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S(lambda::dynamo::user_sk(user_id)),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| format!("reading {user_id}: {e}"))?
+            .item;
+        match item {
+            Some(item) => lambda::dynamo::messages_of(&item).map_err(|e| e.describe()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The newest verification code mailed to `user_id`, as the user would copy it from the mail:
+    /// once the stack's notifier delivered a code still waiting in the item, else the newest mail.
+    async fn verification_code(&self, user_id: &str) -> Result<String, String> {
+        let waiting = self
+            .pending(user_id)
+            .await?
+            .into_iter()
+            .find(|m| m.template == Template::VerificationCode);
+        let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+        loop {
+            let mails = verification_mails(&self.settings.mail_folder, user_id);
+            let found = match &waiting {
+                Some(message) => mails
+                    .iter()
+                    .find(|(mail, _)| mail.notification_id == message.notification_id),
+                None => mails.first(),
+            };
+            if let Some((_, code)) = found {
+                return Ok(code.clone());
+            }
+            if waiting.is_none() || tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "no verification code for {user_id} in {}: send one first (scripts/invoke.sh spaceone_user_verify_email){}",
+                    self.settings.mail_folder.display(),
+                    if waiting.is_some() {
+                        "; one waits in the table, but the stack's notifier did not deliver it"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// A stream record's message: the user's message still waiting, else a new verification code
+    /// sealed with the stack's key as verify-email would (the item no longer holds that one, so the
+    /// notifier sends nothing, as for a record Lambda delivers again).
+    async fn fill_notification(&self, text: &str) -> Result<String, String> {
+        let record: Value = serde_json::from_str(text)
+            .map_err(|e| format!("{}: {e}", self.event_file.display()))?;
+        let user_id = record["Records"][0]["dynamodb"]["NewImage"]["user_id"]["S"]
+            .as_str()
+            .ok_or("the stream record's NewImage names no user_id")?
+            .to_owned();
+        let message = match self.pending(&user_id).await?.into_iter().next() {
+            Some(message) => message,
+            None => {
+                let user = self.user(&user_id).await?;
+                let code = lambda::password::random_password(8);
+                eprintln!(
+                    "invoke: no message waits in {user_id}'s item (the stack's notifier delivers them); the record names a new one the item does not hold"
+                );
+                self.app
+                    .sealer
+                    .verification_code(&user, &code, lambda::ops::now())
+                    .map_err(|e| e.describe())?
+            }
+        };
+        let sealed = message.sealed_secret.clone().unwrap_or_default();
+        Ok(text
+            .replace("{{NOTIFICATION_ID}}", &message.notification_id)
+            .replace("{{SEALED_SECRET}}", &sealed)
+            .replace("{{CREATED_AT}}", &message.created_at.to_string()))
+    }
+}
+
+/// `text` as it stands between the quotes of a JSON string.
+fn json_escaped(text: &str) -> String {
+    let quoted = Value::String(text.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// The `user_id` of an API Gateway event's JSON body.
+fn body_user(event: &str) -> Option<String> {
+    let event: Value = serde_json::from_str(event).ok()?;
+    let body: Value = serde_json::from_str(event["body"].as_str()?).ok()?;
+    body["user_id"].as_str().map(str::to_owned)
+}
+
+/// The verification codes mailed to `user_id`, newest first, with their messages.
+fn verification_mails(folder: &Path, user_id: &str) -> Vec<(OutgoingMessage, String)> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut mails: Vec<(std::time::SystemTime, OutgoingMessage, String)> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|entry| {
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            let mail: OutgoingMessage =
+                serde_json::from_slice(&std::fs::read(entry.path()).ok()?).ok()?;
+            // The words of the verification-code template (lambda::notify::render).
+            let rest = mail.text.strip_prefix("Your verification code is ")?;
+            if !mail.text.contains(&format!("account {user_id} ")) {
+                return None;
+            }
+            let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (!code.is_empty()).then_some((modified, mail, code))
+        })
+        .collect();
+    mails.sort_by_key(|mail| std::cmp::Reverse(mail.0));
+    mails
+        .into_iter()
+        .map(|(_, mail, code)| (mail, code))
+        .collect()
+}
+
+/// Prints an answer as the Lambda runtime would hand it back.
+fn answer(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Lambda's shape of a function error.
+fn function_error(kind: &str, message: &str) -> Failure {
+    println!("{}", json!({"errorType": kind, "errorMessage": message}));
+    Failure::Failed(format!("the function failed: {message}"))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(event: &str, what: &str) -> Result<T, Failure> {
+    serde_json::from_str(event).map_err(|e| Failure::Refused(format!("not {what}: {e}")))
+}
+
+async fn invoke(
+    app: &'static App,
+    function: &str,
+    event: &str,
+    filler: &mut Filler<'_>,
+) -> Result<(), Failure> {
+    let invocation = local_stack::request_id();
+    if let Some(handle) = handler(function) {
+        let request = lambda_http::request::from_str(event)
+            .map_err(|e| Failure::Refused(format!("not an API Gateway proxy event: {e}")))?;
+        let response = lambda::http::observed(app, function, request, |req| handle(app, req)).await;
+        let status = response.status().as_u16();
+        let (parts, body) = response.into_parts();
+        let mut proxy = ApiGatewayProxyResponse::default();
+        proxy.status_code = i64::from(status);
+        proxy.headers = parts.headers.clone();
+        proxy.multi_value_headers = parts.headers;
+        proxy.is_base64_encoded = matches!(body, lambda_http::Body::Binary(_));
+        proxy.body = match body {
+            lambda_http::Body::Empty => None,
+            body => Some(body),
+        };
+        answer(&proxy)?;
+        if status >= 500 {
+            return Err(Failure::Failed(format!("the function answered {status}")));
+        }
+        return Ok(());
+    }
+    match function {
+        "bootstrap" => {
+            match bootstrap::observed(
+                app,
+                "bootstrap",
+                parse(event, "a bootstrap event")?,
+                &invocation,
+            )
+            .await
+            {
+                Ok(done) => answer(&done),
+                Err(error) => {
+                    answer(&error)?;
+                    Err(Failure::Failed(format!("the function failed: {error}")))
+                }
+            }
+        }
+        "housekeeping" => match housekeeping::handle(app, parse(event, "JSON")?).await {
+            Ok(report) => answer(&report),
+            Err(error) => Err(function_error("HousekeepingError", &error.to_string())),
+        },
+        "notifier" => {
+            let records = parse(event, "a DynamoDB stream event")?;
+            let mailer = lambda::mailer::FolderMailer {
+                folder: filler.settings.mail_folder.clone(),
+            };
+            let response = notifier::handle(app, &mailer, records).await;
+            answer(&response)?;
+            if response.batch_item_failures.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::Failed(
+                    "records failed: Lambda would retry them".into(),
+                ))
+            }
+        }
+        "user_resource" => {
+            let request = parse(event, "a CloudFormation custom resource request")?;
+            let endpoint = secrets_endpoint(filler).await;
+            let resources: &'static user_resource::Resources =
+                Box::leak(Box::new(user_resource::Resources {
+                    app,
+                    secrets: lambda::secrets::SecretStore::new(
+                        &lambda::app::sdk_config(Some(&endpoint)).await,
+                        None,
+                    ),
+                    http: lambda::https::client()?,
+                }));
+            let outcome =
+                user_resource::observed(resources, "user_resource", request, Some(invocation))
+                    .await;
+            let bin = filler
+                .responses
+                .as_ref()
+                .ok_or_else(|| Failure::Refused("the event has no {{RESPONSE_URL}}".into()))?;
+            let received = bin.received("invoke");
+            let document: Value = received
+                .first()
+                .and_then(|r| serde_json::from_slice(&r.body).ok())
+                .unwrap_or(Value::Null);
+            eprintln!("invoke: CloudFormation received at the response URL:");
+            answer(&document)?;
+            if let Err(error) = outcome {
+                return Err(function_error("UserResourceError", &error));
+            }
+            if document["Status"] != "SUCCESS" {
+                return Err(Failure::Failed(format!(
+                    "CloudFormation was told {}",
+                    document["Status"]
+                )));
+            }
+            Ok(())
+        }
+        "token_key_rotation" => {
+            let rotation = parse(event, "a Secrets Manager rotation event")?;
+            let endpoint = secrets_endpoint(filler).await;
+            let store = lambda::secrets::SecretStore::new(
+                &lambda::app::sdk_config(Some(&endpoint)).await,
+                None,
+            );
+            match token_key_rotation::handle(&store, rotation).await {
+                Ok(()) => answer(&Value::Null),
+                Err(error) => Err(function_error("RotationError", &error)),
+            }
+        }
+        other => Err(Failure::Refused(format!(
+            "{other} has no local invocation (functions/{other})"
+        ))),
+    }
+}
+
+/// The Secrets Manager stand-in's endpoint, started empty if the event named no secret.
+async fn secrets_endpoint(filler: &mut Filler<'_>) -> String {
+    if filler.secrets.is_none() {
+        let service = SecretsManager::default();
+        let endpoint = service.start().await;
+        filler.secrets = Some((service, endpoint));
+    }
+    filler
+        .secrets
+        .as_ref()
+        .map(|(_, endpoint)| endpoint.clone())
+        .unwrap_or_default()
+}
