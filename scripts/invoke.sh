@@ -3,8 +3,8 @@
 # `sam local invoke` would, without Docker: the function's log lines on stderr, its answer on stdout,
 # exit status 1 when it fails or answers 5xx, 2 when the event cannot be run.
 #
-#   scripts/invoke.sh FUNCTION [EVENT_FILE]     FUNCTION: spaceone_user_get or SpaceOneUserGetFunction;
-#                                               EVENT_FILE: events/FUNCTION.json
+#   scripts/invoke.sh FUNCTION [EVENT_FILE]     FUNCTION: spaceone_user_get, SpaceOneUserGetFunction
+#                                               or user_get; EVENT_FILE: events/FUNCTION.json
 #   scripts/invoke.sh --print-event FUNCTION [EVENT_FILE]
 #                                               prints the filled event (for sam local invoke -e)
 #
@@ -27,14 +27,23 @@ case "${1:-}" in
 esac
 function="$1"
 event="${2:-}"
-if [ -z "$event" ]; then
-  # A template resource name's event is its function directory's.
-  directory="$function"
-  if [[ "$function" == *Function ]]; then
-    directory="$(grep -A8 "^  $function:" template.yaml | sed -n 's|^ *CodeUri: functions/\([a-z_]*\).*|\1|p' | head -n 1)"
+# A template resource name stands for its function's directory; so does the end of one directory's
+# name (user_get: spaceone_user_get, the name before functions were named by vendor).
+if [[ "$function" == *Function ]]; then
+  directory="$(grep -A8 "^  $function:" template.yaml | sed -n 's|^ *CodeUri: functions/\([a-z_]*\).*|\1|p' | head -n 1)"
+  function="${directory:-$function}"
+elif [ ! -d "functions/$function" ]; then
+  shopt -s nullglob
+  matches=(functions/*_"$function")
+  if [ "${#matches[@]}" = 1 ]; then
+    echo "invoke.sh: $function is ${matches[0]}" >&2
+    function="${matches[0]#functions/}"
+  elif [ "${#matches[@]}" -gt 1 ]; then
+    echo "invoke.sh: $function could be any of ${matches[*]#functions/}: name one" >&2
+    exit 2
   fi
-  event="events/${directory:-$function}.json"
 fi
+event="${event:-events/$function.json}"
 [ -f "$event" ] || { echo "invoke.sh: no event file $event (try --help)" >&2; exit 2; }
 
 if grep -q '{{PASSWORD}}' "$event" && [ -z "${ADMIN_PASSWORD:-}" ] && [ -t 0 ]; then

@@ -229,6 +229,22 @@ fn every_event_file_runs_through_scripts_invoke_with_its_documented_success() {
     event_files.sort();
     assert_eq!(run_files, event_files, "every event file runs here");
 
+    // The README's first step: a fresh stack's user, by the function's short name.
+    let run = stack.invoke(&["user_get"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let answer = run.answer();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let user: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&user["user_id"], &user["domain_id"]),
+        (&"admin".into(), &"local".into())
+    );
+    assert!(
+        run.stderr.contains("functions/spaceone_user_get"),
+        "{}",
+        run.stderr
+    );
+
     for (function, file, success) in &runs {
         let mut args = vec![*function];
         args.extend(file);
@@ -311,6 +327,14 @@ fn a_failing_function_or_a_missing_stack_ends_the_script_with_its_exit_status() 
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     let run = stack.invoke(&["spaceone_user_get", "events/none.json"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
+    // A short name of two functions: 2, it names both.
+    let run = stack.invoke(&["user_modify"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("iam_user_modify") && run.stderr.contains("workspace_user_modify"),
+        "{}",
+        run.stderr
+    );
     // An event with the password but none given, and no terminal to ask on: 2, it says which.
     let run = invoke_with(&stack.state, &["iam_auth_tokens"], None);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
