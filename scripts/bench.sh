@@ -53,6 +53,8 @@ if [ "${BENCH_COLD:-1}" != 0 ]; then
   # The functions API Gateway invokes: those whose sample event is an API Gateway request.
   functions=()
   for event in events/*.json; do
+    # Only a function's own event (not a variant such as spaceone_user_create_external.json).
+    [ -d "functions/$(basename "$event" .json)" ] || continue
     grep -q '"httpMethod"' "$event" && functions+=("$(basename "$event" .json)")
   done
   packages=()

@@ -15,7 +15,6 @@
 #   LOCAL_STATE_DIR=.local   the stack's state folder (where scripts/local.sh keeps it)
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
-cd "$ROOT"
 
 print=()
 if [ "${1:-}" = --print-event ]; then
@@ -23,10 +22,16 @@ if [ "${1:-}" = --print-event ]; then
   shift
 fi
 case "${1:-}" in
-  ""|-h|--help) sed -n '2,15p' "$0"; [ -n "${1:-}" ]; exit $? ;;
+  -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+  "") sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac
 function="$1"
-event="${2:-}"
+# Paths the caller gave are theirs, not the repository's.
+event="${2:+$(realpath -m -- "$2")}"
+[ -z "${LOCAL_STATE_DIR:-}" ] || LOCAL_STATE_DIR="$(realpath -m -- "$LOCAL_STATE_DIR")"
+[ -z "${INVOKE_BIN:-}" ] || INVOKE_BIN="$(realpath -m -- "$INVOKE_BIN")"
+cd "$ROOT"
+
 # A template resource name stands for its function's directory; so does the end of one directory's
 # name (user_get: spaceone_user_get, the name before functions were named by vendor).
 if [[ "$function" == *Function ]]; then
@@ -43,11 +48,15 @@ elif [ ! -d "functions/$function" ]; then
     exit 2
   fi
 fi
-event="${event:-events/$function.json}"
-[ -f "$event" ] || { echo "invoke.sh: no event file $event (try --help)" >&2; exit 2; }
+if [ ! -d "functions/$function" ]; then
+  echo "invoke.sh: no function $function; one of: $(cd functions && echo *)" >&2
+  exit 2
+fi
+event="${event:-$ROOT/events/$function.json}"
+[ -f "$event" ] || { echo "invoke.sh: no event file $event" >&2; exit 2; }
 
 if grep -q '{{PASSWORD}}' "$event" && [ -z "${ADMIN_PASSWORD:-}" ] && [ -t 0 ]; then
-  read -r -s -p "the local administrator's password (ADMIN_PASSWORD): " ADMIN_PASSWORD
+  IFS= read -r -s -p "the local administrator's password (ADMIN_PASSWORD): " ADMIN_PASSWORD
   echo >&2
   export ADMIN_PASSWORD
 fi
@@ -55,7 +64,7 @@ fi
 export LOCAL_STATE_DIR="${LOCAL_STATE_DIR:-$ROOT/.local}"
 # INVOKE_BIN: an invoke binary built already (the test suite's); else built here, as local.sh does.
 if [ -z "${INVOKE_BIN:-}" ]; then
-  cargo build --quiet -p local-stack --bin invoke
-  INVOKE_BIN=target/debug/invoke
+  cargo build --quiet -p local-stack --bin invoke || exit 2
+  INVOKE_BIN="$ROOT/target/debug/invoke"
 fi
 exec "$INVOKE_BIN" "${print[@]}" "$function" "$event"

@@ -6,14 +6,16 @@
 #   --fresh               start with an empty database
 #   ADMIN_PASSWORD=...    the administrator's password (else one is generated and printed once)
 #   PORT=3000             the API's port;  DDB_PORT=8000  DynamoDB Local's port
+#   LOCAL_STATE_DIR=.local  where the running stack's settings are written for scripts/invoke.sh
 set -euo pipefail
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+[ -z "${LOCAL_STATE_DIR:-}" ] || LOCAL_STATE_DIR="$(realpath -m -- "$LOCAL_STATE_DIR")"
 cd "$ROOT"
 
 for arg in "$@"; do
   case "$arg" in
     --fresh) export DDB_FRESH=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -31,4 +33,4 @@ else
   scripts/dynamodb-local.sh start
   trap 'scripts/dynamodb-local.sh stop' EXIT INT TERM
 fi
-DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT" LOCAL_STATE_DIR="$ROOT/.local" target/debug/local_server
+DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT" LOCAL_STATE_DIR="${LOCAL_STATE_DIR:-$ROOT/.local}" target/debug/local_server

@@ -69,6 +69,18 @@ pub struct StackSettings {
     pub api: String,
     /// The stack's process, to tell a running stack from the leftovers of one that was killed.
     pub pid: u32,
+    /// Which key the stack signs and seals with (`key_fingerprint`), so that a token made for it is
+    /// one it accepts.
+    pub signing_key_fingerprint: String,
+}
+
+/// The first 16 bytes of the key's SHA-256, in hex: tells keys apart, gives nothing of them away.
+pub fn key_fingerprint(key: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl StackSettings {
@@ -100,7 +112,17 @@ impl StackSettings {
         let text = std::fs::read_to_string(&path).map_err(|_| not_running())?;
         let settings: StackSettings =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if !Path::new(&format!("/proc/{}", settings.pid)).exists() {
+        // A stack killed outright leaves its file behind, and its process id may be another's by
+        // now: a running stack is one whose process lives and whose API takes a connection.
+        let answers = settings
+            .api
+            .strip_prefix("http://")
+            .and_then(|address| address.parse::<std::net::SocketAddr>().ok())
+            .is_some_and(|address| {
+                std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(2))
+                    .is_ok()
+            });
+        if !Path::new(&format!("/proc/{}", settings.pid)).exists() || !answers {
             return Err(not_running());
         }
         Ok(settings)

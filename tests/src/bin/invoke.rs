@@ -27,6 +27,21 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// The signing-key secret the rotation step works on: a stand-in's, never the stack's own key.
 const ROTATED_SECRET: &str = "useradmin/token-signing-key";
+/// The placeholders `invoke` fills.
+const PLACEHOLDERS: [&str; 10] = [
+    "DOMAIN_ID",
+    "TOKEN",
+    "PASSWORD",
+    "VERIFY_CODE",
+    "NOTIFICATION_ID",
+    "SEALED_SECRET",
+    "CREATED_AT",
+    "RESPONSE_URL",
+    "SECRET_NAME",
+    "VERSION_ID",
+];
+/// The name of the response URL on the local listener.
+const RESPONSE_NAME: &str = "invoke";
 /// How long a verification code may take to reach the mail folder (the stack's notifier polls the
 /// table's stream).
 const MAIL_WAIT: Duration = Duration::from_secs(15);
@@ -99,7 +114,7 @@ async fn run(function: &str, event_file: &Path, print_event: bool) -> Result<(),
         responses: None,
         secrets: None,
     };
-    let event = filler.fill(&text).await?;
+    let event = filler.fill(&text, print_event).await?;
     if print_event {
         println!("{event}");
         return Ok(());
@@ -110,6 +125,12 @@ async fn run(function: &str, event_file: &Path, print_event: bool) -> Result<(),
 /// The stack's configuration, as its functions have it; log lines as JSON on stderr.
 fn configure(settings: &StackSettings) -> Result<(), String> {
     let key = local::signing_key()?;
+    if local::key_fingerprint(&key) != settings.signing_key_fingerprint {
+        return Err(
+            "the stack signs with another key than this shell's: set TOKEN_SIGNING_KEY as for scripts/local.sh (or unset it in both)"
+                .into(),
+        );
+    }
     // SAFETY: set before any other thread reads the environment.
     unsafe {
         std::env::set_var("TABLE_NAME", &settings.table_name);
@@ -145,41 +166,43 @@ struct Filler<'a> {
 }
 
 impl Filler<'_> {
-    async fn fill(&mut self, text: &str) -> Result<String, String> {
+    async fn fill(&mut self, text: &str, print_event: bool) -> Result<String, String> {
+        // Judged on the event as written, before any value (a password may hold braces) is in.
+        let unknown: Vec<&str> = placeholders(text)
+            .into_iter()
+            .filter(|name| !PLACEHOLDERS.contains(name))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "{}: no value for {{{{{}}}}}",
+                self.event_file.display(),
+                unknown.join("}}, {{")
+            ));
+        }
+        let has = |name: &str| text.contains(&format!("{{{{{name}}}}}"));
+        if print_event && (has("RESPONSE_URL") || has("SECRET_NAME") || has("VERSION_ID")) {
+            return Err(format!(
+                "{} needs listeners on this machine that live only while the function runs: run it without --print-event",
+                self.event_file.display()
+            ));
+        }
         let mut text = text.replace("{{DOMAIN_ID}}", local::TENANT);
-        if text.contains("{{TOKEN}}") {
+        if has("TOKEN") {
             text = text.replace("{{TOKEN}}", &self.administrator_token().await?);
         }
-        if text.contains("{{PASSWORD}}") {
-            let password = std::env::var("ADMIN_PASSWORD")
-                .ok()
-                .filter(|p| !p.is_empty())
-                .ok_or_else(|| {
-                    format!(
-                        "{} holds the administrator's password: set ADMIN_PASSWORD (scripts/invoke.sh asks for it on a terminal)",
-                        self.event_file.display()
-                    )
-                })?;
-            // Escaped for the JSON string that holds it, twice inside an API Gateway event's body.
-            let mut escaped = json_escaped(&password);
-            if text.contains(r#"\"{{PASSWORD}}\""#) {
-                escaped = json_escaped(&escaped);
-            }
-            text = text.replace("{{PASSWORD}}", &escaped);
-        }
-        if text.contains("{{VERIFY_CODE}}") {
+        if has("VERIFY_CODE") {
             let user = body_user(&text).ok_or("the event's body names no user_id")?;
             text = text.replace("{{VERIFY_CODE}}", &self.verification_code(&user).await?);
         }
-        if text.contains("{{NOTIFICATION_ID}}") {
+        if has("NOTIFICATION_ID") {
             text = self.fill_notification(&text).await?;
         }
-        if text.contains("{{RESPONSE_URL}}") {
+        if has("RESPONSE_URL") {
             let bin = ResponseBin::start().await;
-            text = text.replace("{{RESPONSE_URL}}", &bin.url("invoke"));
+            text = text.replace("{{RESPONSE_URL}}", &bin.url(RESPONSE_NAME));
             self.responses = Some(bin);
         }
-        if text.contains("{{SECRET_NAME}}") || text.contains("{{VERSION_ID}}") {
+        if has("SECRET_NAME") || has("VERSION_ID") {
             let version = local_stack::request_id();
             let service = SecretsManager::default();
             let ring =
@@ -195,16 +218,23 @@ impl Filler<'_> {
                 .replace("{{VERSION_ID}}", &version);
             self.secrets = Some((service, endpoint));
         }
-        let unknown: Vec<&str> = text
-            .match_indices("{{")
-            .filter_map(|(at, _)| Some(&text[at..at + text[at..].find("}}")? + 2]))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(format!(
-                "{}: no value for {}",
-                self.event_file.display(),
-                unknown.join(", ")
-            ));
+        // Last, so that no other placeholder is looked for inside it.
+        if has("PASSWORD") {
+            let password = std::env::var("ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "{} holds the administrator's password: set ADMIN_PASSWORD (scripts/invoke.sh asks for it on a terminal)",
+                        self.event_file.display()
+                    )
+                })?;
+            // Escaped for the JSON string that holds it: twice inside an API Gateway event's body.
+            let once = json_escaped(&password);
+            let twice = json_escaped(&once);
+            text = text
+                .replace(r#"\"{{PASSWORD}}\""#, &format!(r#"\"{twice}\""#))
+                .replace("{{PASSWORD}}", &once);
         }
         Ok(text)
     }
@@ -310,7 +340,13 @@ impl Filler<'_> {
             .as_str()
             .ok_or("the stream record's NewImage names no user_id")?
             .to_owned();
-        let message = match self.pending(&user_id).await?.into_iter().next() {
+        // The record's message is a verification code (`outbox_verification_code_email`).
+        let waiting = self
+            .pending(&user_id)
+            .await?
+            .into_iter()
+            .find(|m| m.template == Template::VerificationCode);
+        let message = match waiting {
             Some(message) => message,
             None => {
                 let user = self.user(&user_id).await?;
@@ -330,6 +366,22 @@ impl Filler<'_> {
             .replace("{{SEALED_SECRET}}", &sealed)
             .replace("{{CREATED_AT}}", &message.created_at.to_string()))
     }
+}
+
+/// The names of the `{{NAME}}` placeholders in an event.
+fn placeholders(text: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = text
+        .match_indices("{{")
+        .filter_map(|(at, _)| {
+            let rest = &text[at + 2..];
+            let name = &rest[..rest.find("}}")?];
+            (!name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+                .then_some(name)
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// `text` as it stands between the quotes of a JSON string.
@@ -455,6 +507,20 @@ async fn invoke(
             }
         }
         "user_resource" => {
+            // The answer goes to CloudFormation's URL: only ever to this run's own listener, never
+            // to a real stack's URL left in an event.
+            let bin = filler.responses.as_ref().ok_or_else(|| {
+                Failure::Refused(
+                    "the event's ResponseURL must be {{RESPONSE_URL}}, which the listener of this run fills"
+                        .into(),
+                )
+            })?;
+            let head: Value = parse(event, "JSON")?;
+            if head["ResponseURL"].as_str() != Some(bin.url(RESPONSE_NAME).as_str()) {
+                return Err(Failure::Refused(
+                    "the event's ResponseURL must be {{RESPONSE_URL}}, which the listener of this run fills".into(),
+                ));
+            }
             let request = parse(event, "a CloudFormation custom resource request")?;
             let endpoint = secrets_endpoint(filler).await;
             let resources: &'static user_resource::Resources =
@@ -469,11 +535,11 @@ async fn invoke(
             let outcome =
                 user_resource::observed(resources, "user_resource", request, Some(invocation))
                     .await;
-            let bin = filler
+            let received = filler
                 .responses
                 .as_ref()
-                .ok_or_else(|| Failure::Refused("the event has no {{RESPONSE_URL}}".into()))?;
-            let received = bin.received("invoke");
+                .map(|bin| bin.received(RESPONSE_NAME))
+                .unwrap_or_default();
             let document: Value = received
                 .first()
                 .and_then(|r| serde_json::from_slice(&r.body).ok())

@@ -31,6 +31,7 @@ async fn start_sample_directory() -> Result<String, String> {
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
+    let signing_key = local::signing_key()?;
     // SAFETY: set before any other thread reads the environment.
     unsafe {
         // The same JSON lines as the deployed functions write (the template sets JSON).
@@ -42,7 +43,7 @@ async fn main() -> Result<(), String> {
             "DYNAMODB_ENDPOINT",
             setting("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
         );
-        std::env::set_var("TOKEN_SIGNING_KEY", local::signing_key()?);
+        std::env::set_var("TOKEN_SIGNING_KEY", &signing_key);
     }
     lambda::telemetry::init();
     let directory = start_sample_directory().await?;
@@ -139,6 +140,7 @@ async fn main() -> Result<(), String> {
         mail_folder: std::path::absolute(&mail).map_err(|e| e.to_string())?,
         api: format!("http://{address}"),
         pid: std::process::id(),
+        signing_key_fingerprint: local::key_fingerprint(&signing_key),
     };
     settings.write(&state)?;
     eprintln!("serving on http://{address} (Ctrl-C stops)");

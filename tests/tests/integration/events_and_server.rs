@@ -73,7 +73,7 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
         "user_resource.json".to_owned(),
         // Replayed by tests/key_rotation.rs, which serves Secrets Manager.
         "token_key_rotation.json".to_owned(),
-        // The EXTERNAL user sync refreshes, made here below the same way; invoke_script.rs runs it.
+        // The EXTERNAL user sync refreshes, made below before the others run.
         "spaceone_user_create_external.json".to_owned(),
     ];
     covered.extend(expected.iter().map(|(f, _)| format!("{f}.json")));
@@ -90,14 +90,12 @@ async fn every_event_file_runs_through_its_handler_with_the_documented_status() 
     ] {
         env.directory_put(json!({"user_id": id, "name": name, "email": id, "state": "ENABLED"}));
     }
-    let external = env
-        .spaceone(
-            "create",
-            &env.admin_token,
-            json!({"user_id": "jkim@directory.example", "backend": "EXTERNAL", "domain_id": env.tenant}),
-        )
-        .await;
-    assert_eq!(external.status, 200, "{}", external.raw);
+    let text =
+        std::fs::read_to_string(events_dir().join("spaceone_user_create_external.json")).unwrap();
+    let request = lambda_http::request::from_str(&fill(&text, &env.tenant, &env.admin_token))
+        .expect("an API Gateway event");
+    let external = handler("spaceone_user_create").unwrap()(env.app, request).await;
+    assert_eq!(external.status(), 200, "{:?}", external.body());
 
     let mut token = String::new();
     for (function, status) in expected {

@@ -13,7 +13,8 @@ use local_stack::local::{self, StackSettings};
 use local_stack::template;
 use serde_json::Value;
 
-const PASSWORD: &str = "Invoke-Passw0rd!";
+/// With a quote and a backslash, which the events' JSON must hold escaped (twice in a body).
+const PASSWORD: &str = r#"Invoke-"Pass\w0rd!"#;
 
 fn repository() -> PathBuf {
     local::repository()
@@ -70,7 +71,7 @@ impl Stack {
 
     /// `scripts/invoke.sh ARGS` against this stack, no terminal on stdin.
     fn invoke(&self, args: &[&str]) -> Invocation {
-        invoke_with(&self.state, args, Some(PASSWORD))
+        invoke_with(&self.state, args, &[("ADMIN_PASSWORD", PASSWORD)])
     }
 }
 
@@ -97,7 +98,8 @@ impl Invocation {
     }
 }
 
-fn invoke_with(state: &Path, args: &[&str], password: Option<&str>) -> Invocation {
+/// `scripts/invoke.sh ARGS` with `LOCAL_STATE_DIR=state` and the variables `env`, no terminal on stdin.
+fn invoke_with(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Invocation {
     let mut command = Command::new(repository().join("scripts/invoke.sh"));
     command
         .args(args)
@@ -107,9 +109,7 @@ fn invoke_with(state: &Path, args: &[&str], password: Option<&str>) -> Invocatio
         .env_remove("TOKEN_SIGNING_KEY")
         .env_remove("ADMIN_PASSWORD")
         .stdin(Stdio::null());
-    if let Some(password) = password {
-        command.env("ADMIN_PASSWORD", password);
-    }
+    command.envs(env.iter().copied());
     let Output {
         status,
         stdout,
@@ -316,7 +316,7 @@ fn the_printed_event_is_filled_for_sam_local_invoke() {
 fn a_failing_function_or_a_missing_stack_ends_the_script_with_its_exit_status() {
     // No stack with this state folder: 2, and how to start one.
     let nowhere = std::env::temp_dir().join(common::unique_tenant("invoke-none"));
-    let run = invoke_with(&nowhere, &["spaceone_user_get"], None);
+    let run = invoke_with(&nowhere, &["spaceone_user_get"], &[]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("scripts/local.sh"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
@@ -336,9 +336,48 @@ fn a_failing_function_or_a_missing_stack_ends_the_script_with_its_exit_status() 
         run.stderr
     );
     // An event with the password but none given, and no terminal to ask on: 2, it says which.
-    let run = invoke_with(&stack.state, &["iam_auth_tokens"], None);
+    let run = invoke_with(&stack.state, &["iam_auth_tokens"], &[]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("ADMIN_PASSWORD"), "{}", run.stderr);
+
+    // A token for another key than the stack's would be refused: 2, before anything runs.
+    let run = invoke_with(
+        &stack.state,
+        &["spaceone_user_get"],
+        &[(
+            "TOKEN_SIGNING_KEY",
+            "another-local-key-0123456789abcdef-0123",
+        )],
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("TOKEN_SIGNING_KEY"), "{}", run.stderr);
+    // A custom resource answers only to this run's listener, never to a URL left in an event
+    // (a real stack's): 2, the function never ran.
+    let captured = stack.state.join("captured-user-resource.json");
+    let text = std::fs::read_to_string(repository().join("events/user_resource.json"))
+        .unwrap()
+        .replace(
+            "{{RESPONSE_URL}}",
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack",
+        );
+    std::fs::write(&captured, text).unwrap();
+    let run = stack.invoke(&["user_resource", captured.to_str().unwrap()]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("{{RESPONSE_URL}}"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("\"target\":\"access\""),
+        "{}",
+        run.stderr
+    );
+    // Its listener lives only while the script runs: no event to print.
+    let run = stack.invoke(&["--print-event", "user_resource"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    // A placeholder the script does not know: 2, named.
+    let odd = stack.state.join("odd.json");
+    std::fs::write(&odd, r#"{"tenant_id": "{{TENANT_NAME}}"}"#).unwrap();
+    let run = stack.invoke(&["bootstrap", odd.to_str().unwrap()]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("{{TENANT_NAME}}"), "{}", run.stderr);
 
     // The function refuses its event: 1, Lambda's error on stdout.
     let bad = stack.state.join("bad-bootstrap.json");
@@ -359,7 +398,11 @@ fn a_failing_function_or_a_missing_stack_ends_the_script_with_its_exit_status() 
     }
     .write(&broken)
     .unwrap();
-    let run = invoke_with(&broken, &["iam_auth_tokens"], Some(PASSWORD));
+    let run = invoke_with(
+        &broken,
+        &["iam_auth_tokens"],
+        &[("ADMIN_PASSWORD", PASSWORD)],
+    );
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     let status = run.answer()["statusCode"].as_i64().unwrap();
     assert!((500..600).contains(&status), "{}", run.stdout);
