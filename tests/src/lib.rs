@@ -495,6 +495,15 @@ fn gateway_answer(error: &ApiError) -> Response<Body> {
 pub const OPENAPI: &str = include_str!("../../docs/openapi.yaml");
 pub const OPENAPI_PATH: &str = "/openapi.yaml";
 
+/// The JSON in an API Gateway event's `body`.
+pub fn event_body(event: &serde_json::Value) -> Result<serde_json::Value, String> {
+    event["body"]
+        .as_str()
+        .map(serde_json::from_str)
+        .ok_or("the event has no body")?
+        .map_err(|e| format!("the event's body: {e}"))
+}
+
 /// A request id shaped like API Gateway's (a UUID).
 pub fn request_id() -> String {
     let bits: u128 = rand::random();

@@ -119,24 +119,39 @@ where
         .with_writer(writer)
 }
 
-pub fn init() {
-    let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+/// The level asked for: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` (`filter` reads either).
+fn requested_level() -> String {
+    std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+pub fn init() {
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let subscriber = tracing_subscriber::registry().with(filter(&requested));
+    if json {
+        return init_json(std::io::stdout);
+    }
     // A second initialisation (tests, the local server) keeps the first subscriber.
-    let _ = if json {
-        subscriber.with(json_layer(std::io::stdout)).try_init()
-    } else {
-        subscriber
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_target(false)
-                    .without_time(),
-            )
-            .try_init()
-    };
+    let _ = tracing_subscriber::registry()
+        .with(filter(&requested_level()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .without_time(),
+        )
+        .try_init();
+}
+
+/// The JSON lines at the level asked for, written to `writer` (Lambda: stdout; `scripts/invoke.sh`:
+/// stderr, as `sam local invoke` shows them).
+pub fn init_json<W>(writer: W)
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let _ = tracing_subscriber::registry()
+        .with(filter(&requested_level()))
+        .with(json_layer(writer))
+        .try_init();
 }
 
 /// Times each DynamoDB call into the notes of the request that makes it (a no-op outside one).

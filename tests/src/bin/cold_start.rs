@@ -804,7 +804,9 @@ impl Fixture {
             // The event reads the administrator (the one user of a fresh local stack); measured
             // as an administrator reading another user, the user the events name.
             "spaceone_user_get" => {
-                let user = body_of(&self.event("spaceone_user_create")?)?["user_id"].clone();
+                let user =
+                    local_stack::event_body(&self.event("spaceone_user_create")?)?["user_id"]
+                        .clone();
                 edit_body(&mut event, |body| body["user_id"] = user)?;
             }
             // A user with the event's original password changes it with their own token.
@@ -853,18 +855,9 @@ impl Fixture {
     }
 }
 
-/// The JSON in an event's `body`.
-fn body_of(event: &Value) -> Result<Value, String> {
-    event["body"]
-        .as_str()
-        .map(serde_json::from_str)
-        .ok_or("the event has no body")?
-        .map_err(|e| format!("the event's body: {e}"))
-}
-
 /// Changes the JSON in an event's `body`.
 fn edit_body(event: &mut Value, edit: impl FnOnce(&mut Value)) -> Result<(), String> {
-    let mut body = body_of(event)?;
+    let mut body = local_stack::event_body(event)?;
     edit(&mut body);
     event["body"] = json!(body.to_string());
     Ok(())

@@ -4,13 +4,15 @@
 //! and its answer to stdout; the exit status is 1 when the function fails or answers 5xx, 2 when the
 //! event cannot be run at all.
 //!
-//!   invoke [--print-event] FUNCTION EVENT_FILE
+//!   invoke [--print-event] FUNCTION [EVENT_FILE]
 //!
-//! FUNCTION is a directory under `functions/` or the template's resource name
-//! (`SpaceOneUserGetFunction`). `--print-event` prints the filled event instead of running it (for
+//! FUNCTION is a directory under `functions/`, the template's resource name
+//! (`SpaceOneUserGetFunction`) or the end of one directory's name (`user_get`); EVENT_FILE defaults
+//! to `events/<directory>.json`. `--print-event` prints the filled event instead of running it (for
 //! `sam local invoke -e`).
 
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,8 +24,6 @@ use local_stack::cloudformation::{ResponseBin, SecretsManager};
 use local_stack::local::{self, StackSettings};
 use local_stack::{handler, template};
 use serde_json::{Value, json};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 /// The signing-key secret the rotation step works on: a stand-in's, never the stack's own key.
 const ROTATED_SECRET: &str = "useradmin/token-signing-key";
@@ -65,11 +65,15 @@ async fn main() -> ExitCode {
     if print_event {
         args.remove(0);
     }
-    let [function, event_file] = args.as_slice() else {
-        eprintln!("usage: invoke [--print-event] FUNCTION EVENT_FILE");
-        return ExitCode::from(2);
+    let (function, event_file) = match args.as_slice() {
+        [function] => (function, None),
+        [function, event_file] => (function, Some(PathBuf::from(event_file))),
+        _ => {
+            eprintln!("usage: invoke [--print-event] FUNCTION [EVENT_FILE]");
+            return ExitCode::from(2);
+        }
     };
-    match run(function, Path::new(event_file), print_event).await {
+    match run(function, event_file, print_event).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Refused(message)) => {
             eprintln!("invoke: {message}");
@@ -82,26 +86,48 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The function's directory under `functions/`, given it or its template resource name.
+/// The function's directory under `functions/`: given it, its template resource name, or the end
+/// of one directory's name (`user_get`, the name before functions were named by vendor).
 fn resolve(function: &str) -> Result<String, String> {
-    let template = template::load()?;
-    let functions = template::functions(&template);
-    functions
+    let mut directories = Vec::new();
+    for f in template::functions(&template::load()?) {
+        if f.directory == function || f.resource == function {
+            return Ok(f.directory);
+        }
+        directories.push(f.directory);
+    }
+    directories.sort();
+    let suffix = format!("_{function}");
+    let ends: Vec<&str> = directories
         .iter()
-        .find(|f| f.directory == function || f.resource == function)
-        .map(|f| f.directory.clone())
-        .ok_or_else(|| {
-            let mut known: Vec<&str> = functions.iter().map(|f| f.directory.as_str()).collect();
-            known.sort();
-            format!(
-                "no function {function} in template.yaml; one of: {}",
-                known.join(", ")
-            )
-        })
+        .map(String::as_str)
+        .filter(|directory| directory.ends_with(&suffix))
+        .collect();
+    match ends.as_slice() {
+        [one] => {
+            eprintln!("invoke: {function} is functions/{one}");
+            Ok((*one).to_owned())
+        }
+        [] => Err(format!(
+            "no function {function} in template.yaml; one of: {}",
+            directories.join(", ")
+        )),
+        many => Err(format!(
+            "{function} could be any of {}: name one",
+            many.join(", ")
+        )),
+    }
 }
 
-async fn run(function: &str, event_file: &Path, print_event: bool) -> Result<(), Failure> {
+async fn run(
+    function: &str,
+    event_file: Option<PathBuf>,
+    print_event: bool,
+) -> Result<(), Failure> {
     let function = resolve(function)?;
+    let event_file =
+        event_file.unwrap_or_else(|| local::repository().join(format!("events/{function}.json")));
+    let event_file = event_file.as_path();
     let text = std::fs::read_to_string(event_file)
         .map_err(|e| format!("{}: {e}", event_file.display()))?;
     let settings = StackSettings::read(&local::state_dir())?;
@@ -142,13 +168,7 @@ fn configure(settings: &StackSettings) -> Result<(), String> {
             None => std::env::remove_var("EXTERNAL_DIRECTORY_URL"),
         }
     }
-    let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_default();
-    let _ = tracing_subscriber::registry()
-        .with(lambda::telemetry::filter(&requested))
-        .with(lambda::telemetry::json_layer(std::io::stderr))
-        .try_init();
+    lambda::telemetry::init_json(std::io::stderr);
     // The metric lines Lambda would read from the function's output: log lines here.
     lambda::telemetry::set_metrics_sink(Box::new(|line| eprintln!("{line}")));
     Ok(())
@@ -220,15 +240,22 @@ impl Filler<'_> {
         }
         // Last, so that no other placeholder is looked for inside it.
         if has("PASSWORD") {
-            let password = std::env::var("ADMIN_PASSWORD")
+            let password = match std::env::var("ADMIN_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty())
-                .ok_or_else(|| {
-                    format!(
-                        "{} holds the administrator's password: set ADMIN_PASSWORD (scripts/invoke.sh asks for it on a terminal)",
+            {
+                Some(password) => password,
+                None if std::io::stdin().is_terminal() => rpassword::prompt_password(
+                    "the local administrator's password (ADMIN_PASSWORD): ",
+                )
+                .map_err(|e| format!("reading the password: {e}"))?,
+                None => {
+                    return Err(format!(
+                        "{} holds the administrator's password: set ADMIN_PASSWORD (it is asked for on a terminal)",
                         self.event_file.display()
-                    )
-                })?;
+                    ));
+                }
+            };
             // Escaped for the JSON string that holds it: twice inside an API Gateway event's body.
             let once = json_escaped(&password);
             let twice = json_escaped(&once);
@@ -392,8 +419,7 @@ fn json_escaped(text: &str) -> String {
 
 /// The `user_id` of an API Gateway event's JSON body.
 fn body_user(event: &str) -> Option<String> {
-    let event: Value = serde_json::from_str(event).ok()?;
-    let body: Value = serde_json::from_str(event["body"].as_str()?).ok()?;
+    let body = local_stack::event_body(&serde_json::from_str(event).ok()?).ok()?;
     body["user_id"].as_str().map(str::to_owned)
 }
 
@@ -507,22 +533,23 @@ async fn invoke(
             }
         }
         "user_resource" => {
-            // The answer goes to CloudFormation's URL: only ever to this run's own listener, never
-            // to a real stack's URL left in an event.
-            let bin = filler.responses.as_ref().ok_or_else(|| {
-                Failure::Refused(
-                    "the event's ResponseURL must be {{RESPONSE_URL}}, which the listener of this run fills"
-                        .into(),
-                )
-            })?;
-            let head: Value = parse(event, "JSON")?;
-            if head["ResponseURL"].as_str() != Some(bin.url(RESPONSE_NAME).as_str()) {
-                return Err(Failure::Refused(
-                    "the event's ResponseURL must be {{RESPONSE_URL}}, which the listener of this run fills".into(),
-                ));
-            }
             let request = parse(event, "a CloudFormation custom resource request")?;
-            let endpoint = secrets_endpoint(filler).await;
+            // The answer goes to the request's response URL: only ever this run's own listener,
+            // never a real stack's URL left in an event.
+            let bin = filler
+                .responses
+                .as_ref()
+                .filter(|bin| {
+                    lambda::provisioning::head(&request)
+                        .is_some_and(|head| head.response_url == bin.url(RESPONSE_NAME))
+                })
+                .ok_or_else(|| {
+                    Failure::Refused(
+                        "the event's ResponseURL must be {{RESPONSE_URL}}, which the listener of this run fills"
+                            .into(),
+                    )
+                })?;
+            let endpoint = secrets_endpoint(&mut filler.secrets).await;
             let resources: &'static user_resource::Resources =
                 Box::leak(Box::new(user_resource::Resources {
                     app,
@@ -535,12 +562,8 @@ async fn invoke(
             let outcome =
                 user_resource::observed(resources, "user_resource", request, Some(invocation))
                     .await;
-            let received = filler
-                .responses
-                .as_ref()
-                .map(|bin| bin.received(RESPONSE_NAME))
-                .unwrap_or_default();
-            let document: Value = received
+            let document: Value = bin
+                .received(RESPONSE_NAME)
                 .first()
                 .and_then(|r| serde_json::from_slice(&r.body).ok())
                 .unwrap_or(Value::Null);
@@ -559,7 +582,7 @@ async fn invoke(
         }
         "token_key_rotation" => {
             let rotation = parse(event, "a Secrets Manager rotation event")?;
-            let endpoint = secrets_endpoint(filler).await;
+            let endpoint = secrets_endpoint(&mut filler.secrets).await;
             let store = lambda::secrets::SecretStore::new(
                 &lambda::app::sdk_config(Some(&endpoint)).await,
                 None,
@@ -576,14 +599,13 @@ async fn invoke(
 }
 
 /// The Secrets Manager stand-in's endpoint, started empty if the event named no secret.
-async fn secrets_endpoint(filler: &mut Filler<'_>) -> String {
-    if filler.secrets.is_none() {
+async fn secrets_endpoint(secrets: &mut Option<(SecretsManager, String)>) -> String {
+    if secrets.is_none() {
         let service = SecretsManager::default();
         let endpoint = service.start().await;
-        filler.secrets = Some((service, endpoint));
+        *secrets = Some((service, endpoint));
     }
-    filler
-        .secrets
+    secrets
         .as_ref()
         .map(|(_, endpoint)| endpoint.clone())
         .unwrap_or_default()

@@ -16,10 +16,6 @@ use serde_json::Value;
 /// With a quote and a backslash, which the events' JSON must hold escaped (twice in a body).
 const PASSWORD: &str = r#"Invoke-"Pass\w0rd!"#;
 
-fn repository() -> PathBuf {
-    local::repository()
-}
-
 /// A local stack of the test's own: its table, state folder and ports.
 struct Stack {
     server: Child,
@@ -32,7 +28,7 @@ impl Stack {
         std::fs::create_dir_all(&state).unwrap();
         let log = std::fs::File::create(state.join("server.log")).unwrap();
         let server = Command::new(env!("CARGO_BIN_EXE_local_server"))
-            .current_dir(repository())
+            .current_dir(local::repository())
             .env_remove("EXTERNAL_DIRECTORY_URL")
             .env_remove("TOKEN_SIGNING_KEY")
             .env_remove("TOKEN_SIGNING_KEY_SECRET_ARN")
@@ -100,10 +96,10 @@ impl Invocation {
 
 /// `scripts/invoke.sh ARGS` with `LOCAL_STATE_DIR=state` and the variables `env`, no terminal on stdin.
 fn invoke_with(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Invocation {
-    let mut command = Command::new(repository().join("scripts/invoke.sh"));
+    let mut command = Command::new(local::repository().join("scripts/invoke.sh"));
     command
         .args(args)
-        .current_dir(repository())
+        .current_dir(local::repository())
         .env("INVOKE_BIN", env!("CARGO_BIN_EXE_invoke"))
         .env("LOCAL_STATE_DIR", state)
         .env_remove("TOKEN_SIGNING_KEY")
@@ -216,7 +212,7 @@ fn every_event_file_runs_through_scripts_invoke_with_its_documented_success() {
         .collect();
     run_files.sort();
     run_files.dedup();
-    let mut event_files: Vec<String> = std::fs::read_dir(repository().join("events"))
+    let mut event_files: Vec<String> = std::fs::read_dir(local::repository().join("events"))
         .unwrap()
         .map(|entry| {
             format!(
@@ -354,7 +350,7 @@ fn a_failing_function_or_a_missing_stack_ends_the_script_with_its_exit_status() 
     // A custom resource answers only to this run's listener, never to a URL left in an event
     // (a real stack's): 2, the function never ran.
     let captured = stack.state.join("captured-user-resource.json");
-    let text = std::fs::read_to_string(repository().join("events/user_resource.json"))
+    let text = std::fs::read_to_string(local::repository().join("events/user_resource.json"))
         .unwrap()
         .replace(
             "{{RESPONSE_URL}}",
@@ -412,7 +408,7 @@ fn a_failing_function_or_a_missing_stack_ends_the_script_with_its_exit_status() 
 fn the_sam_local_env_file_sets_only_what_the_template_declares() {
     let template = template::load().unwrap();
     let file: Value = serde_json::from_str(
-        &std::fs::read_to_string(repository().join(local::SAM_LOCAL_ENV)).unwrap(),
+        &std::fs::read_to_string(local::repository().join(local::SAM_LOCAL_ENV)).unwrap(),
     )
     .unwrap();
     let globals = template["Globals"]["Function"]["Environment"]["Variables"]
